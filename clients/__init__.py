@@ -1,0 +1,1 @@
+"""The other side of every wire: simulators, emulators and probes."""

@@ -1,0 +1,1 @@
+"""gRPC servicers: translate proto <-> domain, call app/, map errors to status once."""

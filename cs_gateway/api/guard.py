@@ -1,0 +1,119 @@
+"""The checks on every RPC, in one place: identity from the client certificate, then the
+role x RPC policy (deny by default).
+
+grpcio's ServerInterceptor never sees the ServicerContext, so the interceptor returns a new
+method handler whose behaviour runs the checks with the context before the servicer.
+The caller of a refused RPC gets one uniform PERMISSION_DENIED that says nothing about records.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+
+from ..security.identity import IdentityError, PeerIdentity, identity_from_auth_context
+from ..security.policy import RpcPolicy
+from .errors import access_denied_status
+
+current_peer: contextvars.ContextVar[PeerIdentity | None] = contextvars.ContextVar("current_peer", default=None)
+
+RefusalHook = Callable[[str, str, str, PeerIdentity | None], None]  # (method, peer address, rule, identity)
+
+
+class GuardInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(
+        self,
+        policy: RpcPolicy,
+        *,
+        trust_domain: str,
+        known_roles: frozenset[str],
+        on_refusal: RefusalHook | None = None,
+    ) -> None:
+        self._policy = policy
+        self._trust_domain = trust_domain
+        self._known_roles = known_roles
+        self._on_refusal = on_refusal
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None:
+            return _deny_handler(self, method)
+        return _wrap(handler, lambda context: self.check(method, context))
+
+    async def check(self, method: str, context: grpc.aio.ServicerContext) -> None:
+        """Raise (abort) unless the peer's certificate role may call method."""
+        identity: PeerIdentity | None = None
+        try:
+            identity = identity_from_auth_context(context.auth_context(), self._trust_domain, self._known_roles)
+        except IdentityError as err:
+            await self._refuse(context, method, f"identity:{err.reason}", None)
+        assert identity is not None
+        if not self._policy.allows(identity.role, method):
+            await self._refuse(context, method, "policy:role-not-allowed", identity)
+        current_peer.set(identity)
+
+    async def _refuse(
+        self, context: grpc.aio.ServicerContext, method: str, rule: str, identity: PeerIdentity | None
+    ) -> None:
+        if self._on_refusal is not None:
+            self._on_refusal(method, context.peer(), rule, identity)
+        await context.abort_with_status(access_denied_status())
+
+
+def _deny_handler(guard: GuardInterceptor, method: str) -> grpc.RpcMethodHandler:
+    """Unknown methods are refused like unauthorised ones (no method enumeration)."""
+
+    async def deny(_request: Any, context: grpc.aio.ServicerContext) -> None:
+        await guard.check(method, context)
+
+    return grpc.unary_unary_rpc_method_handler(deny, request_deserializer=None, response_serializer=None)
+
+
+def _wrap(
+    handler: grpc.RpcMethodHandler, check: Callable[[grpc.aio.ServicerContext], Awaitable[None]]
+) -> grpc.RpcMethodHandler:
+    kwargs = {
+        "request_deserializer": handler.request_deserializer,
+        "response_serializer": handler.response_serializer,
+    }
+    if handler.unary_unary is not None:
+        inner_uu = handler.unary_unary
+
+        async def unary_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            await check(context)
+            return await inner_uu(request, context)
+
+        return grpc.unary_unary_rpc_method_handler(unary_unary, **kwargs)
+    if handler.unary_stream is not None:
+        inner_us = handler.unary_stream
+
+        async def unary_stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            await check(context)
+            async for response in inner_us(request, context):
+                yield response
+
+        return grpc.unary_stream_rpc_method_handler(unary_stream, **kwargs)
+    if handler.stream_unary is not None:
+        inner_su = handler.stream_unary
+
+        async def stream_unary(request_iterator: Any, context: grpc.aio.ServicerContext) -> Any:
+            await check(context)
+            return await inner_su(request_iterator, context)
+
+        return grpc.stream_unary_rpc_method_handler(stream_unary, **kwargs)
+    inner_ss = handler.stream_stream
+
+    async def stream_stream(request_iterator: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        await check(context)
+        async for response in inner_ss(request_iterator, context):
+            yield response
+
+    return grpc.stream_stream_rpc_method_handler(stream_stream, **kwargs)

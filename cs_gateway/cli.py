@@ -1,0 +1,90 @@
+"""The ``cs-gateway`` command: serve, pki init, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from .config import ConfigError, load_config
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .logging_setup import configure_logging
+    from .server import serve
+
+    configure_logging()
+    try:
+        config = load_config(args.config)
+    except ConfigError as err:
+        print(f"cs-gateway: configuration error: {err}", file=sys.stderr)
+        return 2
+    asyncio.run(serve(config))
+    return 0
+
+
+def _pki_init(args: argparse.Namespace) -> int:
+    from pki.dev_pki import init_dev_pki
+
+    try:
+        pki = init_dev_pki(args.directory, trust_domain=args.trust_domain, overwrite=args.overwrite)
+    except FileExistsError as err:
+        print(f"cs-gateway: {err}", file=sys.stderr)
+        return 1
+    print(f"dev PKI written to {pki.directory} (trust domain {pki.trust_domain}); keys are 0600, never commit them")
+    return 0
+
+
+def _config_check(args: argparse.Namespace) -> int:
+    try:
+        load_config(args.config)
+    except ConfigError as err:
+        print(f"cs-gateway: configuration error: {err}", file=sys.stderr)
+        return 2
+    print(f"{args.config}: OK")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(workdir=args.workdir, keep=args.keep)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cs-gateway", description="市町村CS emulation: a hardened gRPC gateway")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the gateway")
+    serve.add_argument("--config", type=Path, required=True, help="TOML configuration file")
+    serve.set_defaults(func=_serve)
+
+    pki = sub.add_parser("pki", help="dev PKI tooling")
+    pki_sub = pki.add_subparsers(dest="pki_command", required=True)
+    init = pki_sub.add_parser("init", help="make a CA and one certificate per role in DIRECTORY")
+    init.add_argument("directory", type=Path)
+    init.add_argument("--trust-domain", default="hirosaki.jukinet.test")
+    init.add_argument("--overwrite", action="store_true")
+    init.set_defaults(func=_pki_init)
+
+    config = sub.add_parser("config", help="configuration tooling")
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    check = config_sub.add_parser("check", help="validate a configuration file")
+    check.add_argument("config", type=Path)
+    check.set_defaults(func=_config_check)
+
+    demo = sub.add_parser("demo", help="run the gateway end to end with the 既存住基 simulator")
+    demo.add_argument("--workdir", type=Path, default=None, help="keep PKI, config and store here")
+    demo.add_argument("--keep", action="store_true", help="do not delete the temporary work folder")
+    demo.set_defaults(func=_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,129 @@
+"""The gateway's configuration: one TOML file, validated at start.
+
+A bad configuration stops the server with a message naming the key, rather than starting
+half-secured. Relative paths are taken relative to the configuration file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .domain.check_digit import is_valid_municipality_code
+
+
+class ConfigError(Exception):
+    """The configuration is unusable; the message names the offending key."""
+
+
+@dataclass(frozen=True)
+class TlsConfig:
+    ca: Path  # CA bundle that client certificates must chain to
+    cert: Path  # the gateway's own certificate
+    key: Path
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    max_receive_message_bytes: int = 64 * 1024
+    max_send_message_bytes: int = 16 * 1024 * 1024
+    max_concurrent_streams: int = 64
+    max_metadata_bytes: int = 8 * 1024
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    listen: str  # host:port; port 0 picks a free port (printed at start)
+    municipality_code: str
+    trust_domain: str
+    tls: TlsConfig
+    store_path: Path
+    limits: LimitsConfig
+
+
+_SCHEMA: dict[str, dict[str, type]] = {
+    "gateway": {"listen": str, "municipality_code": str, "trust_domain": str},
+    "tls": {"ca": str, "cert": str, "key": str},
+    "store": {"path": str},
+    "limits": {
+        "max_receive_message_bytes": int,
+        "max_send_message_bytes": int,
+        "max_concurrent_streams": int,
+        "max_metadata_bytes": int,
+    },
+}
+_REQUIRED = {
+    "gateway": ("listen", "municipality_code", "trust_domain"),
+    "tls": ("ca", "cert", "key"),
+    "store": ("path",),
+}
+
+
+def load_config(path: Path) -> GatewayConfig:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise ConfigError(f"{path}: no such configuration file") from err
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML: {err}") from err
+    return parse_config(data, base=path.parent)
+
+
+def parse_config(data: dict[str, Any], *, base: Path) -> GatewayConfig:
+    _check_shape(data)
+    gw, tls, store = data["gateway"], data["tls"], data["store"]
+    limits = LimitsConfig(**data.get("limits", {}))
+    for name, value in vars(limits).items():
+        if value <= 0:
+            raise ConfigError(f"limits.{name}: must be a positive integer")
+    _check_listen(gw["listen"])
+    if not is_valid_municipality_code(gw["municipality_code"]):
+        raise ConfigError("gateway.municipality_code: not a valid JIS X 0402 code (6 digits with check digit)")
+    if not gw["trust_domain"] or "/" in gw["trust_domain"]:
+        raise ConfigError("gateway.trust_domain: must be a bare domain name such as hirosaki.jukinet.test")
+    tls_config = TlsConfig(**{k: _existing_file(base, f"tls.{k}", tls[k]) for k in ("ca", "cert", "key")})
+    store_path = base / store["path"]
+    if not store_path.parent.is_dir():
+        raise ConfigError(f"store.path: folder {store_path.parent} does not exist")
+    return GatewayConfig(
+        listen=gw["listen"],
+        municipality_code=gw["municipality_code"],
+        trust_domain=gw["trust_domain"],
+        tls=tls_config,
+        store_path=store_path,
+        limits=limits,
+    )
+
+
+def _check_shape(data: dict[str, Any]) -> None:
+    for section, value in data.items():
+        if section not in _SCHEMA:
+            raise ConfigError(f"{section}: unknown section (expected one of {', '.join(_SCHEMA)})")
+        if not isinstance(value, dict):
+            raise ConfigError(f"{section}: must be a table")
+        for key, item in value.items():
+            expected = _SCHEMA[section].get(key)
+            if expected is None:
+                raise ConfigError(f"{section}.{key}: unknown key")
+            if not isinstance(item, expected) or isinstance(item, bool):
+                raise ConfigError(f"{section}.{key}: must be a {expected.__name__}")
+    for section, keys in _REQUIRED.items():
+        for key in keys:
+            if key not in data.get(section, {}):
+                raise ConfigError(f"{section}.{key}: required key is missing")
+
+
+def _check_listen(listen: str) -> None:
+    host, sep, port = listen.rpartition(":")
+    if not sep or not host or not port.isascii() or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError("gateway.listen: must be HOST:PORT, e.g. 127.0.0.1:50051")
+
+
+def _existing_file(base: Path, key: str, value: str) -> Path:
+    path = base / value
+    if not path.is_file():
+        raise ConfigError(f"{key}: file {path} does not exist")
+    return path

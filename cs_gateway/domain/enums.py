@@ -1,0 +1,92 @@
+"""Enumerations of the 本人確認情報ファイル. Values equal the proto enum numbers."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class Sex(IntEnum):
+    """性別 (#7)."""
+
+    UNSPECIFIED = 0
+    MALE = 1  # 男
+    FEMALE = 2  # 女
+
+
+class Relationship(IntEnum):
+    """続柄 (#20), relative to the 世帯主."""
+
+    UNSPECIFIED = 0
+    HEAD = 1  # 世帯主
+    WIFE = 2  # 妻
+    HUSBAND = 3  # 夫
+    CHILD = 4  # 子
+    FATHER = 5  # 父
+    MOTHER = 6  # 母
+    GRANDCHILD = 7  # 孫
+    SIBLING = 8  # 兄弟姉妹
+    GRANDPARENT = 9  # 祖父母
+    CHILD_IN_LAW = 10  # 子の妻・子の夫
+    STEPCHILD = 11  # 妻の子・夫の子
+    UNREGISTERED_SPOUSE = 12  # 未届の妻・未届の夫
+    COHABITANT = 13  # 同居人
+    RELATIVE = 14  # 縁故者
+    OTHER = 15  # その他
+
+
+class ChangeReason(IntEnum):
+    """異動事由 (#21). The rule for each is in logic_checks.py."""
+
+    UNSPECIFIED = 0
+    TENNYU = 1  # 転入
+    TENKYO = 2  # 転居
+    TENSHUTSU = 3  # 転出
+    TENSHUTSU_TORIKESHI = 4  # 転出取消
+    SHUSSEI = 5  # 出生
+    SHIBO = 6  # 死亡
+    SHISSO_SENKOKU = 7  # 失踪宣告
+    SHOKKEN_KISAI = 8  # 職権記載
+    SHOKKEN_SHUSEI = 9  # 職権修正
+    SHOKKEN_SHOJO = 10  # 職権消除
+    KOKUSEKI_SHUTOKU = 11  # 国籍取得
+    KOKUSEKI_SOSHITSU = 12  # 国籍喪失
+    KIKA = 13  # 帰化
+    JUMINHYO_CODE_HENKO = 14  # 住民票コード変更
+    KOJIN_BANGO_HENKO = 15  # 個人番号変更
+    JUSHO_SETTEI = 16  # 住所設定
+
+    @property
+    def label_ja(self) -> str:
+        return _REASON_LABELS[self]
+
+
+_REASON_LABELS = {
+    ChangeReason.UNSPECIFIED: "未設定",
+    ChangeReason.TENNYU: "転入",
+    ChangeReason.TENKYO: "転居",
+    ChangeReason.TENSHUTSU: "転出",
+    ChangeReason.TENSHUTSU_TORIKESHI: "転出取消",
+    ChangeReason.SHUSSEI: "出生",
+    ChangeReason.SHIBO: "死亡",
+    ChangeReason.SHISSO_SENKOKU: "失踪宣告",
+    ChangeReason.SHOKKEN_KISAI: "職権記載",
+    ChangeReason.SHOKKEN_SHUSEI: "職権修正",
+    ChangeReason.SHOKKEN_SHOJO: "職権消除",
+    ChangeReason.KOKUSEKI_SHUTOKU: "国籍取得",
+    ChangeReason.KOKUSEKI_SOSHITSU: "国籍喪失",
+    ChangeReason.KIKA: "帰化",
+    ChangeReason.JUMINHYO_CODE_HENKO: "住民票コード変更",
+    ChangeReason.KOJIN_BANGO_HENKO: "個人番号変更",
+    ChangeReason.JUSHO_SETTEI: "住所設定",
+}
+
+
+class RecordStatus(IntEnum):
+    """レコード状況フラグ (#35)."""
+
+    UNSPECIFIED = 0
+    CURRENT = 1  # 現存者
+    PLANNED_DEPARTURE = 2  # 転出予定者
+    REMOVED_MOVED_OUT = 3  # 消除者 (転出)
+    REMOVED_DECEASED = 4  # 消除者 (死亡・失踪宣告)
+    REMOVED_OTHER = 5  # 消除者 (職権消除・国籍喪失)

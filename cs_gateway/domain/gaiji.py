@@ -1,0 +1,30 @@
+"""外字 (gaiji): characters in the Unicode private-use areas."""
+
+from __future__ import annotations
+
+__all__ = ["count_gaiji", "is_gaiji"]
+
+_PRIVATE_USE_RANGES = (
+    (0xE000, 0xF8FF),  # Private Use Area
+    (0xF0000, 0xFFFFD),  # Supplementary Private Use Area-A
+    (0x100000, 0x10FFFD),  # Supplementary Private Use Area-B
+)
+
+
+def _is_private_use(cp: int) -> bool:
+    return any(lo <= cp <= hi for lo, hi in _PRIVATE_USE_RANGES)
+
+
+def is_gaiji(ch: str) -> bool:
+    """True iff the single character ``ch`` is a private-use code point (外字).
+
+    Raises ValueError if ``ch`` is not exactly one code point.
+    """
+    if len(ch) != 1:
+        raise ValueError(f"expected exactly one character, got {len(ch)}: {ch!r}")
+    return _is_private_use(ord(ch))
+
+
+def count_gaiji(text: str) -> int:
+    """Number of 外字 code points in ``text``."""
+    return sum(1 for ch in text if _is_private_use(ord(ch)))

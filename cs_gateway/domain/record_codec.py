@@ -1,0 +1,43 @@
+"""IdentityRecord <-> JSON-friendly dict, the stored form of a record version."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from .enums import ChangeReason, RecordStatus, Relationship, Sex
+from .record import RECORD_FIELDS, IdentityRecord
+
+_DATES = {"birth_date", "resident_since", "address_since", "notified_on", "change_date", "juminhyo_code_since"}
+_ENUMS: dict[str, Any] = {
+    "sex": Sex,
+    "relationship": Relationship,
+    "change_reason": ChangeReason,
+    "record_status": RecordStatus,
+}
+
+
+def record_to_dict(record: IdentityRecord) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in RECORD_FIELDS:
+        value = getattr(record, name)
+        if isinstance(value, (date, datetime)):
+            value = value.isoformat()
+        elif name in _ENUMS:
+            value = int(value)
+        out[name] = value
+    return out
+
+
+def record_from_dict(data: dict[str, Any]) -> IdentityRecord:
+    values: dict[str, Any] = {}
+    for name in RECORD_FIELDS:
+        value = data[name]
+        if name in _DATES:
+            value = date.fromisoformat(value) if value else None
+        elif name == "timestamp":
+            value = datetime.fromisoformat(value) if value else None
+        elif name in _ENUMS:
+            value = _ENUMS[name](value)
+        values[name] = value
+    return IdentityRecord(**values)

@@ -1,0 +1,149 @@
+"""A rule violation is a value: reason code, field, message in Japanese and English.
+
+Every code the domain can produce is in CATALOG with its kind; api/ maps the kind to a gRPC
+status once, so a new rule needs no change outside the domain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Kind(Enum):
+    FORMAT = "format"  # the input itself is malformed -> INVALID_ARGUMENT
+    STATE = "state"  # not allowed in the person's current state -> FAILED_PRECONDITION
+    CONFLICT = "conflict"  # collides with something that exists -> ALREADY_EXISTS
+    NOT_FOUND = "not_found"  # no such record (callers entitled to know only) -> NOT_FOUND
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    code: str
+    field: str
+    message_ja: str
+    message_en: str
+
+    @property
+    def kind(self) -> Kind:
+        return CATALOG[self.code][0]
+
+
+# code -> (kind, Japanese message, English message); messages may use {field}.
+CATALOG: dict[str, tuple[Kind, str, str]] = {
+    # format checks
+    "MISSING_FIELD": (Kind.FORMAT, "必須項目 {field} がありません", "required item {field} is missing"),
+    "INVALID_TEXT": (
+        Kind.FORMAT,
+        "{field} に使用できない文字または長さです",
+        "{field} has characters or a length that are not allowed",
+    ),
+    "INVALID_JUMINHYO_CODE": (
+        Kind.FORMAT,
+        "{field} は11桁の正しい住民票コードではありません",
+        "{field} is not a valid 11-digit 住民票コード",
+    ),
+    "INVALID_INDIVIDUAL_NUMBER": (
+        Kind.FORMAT,
+        "{field} は12桁の正しい個人番号ではありません",
+        "{field} is not a valid 12-digit 個人番号",
+    ),
+    "INVALID_MUNICIPALITY_CODE": (
+        Kind.FORMAT,
+        "{field} は正しい市町村コードではありません",
+        "{field} is not a valid JIS X 0402 municipality code",
+    ),
+    "MUNICIPALITY_MISMATCH": (
+        Kind.FORMAT,
+        "{field} が当市町村のコードと一致しません",
+        "{field} is not this municipality's code",
+    ),
+    "INVALID_AZA_CODE": (Kind.FORMAT, "{field} は7桁の数字ではありません", "{field} is not 7 digits"),
+    "INVALID_POSTAL_CODE": (
+        Kind.FORMAT,
+        "{field} は7桁の郵便番号ではありません",
+        "{field} is not a 7-digit postal code",
+    ),
+    "INVALID_KANA": (Kind.FORMAT, "{field} は全角カタカナではありません", "{field} is not full-width katakana"),
+    "GAIJI_COUNT_MISMATCH": (
+        Kind.FORMAT,
+        "{field} が外字の数と一致しません",
+        "{field} does not equal the number of 外字 in its text",
+    ),
+    "INVALID_ENUM": (Kind.FORMAT, "{field} の値が不正です", "{field} has a value that is not allowed"),
+    "INVALID_DATE": (Kind.FORMAT, "{field} は実在する日付ではありません", "{field} is not a real calendar date"),
+    "FUTURE_DATE": (Kind.FORMAT, "{field} が未来の日付です", "{field} is in the future"),
+    "DATE_BEFORE_BIRTH": (Kind.FORMAT, "{field} が生年月日より前です", "{field} is before the date of birth"),
+    "DATE_ORDER": (Kind.FORMAT, "{field} の日付の前後関係が不正です", "{field} is out of order with another date"),
+    "INCOMPLETE_GROUP": (
+        Kind.FORMAT,
+        "{field} は関連項目と併せて指定してください",
+        "{field} must be given together with its related items",
+    ),
+    "INVALID_REQUEST_ID": (
+        Kind.FORMAT,
+        "{field} は1〜64文字の英数字・記号で指定してください",
+        "{field} must be 1-64 printable ASCII characters",
+    ),
+    # logic checks
+    "ALREADY_RESIDENT": (
+        Kind.CONFLICT,
+        "現存する住民に対する{field}はできません",
+        "this change is not allowed for a current resident",
+    ),
+    "JUMINHYO_CODE_IN_USE": (Kind.CONFLICT, "住民票コードは既に使用されています", "the 住民票コード is already in use"),
+    "JUMINHYO_CODE_RETIRED": (
+        Kind.STATE,
+        "住民票コードは変更により廃止されています",
+        "the 住民票コード was retired by a code change",
+    ),
+    "INDIVIDUAL_NUMBER_IN_USE": (
+        Kind.CONFLICT,
+        "個人番号は別の住民票コードに付番されています",
+        "the 個人番号 belongs to another 住民票コード",
+    ),
+    "NO_RECORD": (Kind.NOT_FOUND, "該当する本人確認情報がありません", "no record for this 住民票コード"),
+    "NOT_CURRENT_RESIDENT": (Kind.STATE, "現存する住民ではありません", "the person is not a current resident"),
+    "NOT_MOVED_OUT": (Kind.STATE, "転出(予定を含む)の記録がありません", "the person has not moved out"),
+    "DECEASED": (
+        Kind.STATE,
+        "死亡により消除された者は職権修正のみ可能です",
+        "a person removed by death accepts only 職権修正",
+    ),
+    "UPDATE_PROHIBITED": (Kind.STATE, "更新禁止フラグが設定されています", "the record is marked 更新禁止"),
+    "FLAG_REQUIRES_SHOKKEN_SHUSEI": (
+        Kind.STATE,
+        "{field} は職権修正でのみ変更できます",
+        "{field} can be changed by 職権修正 only",
+    ),
+    "TENKYO_CHANGES_NON_ADDRESS": (
+        Kind.STATE,
+        "転居では住所以外の項目 {field} を変更できません",
+        "a 転居 cannot change {field}, which is not an address item",
+    ),
+    "TENKYO_ADDRESS_UNCHANGED": (Kind.STATE, "転居で住所が変わっていません", "a 転居 must change the address"),
+    "FIELD_CHANGE_NOT_ALLOWED": (
+        Kind.STATE,
+        "この異動事由では {field} を変更できません",
+        "this change reason cannot change {field}",
+    ),
+    "NO_CHANGE": (Kind.STATE, "{field} が変更されていません", "{field} is unchanged"),
+    "BIRTH_DATE_MISMATCH": (
+        Kind.STATE,
+        "出生の異動年月日・住民となった日は生年月日と一致させてください",
+        "for 出生, {field} must equal the date of birth",
+    ),
+    "REQUEST_ID_REUSED": (
+        Kind.CONFLICT,
+        "依頼管理番号が別の内容で使用済みです",
+        "the request id was already used with other content",
+    ),
+}
+
+
+def violation(code: str, field: str = "", *, detail_ja: str = "") -> Violation:
+    """Build the Violation for a catalogued code (KeyError for an unknown code)."""
+    _kind, ja, en = CATALOG[code]
+    label = field or "-"
+    message_ja = ja.format(field=detail_ja or label)
+    return Violation(code=code, field=field, message_ja=message_ja, message_en=en.format(field=label))

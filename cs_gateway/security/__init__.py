@@ -1,0 +1,1 @@
+"""Transport security: peer identity from mTLS client certificates."""

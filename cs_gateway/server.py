@@ -1,0 +1,111 @@
+"""The composition root: configuration -> store, policy, servicers, the mTLS port."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import grpc
+
+from pki.profiles import ROLES
+
+from .api.guard import GuardInterceptor
+from .api.update_servicer import UpdateServicer
+from .app.apply_update import ApplyUpdate
+from .clock import Today, jst_today
+from .config import GatewayConfig
+from .gen.jukinet.cs.v1 import update_service_pb2_grpc
+from .logging_setup import get_logger
+from .security.identity import PeerIdentity
+from .security.policy import DEFAULT_POLICY
+from .store.sqlite_store import SqliteStore
+
+log = get_logger("cs_gateway.server")
+
+
+def server_options(config: GatewayConfig) -> list[tuple[str, int]]:
+    """Hardening that grpcio exposes as channel arguments."""
+    limits = config.limits
+    return [
+        ("grpc.so_reuseport", 0),  # nobody else may bind our port
+        ("grpc.max_receive_message_length", limits.max_receive_message_bytes),
+        ("grpc.max_send_message_length", limits.max_send_message_bytes),
+        ("grpc.max_concurrent_streams", limits.max_concurrent_streams),
+        ("grpc.max_metadata_size", limits.max_metadata_bytes),
+        ("grpc.keepalive_permit_without_calls", 0),
+        ("grpc.http2.min_recv_ping_interval_without_data_ms", 30_000),
+        ("grpc.http2.max_ping_strikes", 2),
+        ("grpc.max_connection_idle_ms", 15 * 60_000),
+        ("grpc.max_connection_age_ms", 4 * 3600_000),
+        ("grpc.max_connection_age_grace_ms", 5 * 60_000),
+    ]
+
+
+def server_credentials(config: GatewayConfig) -> grpc.ServerCredentials:
+    tls = config.tls
+    return grpc.ssl_server_credentials(
+        [(tls.key.read_bytes(), tls.cert.read_bytes())],
+        root_certificates=tls.ca.read_bytes(),
+        require_client_auth=True,  # no RPC without a verified client certificate
+    )
+
+
+def _log_refusal(method: str, peer: str, rule: str, identity: PeerIdentity | None) -> None:
+    log.warning(
+        "rpc_refused",
+        method=method,
+        peer=peer,
+        rule=rule,
+        spiffe_id=identity.spiffe_id if identity else None,
+        fingerprint=identity.fingerprint_sha256 if identity else None,
+    )
+
+
+@dataclass
+class RunningGateway:
+    server: grpc.aio.Server
+    port: int
+    store: SqliteStore
+
+    async def stop(self, grace: float | None = 5.0) -> None:
+        await self.server.stop(grace)
+        await asyncio.to_thread(self.store.close)
+
+
+async def start_gateway(config: GatewayConfig, *, today: Today = jst_today) -> RunningGateway:
+    store = SqliteStore(config.store_path)
+    try:
+        guard = GuardInterceptor(
+            DEFAULT_POLICY, trust_domain=config.trust_domain, known_roles=frozenset(ROLES), on_refusal=_log_refusal
+        )
+        server = grpc.aio.server(interceptors=[guard], options=server_options(config))
+        apply_update = ApplyUpdate(store, municipality_code=config.municipality_code, today=today)
+        update_service_pb2_grpc.add_UpdateServiceServicer_to_server(UpdateServicer(apply_update, store), server)
+        port = server.add_secure_port(config.listen, server_credentials(config))
+        if port == 0:
+            raise OSError(f"cannot listen on {config.listen}")
+        await server.start()
+    except BaseException:
+        store.close()
+        raise
+    return RunningGateway(server=server, port=port, store=store)
+
+
+async def serve(config: GatewayConfig, *, on_ready: Callable[[int], None] | None = None) -> None:
+    """Run until SIGTERM or SIGINT, then stop gracefully (in-flight updates finish)."""
+    gateway = await start_gateway(config)
+    host = config.listen.rpartition(":")[0]
+    log.info("listening", address=f"{host}:{gateway.port}", store=str(config.store_path))
+    print(f"cs-gateway listening on {host}:{gateway.port}", flush=True)
+    if on_ready is not None:
+        on_ready(gateway.port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    print("cs-gateway stopping", file=sys.stderr, flush=True)
+    await gateway.stop()

@@ -1,0 +1,52 @@
+"""The store's interface, as the app layer sees it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..domain.logic_checks import Accepted
+from ..domain.record import IdentityRecord
+from ..domain.registry import RegistryView, StoredPerson
+from ..domain.violations import Violation
+
+Decide = Callable[[RegistryView], "Accepted | Violation"]
+
+
+@dataclass(frozen=True, slots=True)
+class WriteRequest:
+    """One update to apply atomically: idempotency key, content digest, and the decision.
+
+    ``decide`` runs inside the write transaction, against exactly the state it is applied to.
+    """
+
+    request_id: str
+    fingerprint: str
+    decide: Decide
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    record: IdentityRecord | None  # the stored version (accepted or replayed)
+    violation: Violation | None  # why nothing was stored
+    replayed: bool = False
+
+
+class StoreError(Exception):
+    """The store could not durably apply a write; nothing was acknowledged."""
+
+
+class UpdateStore(Protocol):
+    def submit(self, request: WriteRequest) -> Future[WriteResult]:
+        """Queue a write; the future resolves after the commit is durable."""
+        ...
+
+    def find(self, juminhyo_code: str) -> StoredPerson | None: ...
+
+    def history(self, juminhyo_code: str) -> list[IdentityRecord]: ...
+
+    def last_update_seq(self) -> int: ...
+
+    def close(self) -> None: ...

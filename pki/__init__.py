@@ -1,0 +1,1 @@
+"""Development PKI for cs-gateway: role profiles and a throwaway dev CA."""

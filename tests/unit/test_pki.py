@@ -1,0 +1,223 @@
+"""Dev PKI: real certificates generated in tmp_path."""
+
+from __future__ import annotations
+
+import ipaddress
+import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from pki.dev_pki import DevPki, create_ca, init_dev_pki, spiffe_id
+from pki.profiles import ROLE_PROFILES, ROLES
+
+TRUST_DOMAIN = "hirosaki.jukinet.test"
+SERVER_ROLES = [r for r in ROLES if ROLE_PROFILES[r].is_server]
+CLIENT_ONLY_ROLES = [r for r in ROLES if not ROLE_PROFILES[r].is_server]
+
+
+@pytest.fixture(scope="module")
+def dev_pki(tmp_path_factory: pytest.TempPathFactory) -> DevPki:
+    return init_dev_pki(tmp_path_factory.mktemp("pki") / "dev")
+
+
+def _cert(pki: DevPki, role: str) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(pki.cert_path(role).read_bytes())
+
+
+def _ca_cert(pki: DevPki) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(pki.ca_cert_path.read_bytes())
+
+
+def _san(cert: x509.Certificate) -> x509.SubjectAlternativeName:
+    return cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+
+
+def test_spiffe_id_is_trust_domain_role_host() -> None:
+    assert spiffe_id("td.test", "cs", "cs-01") == "spiffe://td.test/cs/cs-01"
+
+
+def test_roles_cover_every_peer_and_atena_is_client_only() -> None:
+    assert set(ROLES) == {"cs", "kizon-juki", "terminal", "prefecture", "jlis", "atena"}
+    assert ROLE_PROFILES["cs"].is_server and ROLE_PROFILES["cs"].is_client
+    assert not ROLE_PROFILES["atena"].is_server and ROLE_PROFILES["atena"].is_client
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_role_cert_is_signed_by_the_dev_ca(dev_pki: DevPki, role: str) -> None:
+    cert = _cert(dev_pki, role)
+    cert.verify_directly_issued_by(_ca_cert(dev_pki))  # raises if not
+
+
+def test_ca_is_self_signed_ca_that_only_signs_leaves(dev_pki: DevPki) -> None:
+    ca = _ca_cert(dev_pki)
+    ca.verify_directly_issued_by(ca)
+    bc = ca.extensions.get_extension_for_class(x509.BasicConstraints)
+    assert bc.critical and bc.value.ca and bc.value.path_length == 0
+    ku = ca.extensions.get_extension_for_class(x509.KeyUsage).value
+    assert ku.key_cert_sign and ku.crl_sign and not ku.digital_signature
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_role_cert_has_exactly_one_spiffe_uri_san(dev_pki: DevPki, role: str) -> None:
+    uris = _san(_cert(dev_pki, role)).get_values_for_type(x509.UniformResourceIdentifier)
+    assert uris == [spiffe_id(TRUST_DOMAIN, role, f"{role}-01")]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_leaf_is_ec_p256_non_ca_with_critical_key_usage(dev_pki: DevPki, role: str) -> None:
+    cert = _cert(dev_pki, role)
+    public_key = cert.public_key()
+    assert isinstance(public_key, ec.EllipticCurvePublicKey)
+    assert public_key.curve.name == "secp256r1"
+    bc = cert.extensions.get_extension_for_class(x509.BasicConstraints)
+    assert bc.critical and not bc.value.ca
+    ku = cert.extensions.get_extension_for_class(x509.KeyUsage)
+    assert ku.critical and ku.value.digital_signature and not ku.value.key_cert_sign
+    cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
+    cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier)
+    names = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    assert [a.value for a in names] == [f"{role}-01"]
+    orgs = cert.subject.get_attributes_for_oid(x509.NameOID.ORGANIZATION_NAME)
+    assert [a.value for a in orgs] == [role]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_extended_key_usage_follows_the_profile(dev_pki: DevPki, role: str) -> None:
+    eku = _cert(dev_pki, role).extensions.get_extension_for_class(x509.ExtendedKeyUsage)
+    profile = ROLE_PROFILES[role]
+    assert (ExtendedKeyUsageOID.SERVER_AUTH in eku.value) == profile.is_server
+    assert (ExtendedKeyUsageOID.CLIENT_AUTH in eku.value) == profile.is_client
+
+
+@pytest.mark.parametrize("role", SERVER_ROLES)
+def test_server_roles_carry_localhost_and_loopback_sans(dev_pki: DevPki, role: str) -> None:
+    san = _san(_cert(dev_pki, role))
+    assert "localhost" in san.get_values_for_type(x509.DNSName)
+    ips = san.get_values_for_type(x509.IPAddress)
+    assert ipaddress.ip_address("127.0.0.1") in ips
+    assert ipaddress.ip_address("::1") in ips
+
+
+@pytest.mark.parametrize("role", CLIENT_ONLY_ROLES)
+def test_client_only_roles_carry_no_server_sans(dev_pki: DevPki, role: str) -> None:
+    san = _san(_cert(dev_pki, role))
+    assert san.get_values_for_type(x509.DNSName) == []
+    assert san.get_values_for_type(x509.IPAddress) == []
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_role_key_matches_role_cert(dev_pki: DevPki, role: str) -> None:
+    key = serialization.load_pem_private_key(dev_pki.key_path(role).read_bytes(), password=None)
+    assert key.public_key() == _cert(dev_pki, role).public_key()
+
+
+def test_private_key_files_are_mode_0600_and_directory_0700(dev_pki: DevPki) -> None:
+    key_files = [dev_pki.ca_key_path, *(dev_pki.key_path(r) for r in ROLES)]
+    for path in key_files:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+        assert path.read_bytes().startswith(b"-----BEGIN PRIVATE KEY-----")
+    assert stat.S_IMODE(dev_pki.directory.stat().st_mode) == 0o700
+
+
+def test_leaf_serials_are_random_and_distinct(dev_pki: DevPki) -> None:
+    serials = {_cert(dev_pki, r).serial_number for r in ROLES}
+    assert len(serials) == len(ROLES)
+    assert all(s.bit_length() > 64 for s in serials)
+
+
+def test_init_refuses_to_overwrite_an_existing_ca_key(tmp_path: Path) -> None:
+    pki = init_dev_pki(tmp_path / "dev")
+    before = pki.ca_cert_path.read_bytes()
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        init_dev_pki(tmp_path / "dev")
+    assert pki.ca_cert_path.read_bytes() == before
+
+
+def test_init_with_overwrite_replaces_the_ca_and_keeps_key_modes(
+    tmp_path: Path,
+) -> None:
+    first = init_dev_pki(tmp_path / "dev")
+    old_ca = _ca_cert(first)
+    second = init_dev_pki(tmp_path / "dev", overwrite=True)
+    new_ca = _ca_cert(second)
+    assert new_ca.serial_number != old_ca.serial_number
+    _cert(second, "cs").verify_directly_issued_by(new_ca)
+    assert stat.S_IMODE(second.key_path("cs").stat().st_mode) == 0o600
+    assert not list(second.directory.glob(".*.tmp"))
+
+
+def test_load_ca_reloads_a_ca_that_issues_verifiable_certs(dev_pki: DevPki) -> None:
+    ca = dev_pki.load_ca()
+    issued = ca.issue("terminal", "terminal-99", trust_domain=TRUST_DOMAIN)
+    reloaded = x509.load_pem_x509_certificate(issued.cert_pem)
+    reloaded.verify_directly_issued_by(_ca_cert(dev_pki))
+    assert serialization.load_pem_private_key(issued.key_pem, None) is not None
+
+
+def test_issue_with_past_not_after_yields_an_expired_cert(dev_pki: DevPki) -> None:
+    now = datetime.now(UTC)
+    issued = dev_pki.load_ca().issue(
+        "terminal",
+        "terminal-02",
+        trust_domain=TRUST_DOMAIN,
+        not_after=now - timedelta(days=1),
+    )
+    assert issued.cert.not_valid_after_utc < now
+    assert issued.cert.not_valid_before_utc < issued.cert.not_valid_after_utc
+
+
+def test_issue_with_future_not_before_yields_a_not_yet_valid_cert(
+    dev_pki: DevPki,
+) -> None:
+    now = datetime.now(UTC)
+    issued = dev_pki.load_ca().issue(
+        "terminal",
+        "terminal-03",
+        trust_domain=TRUST_DOMAIN,
+        not_before=now + timedelta(days=1),
+    )
+    assert issued.cert.not_valid_before_utc > now
+
+
+def test_issue_extra_uris_produce_a_second_uri_san(dev_pki: DevPki) -> None:
+    issued = dev_pki.load_ca().issue("cs", "cs-02", trust_domain=TRUST_DOMAIN, extra_uris=("spiffe://x/cs/y",))
+    uris = _san(issued.cert).get_values_for_type(x509.UniformResourceIdentifier)
+    assert len(uris) == 2
+
+
+def test_issue_merges_passed_sans_with_server_defaults(dev_pki: DevPki) -> None:
+    issued = dev_pki.load_ca().issue(
+        "prefecture",
+        "prefecture-02",
+        trust_domain=TRUST_DOMAIN,
+        dns_names=("pref.example.test", "localhost"),
+        ip_addresses=("10.0.0.5",),
+    )
+    san = _san(issued.cert)
+    assert san.get_values_for_type(x509.DNSName) == ["localhost", "pref.example.test"]
+    assert ipaddress.ip_address("10.0.0.5") in san.get_values_for_type(x509.IPAddress)
+
+
+@pytest.mark.parametrize(("role", "host"), [("nobody", "nobody-01"), ("cs", "CS_01"), ("cs", "")])
+def test_issue_rejects_unknown_role_or_bad_host(dev_pki: DevPki, role: str, host: str) -> None:
+    with pytest.raises(ValueError):
+        dev_pki.load_ca().issue(role, host, trust_domain=TRUST_DOMAIN)
+
+
+def test_issue_rejects_naive_datetimes(dev_pki: DevPki) -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        dev_pki.load_ca().issue("cs", "cs-03", trust_domain=TRUST_DOMAIN, not_after=datetime(2030, 1, 1))
+
+
+def test_create_ca_honours_now_and_lifetime() -> None:
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    ca = create_ca(now=now, lifetime_days=10)
+    assert ca.cert.not_valid_before_utc <= now
+    assert ca.cert.not_valid_after_utc <= now + timedelta(days=10)
+    assert ca.cert.not_valid_after_utc > now + timedelta(days=9)
