@@ -15,9 +15,12 @@ import structlog
 
 # 11 or 12 digit runs not part of a longer digit run (ASCII and full-width digits).
 _IDENTIFIER = re.compile(r"(?<![0-9０-９])([0-9０-９]{7,8})([0-9０-９]{4})(?![0-9０-９])")
+# 個人番号 as printed on the card: 4-4-4 with spaces or hyphens.
+_GROUPED = re.compile(r"(?<![0-9０-９])[0-9０-９]{4}[ \-　][0-9０-９]{4}[ \-　]([0-9０-９]{4})(?![0-9０-９])")
 
 
 def mask_text(text: str) -> str:
+    text = _GROUPED.sub(lambda m: "**** **** " + m.group(1), text)
     return _IDENTIFIER.sub(lambda m: "*" * len(m.group(1)) + m.group(2), text)
 
 

@@ -89,6 +89,7 @@ class SqliteStore:
         self._writer_conn = conn
         self._next_seq = self._read_last_seq(conn) + 1
         self._closed = False
+        self.commits = 0  # transactions committed: fewer than writes when group commit works
         self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
         self._thread.start()
 
@@ -129,6 +130,7 @@ class SqliteStore:
             for request, _future in batch:
                 outcomes.append(self._apply_one(conn, request))
             conn.execute("COMMIT")
+            self.commits += 1
         except BaseException as exc:  # noqa: BLE001 - the whole batch failed: acknowledge nothing
             if conn.in_transaction:
                 conn.execute("ROLLBACK")

@@ -1,0 +1,133 @@
+"""mTLS only, roles from certificates, deny by default, hardening limits."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import grpc
+import pytest
+
+from clients.synthetic import synthetic_entry, tennyu_request
+from cs_gateway.gen.jukinet.cs.v1 import update_service_pb2 as upb
+from cs_gateway.gen.jukinet.cs.v1 import update_service_pb2_grpc
+from pki.dev_pki import create_ca
+from tests.conftest import InProcessGateway
+from tests.grpc_helpers import error_info
+
+OTHER_ROLES = ("cs", "terminal", "prefecture", "jlis", "atena")
+
+
+def _calls(stub: update_service_pb2_grpc.UpdateServiceStub) -> dict[str, object]:
+    code = synthetic_entry(1).juminhyo_code
+    return {
+        "Apply": lambda: stub.Apply(tennyu_request(1), timeout=10),
+        "ApplyStream": lambda: list(stub.ApplyStream(iter([tennyu_request(1)]), timeout=10)),
+        "GetRecord": lambda: stub.GetRecord(upb.GetRecordRequest(juminhyo_code=code), timeout=10),
+        "GetHistory": lambda: stub.GetHistory(upb.GetHistoryRequest(juminhyo_code=code), timeout=10),
+    }
+
+
+@pytest.mark.parametrize("role", OTHER_ROLES)
+def test_only_kizon_juki_may_call_update_service(gateway: InProcessGateway, role: str) -> None:
+    stub = gateway.stub(role)
+    for name, call in _calls(stub).items():
+        with pytest.raises(grpc.RpcError) as caught:
+            call()  # type: ignore[operator]
+        assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED, (role, name)
+        assert error_info(caught.value).reason == "ACCESS_DENIED"
+    assert gateway.running.store.last_update_seq() == 0
+
+
+def test_refusal_is_the_same_whether_or_not_the_resident_exists(gateway: InProcessGateway) -> None:
+    gateway.stub().Apply(tennyu_request(1), timeout=10)
+    stub = gateway.stub("terminal")
+    details = []
+    for i in (1, 2):  # 1 exists, 2 does not
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.GetRecord(upb.GetRecordRequest(juminhyo_code=synthetic_entry(i).juminhyo_code), timeout=10)
+        details.append((caught.value.code(), caught.value.details(), error_info(caught.value).reason))
+    assert details[0] == details[1]
+
+
+def test_client_without_certificate_cannot_connect(gateway: InProcessGateway) -> None:
+    credentials = grpc.ssl_channel_credentials(root_certificates=gateway.pki.ca_cert_path.read_bytes())
+    stub = update_service_pb2_grpc.UpdateServiceStub(grpc.secure_channel(f"localhost:{gateway.port}", credentials))
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.Apply(tennyu_request(1), timeout=10)
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert gateway.running.store.last_update_seq() == 0
+
+
+def test_plaintext_connection_refused(gateway: InProcessGateway) -> None:
+    stub = update_service_pb2_grpc.UpdateServiceStub(grpc.insecure_channel(f"localhost:{gateway.port}"))
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.Apply(tennyu_request(1), timeout=10)
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+def test_certificate_from_another_ca_refused(gateway: InProcessGateway) -> None:
+    rogue = create_ca("rogue CA").issue("kizon-juki", "kizon-juki-01", trust_domain=gateway.config.trust_domain)
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=gateway.pki.ca_cert_path.read_bytes(),
+        private_key=rogue.key_pem,
+        certificate_chain=rogue.cert_pem,
+    )
+    stub = update_service_pb2_grpc.UpdateServiceStub(grpc.secure_channel(f"localhost:{gateway.port}", credentials))
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.Apply(tennyu_request(1), timeout=10)
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert gateway.running.store.last_update_seq() == 0
+
+
+def test_expired_certificate_refused(gateway: InProcessGateway) -> None:
+    now = datetime.now(UTC)
+    expired = gateway.pki.load_ca().issue(
+        "kizon-juki",
+        "kizon-juki-01",
+        trust_domain=gateway.config.trust_domain,
+        not_before=now - timedelta(days=30),
+        not_after=now - timedelta(days=1),
+    )
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=gateway.pki.ca_cert_path.read_bytes(),
+        private_key=expired.key_pem,
+        certificate_chain=expired.cert_pem,
+    )
+    stub = update_service_pb2_grpc.UpdateServiceStub(grpc.secure_channel(f"localhost:{gateway.port}", credentials))
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.Apply(tennyu_request(1), timeout=10)
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+def test_certificate_of_another_trust_domain_refused(gateway: InProcessGateway) -> None:
+    foreign = gateway.pki.load_ca().issue("kizon-juki", "kizon-juki-01", trust_domain="aomori.jukinet.test")
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=gateway.pki.ca_cert_path.read_bytes(),
+        private_key=foreign.key_pem,
+        certificate_chain=foreign.cert_pem,
+    )
+    stub = update_service_pb2_grpc.UpdateServiceStub(grpc.secure_channel(f"localhost:{gateway.port}", credentials))
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.Apply(tennyu_request(1), timeout=10)
+    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_unknown_method_refused_like_an_unauthorised_one(gateway: InProcessGateway) -> None:
+    channel = gateway.channel()
+    for method in (
+        "/jukinet.cs.v1.UpdateService/DropTable",
+        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+    ):
+        call = channel.unary_unary(method, request_serializer=None, response_deserializer=None)
+        with pytest.raises(grpc.RpcError) as caught:
+            call(b"", timeout=10)
+        assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED, method
+
+
+def test_oversized_message_refused(gateway: InProcessGateway) -> None:
+    request = tennyu_request(1)
+    request.change_reason_detail = "あ" * 100_000
+    with pytest.raises(grpc.RpcError) as caught:
+        gateway.stub().Apply(request, timeout=10)
+    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert gateway.running.store.last_update_seq() == 0

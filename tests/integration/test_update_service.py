@@ -1,0 +1,166 @@
+"""UpdateService over real mTLS on loopback port 0, with a real SQLite file."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import grpc
+import pytest
+
+from clients.synthetic import pb_date, synthetic_entry, tennyu_request
+from cs_gateway.gen.jukinet.cs.v1 import identity_pb2 as pb
+from cs_gateway.gen.jukinet.cs.v1 import update_service_pb2 as upb
+from tests.conftest import InProcessGateway
+from tests.grpc_helpers import error_info, japanese_message
+
+
+def tenkyo_request(i: int, request_id: str, address: str, *, on: date = date(2025, 6, 1)) -> upb.UpdateRequest:
+    request = tennyu_request(i)
+    request.request_id = request_id
+    request.change_reason = pb.CHANGE_REASON_TENKYO
+    request.change_date.CopyFrom(pb_date(on))
+    request.entry.address = address
+    request.entry.address_since.CopyFrom(pb_date(on))
+    request.entry.notified_on.CopyFrom(pb_date(on))
+    return request
+
+
+def refusal(stub, request) -> tuple[grpc.StatusCode, str, str]:  # noqa: ANN001
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.Apply(request, timeout=10)
+    info = error_info(caught.value)
+    return caught.value.code(), info.reason, info.metadata.get("field", "")
+
+
+def test_tennyu_is_stored_with_update_seq_and_derived_items(gateway: InProcessGateway) -> None:
+    result = gateway.stub().Apply(tennyu_request(1), timeout=10)
+    record = result.record
+    assert record.update_seq == 1
+    assert record.record_status == pb.RECORD_STATUS_CURRENT
+    assert record.name_kana_seion  # derived by the CS, never taken from the caller
+    assert record.has_gaiji is False
+    assert record.timestamp.seconds > 0
+    assert not result.replayed
+
+
+def test_tennyu_rejected_for_current_resident_over_grpc(gateway: InProcessGateway) -> None:
+    stub = gateway.stub()
+    stub.Apply(tennyu_request(1), timeout=10)
+    again = tennyu_request(1, request_prefix="again")
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.Apply(again, timeout=10)
+    assert caught.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    assert error_info(caught.value).reason == "ALREADY_RESIDENT"
+    assert error_info(caught.value).domain == "jukinet.cs.v1"
+    assert "転入" in japanese_message(caught.value)
+    assert gateway.running.store.last_update_seq() == 1  # a refused update changes nothing
+
+
+def test_tenkyo_changing_the_name_rejected_over_grpc(gateway: InProcessGateway) -> None:
+    stub = gateway.stub()
+    stub.Apply(tennyu_request(2), timeout=10)
+    request = tenkyo_request(2, "move-1", "青森県弘前市大字本町99番地")
+    request.entry.name_kanji = "別名　太郎"
+    code, reason, field = refusal(stub, request)
+    assert (code, reason, field) == (grpc.StatusCode.FAILED_PRECONDITION, "TENKYO_CHANGES_NON_ADDRESS", "name_kanji")
+    current = stub.GetRecord(upb.GetRecordRequest(juminhyo_code=request.entry.juminhyo_code), timeout=10)
+    assert current.name_kanji == synthetic_entry(2).name_kanji
+    assert current.update_seq == 1
+
+
+def test_format_error_is_invalid_argument_naming_the_field(gateway: InProcessGateway) -> None:
+    request = tennyu_request(3)
+    request.entry.individual_number = request.entry.individual_number[:-1] + str(
+        (int(request.entry.individual_number[-1]) + 1) % 10
+    )
+    assert refusal(gateway.stub(), request) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "INVALID_INDIVIDUAL_NUMBER",
+        "individual_number",
+    )
+
+
+def test_unknown_enum_number_and_impossible_date_are_refused(gateway: InProcessGateway) -> None:
+    stub = gateway.stub()
+    request = tennyu_request(4)
+    request.change_reason = 99
+    assert refusal(stub, request)[1:] == ("INVALID_ENUM", "change_reason")
+    request = tennyu_request(4)
+    request.entry.birth_date.CopyFrom(pb.Date(year=2001, month=2, day=30))
+    assert refusal(stub, request)[1:] == ("INVALID_DATE", "birth_date")
+    assert gateway.running.store.last_update_seq() == 0
+
+
+def test_same_request_id_and_payload_replays_the_first_result(gateway: InProcessGateway) -> None:
+    stub = gateway.stub()
+    first = stub.Apply(tennyu_request(5), timeout=10)
+    second = stub.Apply(tennyu_request(5), timeout=10)
+    assert second.replayed and not first.replayed
+    assert second.record == first.record
+    assert gateway.running.store.last_update_seq() == 1
+
+
+def test_same_request_id_with_other_payload_refused_request_id_reused(gateway: InProcessGateway) -> None:
+    stub = gateway.stub()
+    stub.Apply(tennyu_request(6), timeout=10)
+    other = tennyu_request(7)
+    other.request_id = tennyu_request(6).request_id
+    assert refusal(stub, other) == (grpc.StatusCode.ALREADY_EXISTS, "REQUEST_ID_REUSED", "request_id")
+    assert gateway.running.store.find(other.entry.juminhyo_code) is None
+
+
+def test_apply_stream_answers_in_request_order_with_refusals_inline(gateway: InProcessGateway) -> None:
+    requests = [tennyu_request(i) for i in range(10, 20)]
+    requests.insert(3, tennyu_request(10, request_prefix="dup"))  # 転入 of a current resident
+    bad = tennyu_request(30)
+    bad.entry.postal_code = "036-8551"
+    requests.insert(7, bad)
+    results = list(gateway.stub().ApplyStream(iter(requests), timeout=30))
+    assert [r.request_id for r in results] == [r.request_id for r in requests]
+    outcomes = [r.WhichOneof("outcome") for r in results]
+    assert outcomes.count("refusal") == 2
+    assert results[3].refusal.reason == "ALREADY_RESIDENT"
+    assert (results[7].refusal.reason, results[7].refusal.field) == ("INVALID_POSTAL_CODE", "postal_code")
+    assert results[3].refusal.message_ja and results[3].refusal.message_en
+    seqs = [r.record.update_seq for r in results if r.WhichOneof("outcome") == "record"]
+    assert seqs == list(range(1, 11))
+
+
+def test_get_history_lists_every_version_in_update_order(gateway: InProcessGateway) -> None:
+    stub = gateway.stub()
+    stub.Apply(tennyu_request(40), timeout=10)
+    stub.Apply(tenkyo_request(40, "move-a", "青森県弘前市大字本町1番地"), timeout=10)
+    stub.Apply(tenkyo_request(40, "move-b", "青森県弘前市大字本町2番地", on=date(2025, 7, 1)), timeout=10)
+    history = stub.GetHistory(upb.GetHistoryRequest(juminhyo_code=synthetic_entry(40).juminhyo_code), timeout=10)
+    assert [v.update_seq for v in history.versions] == [1, 2, 3]
+    assert [v.change_reason for v in history.versions] == [
+        pb.CHANGE_REASON_TENNYU,
+        pb.CHANGE_REASON_TENKYO,
+        pb.CHANGE_REASON_TENKYO,
+    ]
+    assert history.versions[-1].address == "青森県弘前市大字本町2番地"
+
+
+def test_get_record_unknown_and_malformed_codes(gateway: InProcessGateway) -> None:
+    stub = gateway.stub()
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.GetRecord(upb.GetRecordRequest(juminhyo_code=synthetic_entry(41).juminhyo_code), timeout=10)
+    assert (caught.value.code(), error_info(caught.value).reason) == (grpc.StatusCode.NOT_FOUND, "NO_RECORD")
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.GetRecord(upb.GetRecordRequest(juminhyo_code="12345"), timeout=10)
+    assert error_info(caught.value).reason == "INVALID_JUMINHYO_CODE"
+
+
+def test_every_accepted_update_queues_one_change_notice(gateway: InProcessGateway) -> None:
+    stub = gateway.stub()
+    for i in range(50, 55):
+        stub.Apply(tennyu_request(i), timeout=10)
+    refusal(stub, tennyu_request(50, request_prefix="dup"))
+    notices = gateway.running.store.pending_notices()
+    assert [seq for seq, _ in notices] == [1, 2, 3, 4, 5]
+    first = notices[0][1]
+    entry = synthetic_entry(50)
+    assert first["juminhyo_code"] == entry.juminhyo_code
+    assert first["individual_number"] == entry.individual_number
+    assert first["change_reason"] == pb.CHANGE_REASON_TENNYU
+    assert set(first) >= {"name_kanji", "birth_date", "sex", "address", "change_date", "update_seq"}

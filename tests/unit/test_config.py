@@ -1,0 +1,70 @@
+"""The configuration is validated at start; a bad one names the offending key."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cs_gateway.config import ConfigError, load_config
+from cs_gateway.process import write_dev_config
+from pki.dev_pki import DevPki
+
+
+@pytest.fixture
+def good(tmp_path: Path, dev_pki: DevPki) -> Path:
+    return write_dev_config(tmp_path / "gw.toml", pki_dir=dev_pki.directory, store_path=tmp_path / "cs.sqlite3")
+
+
+def _edit(path: Path, old: str, new: str) -> Path:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return path
+
+
+def test_good_config_loads(good: Path) -> None:
+    config = load_config(good)
+    assert config.municipality_code == "022021"
+    assert config.limits.max_receive_message_bytes == 64 * 1024
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ('municipality_code = "022021"', 'municipality_code = "022022"', "gateway.municipality_code"),
+        ('listen = "127.0.0.1:0"', 'listen = "127.0.0.1"', "gateway.listen"),
+        ('listen = "127.0.0.1:0"', 'listen = "127.0.0.1:70000"', "gateway.listen"),
+        ('listen = "127.0.0.1:0"', "listen = 50051", "gateway.listen"),
+        ("[store]", '[store]\nengine = "postgres"', "store.engine"),
+        ("[tls]\n", "[tls]\nverify = false\n", "tls.verify"),
+        ("cs.key", "missing.key", "tls.key"),
+        ("[store]", "[extra]\nx = 1\n[store]", "extra"),
+        ('trust_domain = "hirosaki.jukinet.test"\n', "", "gateway.trust_domain"),
+    ],
+)
+def test_bad_config_names_the_key(good: Path, old: str, new: str, key: str) -> None:
+    _edit(good, old, new)
+    with pytest.raises(ConfigError) as caught:
+        load_config(good)
+    assert str(caught.value).startswith(key)
+
+
+def test_negative_limit_refused(good: Path) -> None:
+    good.write_text(good.read_text() + "\n[limits]\nmax_receive_message_bytes = -1\n")
+    with pytest.raises(ConfigError, match="limits.max_receive_message_bytes"):
+        load_config(good)
+
+
+def test_serve_with_bad_config_exits_with_the_key_named(good: Path) -> None:
+    _edit(good, 'municipality_code = "022021"', 'municipality_code = "99999X"')
+    done = subprocess.run(
+        [sys.executable, "-m", "cs_gateway", "serve", "--config", str(good)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "gateway.municipality_code" in done.stderr

@@ -1,0 +1,44 @@
+"""個人番号 and 住民票コード never appear unmasked in the operational log."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from cs_gateway.domain.check_digit import make_individual_number, make_juminhyo_code
+from cs_gateway.logging_setup import mask_identifiers, mask_text
+
+NUMBER = make_individual_number("12345678901")
+CODE = make_juminhyo_code("9876543210")
+
+
+def test_mask_text_keeps_only_the_last_four_digits() -> None:
+    assert (
+        mask_text(f"個人番号={NUMBER} 住民票コード={CODE}")
+        == f"個人番号=********{NUMBER[-4:]} 住民票コード=*******{CODE[-4:]}"
+    )
+    assert mask_text("update_seq=1234567890") == "update_seq=1234567890"  # 10 digits: not an identifier
+    assert mask_text("１２３４５６７８９０１２") == "********９０１２"  # full-width digits too
+    assert mask_text(f"{NUMBER[:4]} {NUMBER[4:8]}-{NUMBER[8:]}") == f"**** **** {NUMBER[8:]}"
+
+
+def test_processor_masks_every_field_and_nested_value() -> None:
+    event = {"event": f"x {CODE}", "n": int(NUMBER), "nested": {"list": [NUMBER, CODE]}, "seq": 5}
+    out = mask_identifiers(None, "info", event)
+    assert CODE not in json.dumps(out, ensure_ascii=False)
+    assert NUMBER not in json.dumps(out, ensure_ascii=False)
+    assert out["seq"] == 5
+
+
+def test_configured_logger_output_is_masked() -> None:
+    program = (
+        "from cs_gateway.logging_setup import configure_logging, get_logger\n"
+        "configure_logging()\n"
+        f"get_logger('t').warning('lookup {CODE}', individual_number='{NUMBER}', juminhyo_code={int(CODE)})\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert CODE not in done.stderr and NUMBER not in done.stderr
+    line = json.loads(done.stderr.strip().splitlines()[-1])
+    assert line["individual_number"].endswith(NUMBER[-4:])
