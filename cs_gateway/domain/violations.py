@@ -141,9 +141,45 @@ CATALOG: dict[str, tuple[Kind, str, str]] = {
 }
 
 
+# Japanese item names (seed 別添1) for the messages; the field itself stays the wire name.
+FIELD_LABELS_JA: dict[str, str] = {
+    "juminhyo_code": "住民票コード",
+    "name_kanji": "漢字氏名",
+    "name_gaiji_count": "外字数(氏名)",
+    "name_kana": "ふりがな氏名",
+    "birth_date": "生年月日",
+    "sex": "性別",
+    "municipality_code": "市町村コード",
+    "aza_code": "大字・字コード",
+    "postal_code": "郵便番号",
+    "address": "住所",
+    "address_gaiji_count": "外字数(住所)",
+    "individual_number": "個人番号",
+    "resident_since": "住民となった日",
+    "address_since": "住所を定めた日",
+    "notified_on": "届出の年月日",
+    "previous_municipality_code": "市町村コード(転入前)",
+    "previous_address": "転入前住所",
+    "previous_address_gaiji_count": "外字数(転入前住所)",
+    "relationship": "続柄",
+    "change_reason": "異動事由",
+    "change_date": "異動年月日",
+    "change_reason_detail": "異動事由詳細",
+    "previous_juminhyo_code": "旧住民票コード",
+    "juminhyo_code_since": "住民票コード使用年月日",
+    "request_id": "依頼管理番号",
+    "operator_id": "操作者ID",
+    "terminal_id": "操作端末ID",
+    "update_prohibited": "更新禁止フラグ",
+    "former_surname_kanji": "旧氏 漢字",
+    "former_surname_gaiji_count": "旧氏 外字数",
+    "former_surname_kana": "旧氏 ふりがな",
+}
+
+
 def violation(code: str, field: str = "", *, detail_ja: str = "") -> Violation:
     """Build the Violation for a catalogued code (KeyError for an unknown code)."""
     _kind, ja, en = CATALOG[code]
     label = field or "-"
-    message_ja = ja.format(field=detail_ja or label)
+    message_ja = ja.format(field=detail_ja or FIELD_LABELS_JA.get(field, label))
     return Violation(code=code, field=field, message_ja=message_ja, message_en=en.format(field=label))

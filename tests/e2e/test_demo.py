@@ -1,0 +1,49 @@
+"""`cs-gateway demo` (what `make demo` runs) works end to end and leaves no process behind."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from clients.masking import mask_identifier
+
+pytestmark = pytest.mark.slow
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def test_demo_pushes_the_scenario_and_stops_the_gateway(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "cs_gateway", "demo", "--workdir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert "8 steps: 5 accepted, 3 refused, 0 unexpected" in out
+    for reason in ("ALREADY_RESIDENT", "TENKYO_CHANGES_NON_ADDRESS", "DECEASED"):
+        assert reason in out
+    for label in ("転入", "転居", "出生", "死亡"):
+        assert label in out
+    # identifiers are printed masked only
+    for code in ("39201748562", "538172460917"):
+        assert code not in out + done.stderr
+    assert mask_identifier("39201748562") in out
+    assert _processes_mentioning(str(tmp_path)) == []
