@@ -75,7 +75,7 @@ def _command_violations(cmd: UpdateCommand, ctx: FormatContext) -> Iterator[Viol
         if not entry.previous_juminhyo_code:
             yield violation("MISSING_FIELD", "previous_juminhyo_code")
         elif entry.previous_juminhyo_code == entry.juminhyo_code:
-            yield violation("NO_CHANGE", "juminhyo_code")
+            yield violation("JUMINHYO_CODE_UNCHANGED", "juminhyo_code")
 
 
 def _entry_violations(e: ResidentEntry, ctx: FormatContext) -> Iterator[Violation]:

@@ -40,7 +40,8 @@ ALLOWED_STATES: dict[R, frozenset[S]] = {
     R.KIKA: frozenset({S.CURRENT}),
     R.JUMINHYO_CODE_HENKO: frozenset({S.CURRENT}),
     R.KOJIN_BANGO_HENKO: frozenset({S.CURRENT}),
-    R.SHOKKEN_SHUSEI: frozenset(S) - {S.UNSPECIFIED},
+    # A 転出予定者 is corrected only after 転出取消: the planned date lives in 異動年月日.
+    R.SHOKKEN_SHUSEI: frozenset(S) - {S.UNSPECIFIED, S.PLANNED_DEPARTURE},
 }
 
 ADDRESS_ITEMS = frozenset({"aza_code", "postal_code", "address", "address_gaiji_count", "address_since"})
@@ -118,11 +119,17 @@ def _check_state(cmd: UpdateCommand, stored: StoredPerson | None, today: date) -
             return violation("JUMINHYO_CODE_IN_USE", "juminhyo_code")
         return None
     if state is None:
-        return violation("NO_RECORD", "juminhyo_code")
+        field = "previous_juminhyo_code" if reason is R.JUMINHYO_CODE_HENKO else "juminhyo_code"
+        return violation("NO_RECORD", field)
     if state is S.REMOVED_DECEASED and reason is not R.SHOKKEN_SHUSEI:
         return violation("DECEASED", "change_reason")
     if state not in ALLOWED_STATES[reason]:
-        code = "NOT_MOVED_OUT" if reason is R.TENSHUTSU_TORIKESHI else "NOT_CURRENT_RESIDENT"
+        if reason is R.TENSHUTSU_TORIKESHI:
+            code = "NOT_MOVED_OUT"
+        elif state is S.PLANNED_DEPARTURE:
+            code = "PLANNED_DEPARTURE_PENDING"
+        else:
+            code = "NOT_CURRENT_RESIDENT"
         return violation(code, "change_reason")
     return None
 

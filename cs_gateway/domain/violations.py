@@ -80,6 +80,11 @@ CATALOG: dict[str, tuple[Kind, str, str]] = {
         "{field} は関連項目と併せて指定してください",
         "{field} must be given together with its related items",
     ),
+    "JUMINHYO_CODE_UNCHANGED": (
+        Kind.FORMAT,
+        "住民票コード変更の新旧コードが同じです",
+        "a 住民票コード変更 needs a new code different from the old one",
+    ),
     "INVALID_REQUEST_ID": (
         Kind.FORMAT,
         "{field} は1〜64文字の英数字・記号で指定してください",
@@ -104,6 +109,11 @@ CATALOG: dict[str, tuple[Kind, str, str]] = {
     ),
     "NO_RECORD": (Kind.NOT_FOUND, "該当する本人確認情報がありません", "no record for this 住民票コード"),
     "NOT_CURRENT_RESIDENT": (Kind.STATE, "現存する住民ではありません", "the person is not a current resident"),
+    "PLANNED_DEPARTURE_PENDING": (
+        Kind.STATE,
+        "転出予定者です。先に転出取消を行ってください",
+        "the person is due to move out; cancel the 転出 (転出取消) first",
+    ),
     "NOT_MOVED_OUT": (Kind.STATE, "転出(予定を含む)の記録がありません", "the person has not moved out"),
     "DECEASED": (
         Kind.STATE,

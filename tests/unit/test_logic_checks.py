@@ -1,0 +1,845 @@
+"""Logic checks (論理チェック): one test per rule of logic_checks.decide, against the
+InMemoryRegistry fake of the store, then properties over random records and reason sequences."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cs_gateway.domain.enums import ChangeReason, RecordStatus, Relationship, Sex
+from cs_gateway.domain.format_checks import FormatContext, check_command
+from cs_gateway.domain.gaiji import count_gaiji
+from cs_gateway.domain.kana import seion
+from cs_gateway.domain.logic_checks import Accepted, decide
+from cs_gateway.domain.record import ENTRY_FIELDS, IdentityRecord, ResidentEntry, UpdateCommand
+from cs_gateway.domain.registry import effective_status
+from cs_gateway.domain.violations import Violation
+from tests.strategies import (
+    AOMORI,
+    HIROSAKI,
+    REASONS,
+    TODAY,
+    InMemoryRegistry,
+    entry_of,
+    gaiji,
+    individual_number,
+    juminhyo_code,
+    st_valid_command,
+    valid_command,
+    valid_entry,
+)
+
+R = ChangeReason
+S = RecordStatus
+DAY = timedelta(days=1)
+LATER = TODAY + timedelta(days=90)
+
+CREATING = (R.TENNYU, R.SHUSSEI, R.SHOKKEN_KISAI, R.KOKUSEKI_SHUTOKU, R.JUSHO_SETTEI)
+REMOVING = {
+    R.SHIBO: S.REMOVED_DECEASED,
+    R.SHISSO_SENKOKU: S.REMOVED_DECEASED,
+    R.SHOKKEN_SHOJO: S.REMOVED_OTHER,
+    R.KOKUSEKI_SOSHITSU: S.REMOVED_OTHER,
+}
+MODIFYING = [r for r in REASONS if r not in CREATING]
+ADDRESS_ITEMS = {"aza_code", "postal_code", "address", "address_gaiji_count", "address_since"}
+NAME_ITEMS = {
+    "name_kanji",
+    "name_gaiji_count",
+    "name_kana",
+    "former_surname_kanji",
+    "former_surname_gaiji_count",
+    "former_surname_kana",
+}
+# What each modifying reason may change besides 届出の年月日 (the seed: a 転居 changes the address only).
+MAY_CHANGE: dict[ChangeReason, set[str]] = {
+    R.TENKYO: ADDRESS_ITEMS,
+    R.KIKA: NAME_ITEMS,
+    R.JUMINHYO_CODE_HENKO: {"juminhyo_code", "previous_juminhyo_code", "juminhyo_code_since"},
+    R.KOJIN_BANGO_HENKO: {"individual_number"},
+    R.SHOKKEN_SHUSEI: set(ENTRY_FIELDS) - {"juminhyo_code", "previous_juminhyo_code", "individual_number"},
+}
+
+
+def base(seed: int = 0, **changes: Any) -> ResidentEntry:
+    """A person with fixed dates and plain texts: born 1980, resident since 2010."""
+    fixed: dict[str, Any] = {
+        "name_kanji": "山田\u3000太郎",
+        "name_gaiji_count": 0,
+        "name_kana": "ヤマダ\u3000タロウ",
+        "birth_date": date(1980, 5, 5),
+        "address": f"青森県弘前市大字上白銀町{seed + 1}番地1",
+        "address_gaiji_count": 0,
+        "resident_since": date(2010, 4, 1),
+        "address_since": date(2015, 6, 1),
+        "notified_on": date(2015, 6, 10),
+        "previous_municipality_code": AOMORI,
+        "previous_address": "青森県青森市長島一丁目1番1号",
+        "previous_address_gaiji_count": 0,
+        "relationship": Relationship.HEAD,
+        "juminhyo_code_since": None,
+        "former_surname_kanji": "",
+        "former_surname_gaiji_count": 0,
+        "former_surname_kana": "",
+    }
+    return valid_entry(seed, **(fixed | changes))
+
+
+def run(reg: InMemoryRegistry, cmd: UpdateCommand, today: date = TODAY) -> Accepted | Violation:
+    found = check_command(cmd, FormatContext(today=today, municipality_code=HIROSAKI))
+    assert found is None, f"test command is not well formed: {found}"
+    return decide(cmd, reg, today)
+
+
+def accept(reg: InMemoryRegistry, cmd: UpdateCommand, today: date = TODAY) -> IdentityRecord:
+    result = run(reg, cmd, today)
+    assert isinstance(result, Accepted), f"refused: {result}"
+    return reg.apply(result)
+
+
+def refuse(
+    reg: InMemoryRegistry, cmd: UpdateCommand, code: str, field: str | None = None, today: date = TODAY
+) -> Violation:
+    result = run(reg, cmd, today)
+    assert isinstance(result, Violation), f"accepted, expected {code}"
+    assert result.code == code, result
+    if field is not None:
+        assert result.field == field, result
+    return result
+
+
+def register(reg: InMemoryRegistry, seed: int = 0, **changes: Any) -> IdentityRecord:
+    """A 転入 of base(seed) into reg."""
+    return accept(reg, valid_command(R.TENNYU, base(seed, **changes), change_date=date(2010, 4, 1)))
+
+
+def change(record: IdentityRecord, reason: ChangeReason, change_date: date = TODAY, **changes: Any) -> UpdateCommand:
+    return valid_command(reason, entry_of(record, **changes), change_date=change_date)
+
+
+def plausible(
+    record: IdentityRecord, reason: ChangeReason, today: date = TODAY, *, n: int = 1, ahead: int = 0
+) -> UpdateCommand:
+    """A well-formed command of reason for the stored person, as 既存住基 would send it."""
+    e = entry_of(record)
+    change_date = today
+    if reason is R.TENKYO:
+        e = dataclasses.replace(
+            e,
+            aza_code="0020001",
+            postal_code="0368001",
+            address=f"青森県弘前市大字土手町{n}番地",
+            address_gaiji_count=0,
+            address_since=today,
+        )
+    elif reason is R.SHUSSEI:
+        assert e.birth_date
+        e = dataclasses.replace(e, resident_since=e.birth_date)
+        change_date = e.birth_date
+    elif reason in CREATING:
+        e = dataclasses.replace(
+            e,
+            address=f"青森県弘前市大字紺屋町{n}番地",
+            address_gaiji_count=0,
+            resident_since=today,
+            address_since=today,
+            notified_on=today,
+            previous_municipality_code=AOMORI,
+            previous_address="青森県青森市新町一丁目3番7号",
+            previous_address_gaiji_count=0,
+        )
+    elif reason is R.KIKA:
+        e = dataclasses.replace(e, name_kanji=f"新{gaiji(n % 100)}", name_gaiji_count=1, name_kana="アラタ")
+    elif reason is R.JUMINHYO_CODE_HENKO:
+        e = dataclasses.replace(
+            e, juminhyo_code=juminhyo_code(n), previous_juminhyo_code=record.juminhyo_code, juminhyo_code_since=None
+        )
+    elif reason is R.KOJIN_BANGO_HENKO:
+        e = dataclasses.replace(e, individual_number=individual_number(n))
+    elif reason is R.TENSHUTSU:
+        change_date = today + timedelta(days=ahead)
+    elif reason is R.SHOKKEN_SHUSEI:
+        other = Relationship.CHILD if e.relationship is not Relationship.CHILD else Relationship.HEAD
+        e = dataclasses.replace(e, relationship=other)
+    return valid_command(reason, e, change_date=change_date)
+
+
+def removed(reg: InMemoryRegistry, reason: ChangeReason, seed: int = 0) -> IdentityRecord:
+    """A person registered, then removed by reason (TENSHUTSU: moved out today)."""
+    return accept(reg, plausible(register(reg, seed), reason))
+
+
+def state(reg: InMemoryRegistry, code: str, today: date = TODAY) -> RecordStatus:
+    found = reg.find(code)
+    assert found is not None
+    return found.state(today)
+
+
+# -- the seed's two examples -------------------------------------------------------------------
+
+
+def test_tennyu_rejected_for_current_resident() -> None:
+    reg = InMemoryRegistry()
+    person = register(reg)
+    v = refuse(reg, plausible(person, R.TENNYU), "ALREADY_RESIDENT", "juminhyo_code")
+    assert "転入" in v.message_ja
+
+
+def test_tenkyo_changing_name_rejected() -> None:
+    reg = InMemoryRegistry()
+    person = register(reg)
+    moving = plausible(person, R.TENKYO)
+    cmd = dataclasses.replace(moving, entry=dataclasses.replace(moving.entry, name_kanji="山田\u3000次郎"))
+    refuse(reg, cmd, "TENKYO_CHANGES_NON_ADDRESS", "name_kanji")
+
+
+# -- 転居 --------------------------------------------------------------------------------------
+
+NON_ADDRESS_CHANGES: list[tuple[str, dict[str, Any]]] = [
+    ("juminhyo_code", {"juminhyo_code": juminhyo_code(50)}),
+    ("name_kanji", {"name_kanji": "山田\u3000" + gaiji(7), "name_gaiji_count": 1}),
+    ("name_kana", {"name_kana": "ヤマダ\u3000ジロウ"}),
+    ("birth_date", {"birth_date": date(1980, 5, 4)}),
+    ("sex", {"sex": "flip"}),
+    ("individual_number", {"individual_number": individual_number(50)}),
+    ("resident_since", {"resident_since": date(2010, 4, 2)}),
+    ("previous_municipality_code", {"previous_municipality_code": "022039"}),
+    ("previous_address", {"previous_address": "青森県八戸市内丸一丁目1番1号"}),
+    ("previous_address", {"previous_address": "青森県青森市" + gaiji(8), "previous_address_gaiji_count": 1}),
+    ("relationship", {"relationship": Relationship.WIFE}),
+    ("previous_juminhyo_code", {"previous_juminhyo_code": juminhyo_code(51)}),
+    ("juminhyo_code_since", {"juminhyo_code_since": date(2012, 1, 1)}),
+    ("former_surname_kanji", {"former_surname_kanji": "佐藤", "former_surname_kana": "サトウ"}),
+]
+
+
+@pytest.mark.parametrize(("field", "changes"), NON_ADDRESS_CHANGES, ids=[f for f, _ in NON_ADDRESS_CHANGES])
+def test_tenkyo_changing_non_address_item_rejected(field: str, changes: dict[str, Any]) -> None:
+    reg = InMemoryRegistry()
+    person = register(reg)
+    moving = plausible(person, R.TENKYO)
+    if changes.get("sex") == "flip":
+        changes = {"sex": Sex(3 - person.sex)}
+    cmd = dataclasses.replace(moving, entry=dataclasses.replace(moving.entry, **changes))
+    # A new 住民票コード means "nobody with that code": the person is not found at all.
+    expected = "NO_RECORD" if field == "juminhyo_code" else "TENKYO_CHANGES_NON_ADDRESS"
+    refuse(reg, cmd, expected, field)
+
+
+def test_tenkyo_may_change_every_address_item_and_notified_on() -> None:
+    reg = InMemoryRegistry()
+    person = register(reg)
+    cmd = change(
+        person,
+        R.TENKYO,
+        aza_code="0030003",
+        postal_code="0360001",
+        address="青森県弘前市大字" + gaiji(9) + "町3番地",
+        address_gaiji_count=1,
+        address_since=TODAY,
+        notified_on=TODAY,
+    )
+    after = accept(reg, cmd)
+    assert after.address == cmd.entry.address and after.notified_on == TODAY and after.address_gaiji_count == 1
+    assert after.record_status is S.CURRENT and after.change_reason is R.TENKYO and after.change_date == TODAY
+    assert after.has_gaiji
+
+
+def test_tenkyo_without_address_change_rejected() -> None:
+    reg = InMemoryRegistry()
+    person = register(reg)
+    refuse(reg, change(person, R.TENKYO), "TENKYO_ADDRESS_UNCHANGED", "address")
+    same_address = change(person, R.TENKYO, postal_code="0360001", aza_code="0030003", address_since=TODAY)
+    refuse(reg, same_address, "TENKYO_ADDRESS_UNCHANGED", "address")
+
+
+def test_tenkyo_refused_for_person_not_current() -> None:
+    reg = InMemoryRegistry()
+    gone = removed(reg, R.TENSHUTSU)
+    refuse(reg, plausible(gone, R.TENKYO), "NOT_CURRENT_RESIDENT", "change_reason")
+
+
+# -- creating a 住民票 ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reason", [R.SHUSSEI, R.SHOKKEN_KISAI, R.KOKUSEKI_SHUTOKU, R.JUSHO_SETTEI])
+def test_creating_reason_refused_for_current_resident(reason: ChangeReason) -> None:
+    reg = InMemoryRegistry()
+    person = register(reg)
+    v = refuse(reg, plausible(person, reason), "ALREADY_RESIDENT", "juminhyo_code")
+    assert reason.label_ja in v.message_ja
+
+
+@pytest.mark.parametrize("reason", CREATING)
+def test_creating_reason_refused_during_planned_departure(reason: ChangeReason) -> None:
+    reg = InMemoryRegistry()
+    leaving = accept(reg, plausible(register(reg), R.TENSHUTSU, ahead=30))
+    refuse(reg, plausible(leaving, reason), "ALREADY_RESIDENT", "juminhyo_code")
+
+
+@pytest.mark.parametrize("removed_by", [R.TENSHUTSU, R.SHOKKEN_SHOJO, R.KOKUSEKI_SOSHITSU])
+def test_shussei_refused_when_code_already_used(removed_by: ChangeReason) -> None:
+    reg = InMemoryRegistry()
+    gone = removed(reg, removed_by)
+    refuse(reg, plausible(gone, R.SHUSSEI), "JUMINHYO_CODE_IN_USE", "juminhyo_code")
+
+
+def test_shussei_dates_must_equal_birth_date() -> None:
+    reg = InMemoryRegistry()
+    born = TODAY - 3 * DAY
+    baby = base(1, birth_date=born, resident_since=born, address_since=born, notified_on=TODAY)
+    refuse(reg, valid_command(R.SHUSSEI, baby, change_date=TODAY), "BIRTH_DATE_MISMATCH", "change_date")
+    late = dataclasses.replace(baby, resident_since=TODAY - DAY, address_since=TODAY - DAY)
+    refuse(reg, valid_command(R.SHUSSEI, late, change_date=TODAY - 3 * DAY), "BIRTH_DATE_MISMATCH", "resident_since")
+
+
+def test_shussei_of_new_code_accepted() -> None:
+    reg = InMemoryRegistry()
+    born = TODAY - 3 * DAY
+    baby = base(1, birth_date=born, resident_since=born, address_since=born, notified_on=TODAY)
+    record = accept(reg, valid_command(R.SHUSSEI, baby, change_date=born))
+    assert record.record_status is S.CURRENT and record.change_reason is R.SHUSSEI
+    assert record.juminhyo_code_since == born
+
+
+@pytest.mark.parametrize("reason", CREATING)
+def test_creating_reason_may_not_set_update_prohibited(reason: ChangeReason) -> None:
+    reg = InMemoryRegistry()
+    born = TODAY - 3 * DAY
+    entry = base(1, birth_date=born, resident_since=born, address_since=born, notified_on=TODAY, update_prohibited=True)
+    cmd = valid_command(reason, entry, change_date=born)
+    refuse(reg, cmd, "FLAG_REQUIRES_SHOKKEN_SHUSEI", "update_prohibited")
+
+
+def test_tennyu_of_person_who_moved_out_earlier_accepted() -> None:
+    reg = InMemoryRegistry()
+    person = register(reg)
+    gone = accept(reg, plausible(person, R.TENSHUTSU, TODAY - 30 * DAY), TODAY - 30 * DAY)
+    assert gone.record_status is S.REMOVED_MOVED_OUT
+    back_cmd = plausible(gone, R.TENNYU, n=7)
+    back_cmd = dataclasses.replace(back_cmd, entry=dataclasses.replace(back_cmd.entry, juminhyo_code_since=None))
+    result = run(reg, back_cmd)
+    assert isinstance(result, Accepted)
+    assert result.person_key == reg.find(person.juminhyo_code).person_key  # type: ignore[union-attr]
+    back = reg.apply(result)
+    assert back.record_status is S.CURRENT and not back.prospective
+    assert back.juminhyo_code == person.juminhyo_code and back.individual_number == person.individual_number
+    assert back.juminhyo_code_since == person.juminhyo_code_since  # kept when the entry leaves it out
+    assert len(reg.records) == 1
+
+
+# -- changes of somebody who is not there ------------------------------------------------------
+
+
+@pytest.mark.parametrize("reason", MODIFYING)
+def test_change_of_unknown_code_refused(reason: ChangeReason) -> None:
+    reg = InMemoryRegistry()
+    stranger = accept(InMemoryRegistry(), valid_command(R.TENNYU, base(3), change_date=date(2010, 4, 1)))
+    v = refuse(reg, plausible(stranger, reason), "NO_RECORD")
+    assert v.field in {"juminhyo_code", "previous_juminhyo_code"}
+
+
+@pytest.mark.parametrize("removed_by", [R.TENSHUTSU, R.SHOKKEN_SHOJO, R.KOKUSEKI_SOSHITSU])
+@pytest.mark.parametrize(
+    "reason",
+    [R.TENSHUTSU, R.SHIBO, R.SHISSO_SENKOKU, R.SHOKKEN_SHOJO, R.KOKUSEKI_SOSHITSU, R.TENKYO, R.KIKA],
+)
+def test_removal_refused_for_person_not_current(removed_by: ChangeReason, reason: ChangeReason) -> None:
+    reg = InMemoryRegistry()
+    gone = removed(reg, removed_by)
+    refuse(reg, plausible(gone, reason), "NOT_CURRENT_RESIDENT", "change_reason")
+
+
+@pytest.mark.parametrize(("reason", "status"), list(REMOVING.items()) + [(R.TENSHUTSU, S.REMOVED_MOVED_OUT)])
+def test_removal_sets_record_status(reason: ChangeReason, status: RecordStatus) -> None:
+    reg = InMemoryRegistry()
+    after = removed(reg, reason)
+    assert after.record_status is status and not after.prospective
+    assert state(reg, after.juminhyo_code) is status
+
+
+@pytest.mark.parametrize("reason", list(REMOVING) + [R.TENSHUTSU, R.TENSHUTSU_TORIKESHI])
+def test_removal_changes_no_item(reason: ChangeReason) -> None:
+    reg = InMemoryRegistry()
+    person = register(reg)
+    if reason is R.TENSHUTSU_TORIKESHI:
+        person = accept(reg, plausible(person, R.TENSHUTSU))
+    refuse(reg, change(person, reason, name_kana="ヤマダ\u3000ハナコ"), "FIELD_CHANGE_NOT_ALLOWED", "name_kana")
+    accept(reg, change(person, reason, notified_on=TODAY))  # 届出の年月日 may always change
+
+
+# -- 転出, 転出予定, 転出取消 --------------------------------------------------------------------------
+
+
+def test_planned_tenshutsu_makes_planned_departure() -> None:
+    reg = InMemoryRegistry()
+    leaving = accept(reg, plausible(register(reg), R.TENSHUTSU, ahead=30))
+    assert leaving.record_status is S.PLANNED_DEPARTURE and leaving.prospective
+    assert leaving.change_date == TODAY + 30 * DAY
+    assert state(reg, leaving.juminhyo_code) is S.PLANNED_DEPARTURE
+    assert state(reg, leaving.juminhyo_code, TODAY + 29 * DAY) is S.PLANNED_DEPARTURE
+
+
+def test_planned_departure_becomes_removed_moved_out_once_the_date_passes() -> None:
+    reg = InMemoryRegistry()
+    leaving = accept(reg, plausible(register(reg), R.TENSHUTSU, ahead=30))
+    assert state(reg, leaving.juminhyo_code, TODAY + 30 * DAY) is S.REMOVED_MOVED_OUT
+    assert state(reg, leaving.juminhyo_code, LATER) is S.REMOVED_MOVED_OUT
+    refuse(reg, plausible(leaving, R.TENKYO, LATER), "NOT_CURRENT_RESIDENT", "change_reason", today=LATER)
+    refuse(reg, plausible(leaving, R.SHIBO, LATER), "NOT_CURRENT_RESIDENT", "change_reason", today=LATER)
+    back = accept(reg, plausible(leaving, R.TENNYU, LATER), LATER)  # a returning resident
+    assert back.record_status is S.CURRENT and not back.prospective
+
+
+def test_planned_departure_is_still_present_but_not_current() -> None:
+    reg = InMemoryRegistry()
+    leaving = accept(reg, plausible(register(reg), R.TENSHUTSU, ahead=30))
+    for reason in (R.TENKYO, R.TENSHUTSU, R.KIKA, R.JUMINHYO_CODE_HENKO, R.KOJIN_BANGO_HENKO):
+        refuse(reg, plausible(leaving, reason), "PLANNED_DEPARTURE_PENDING", "change_reason")
+    dead = accept(reg, plausible(leaving, R.SHIBO))
+    assert dead.record_status is S.REMOVED_DECEASED and not dead.prospective
+
+
+def test_shokken_shusei_refused_for_planned_departure() -> None:
+    """A 転出予定者 is corrected (職権修正) only after 転出取消: a correction would overwrite the
+    planned date (異動年月日) and turn the person into a 消除者 from today."""
+    reg = InMemoryRegistry()
+    leaving = accept(reg, plausible(register(reg), R.TENSHUTSU, ahead=30))
+    refuse(reg, plausible(leaving, R.SHOKKEN_SHUSEI), "PLANNED_DEPARTURE_PENDING", "change_reason")
+    assert state(reg, leaving.juminhyo_code) is S.PLANNED_DEPARTURE
+    refuse(reg, plausible(leaving, R.TENNYU, n=8), "ALREADY_RESIDENT", "juminhyo_code")
+    restored = accept(reg, plausible(leaving, R.TENSHUTSU_TORIKESHI))
+    accept(reg, plausible(restored, R.SHOKKEN_SHUSEI))
+
+
+def test_tenshutsu_today_removes_at_once() -> None:
+    reg = InMemoryRegistry()
+    gone = accept(reg, plausible(register(reg), R.TENSHUTSU))
+    assert gone.record_status is S.REMOVED_MOVED_OUT and not gone.prospective
+
+
+@pytest.mark.parametrize("ahead", [0, 30], ids=["moved_out", "planned"])
+def test_tenshutsu_torikeshi_restores_current(ahead: int) -> None:
+    reg = InMemoryRegistry()
+    leaving = accept(reg, plausible(register(reg), R.TENSHUTSU, ahead=ahead))
+    restored = accept(reg, plausible(leaving, R.TENSHUTSU_TORIKESHI))
+    assert restored.record_status is S.CURRENT and not restored.prospective
+    assert state(reg, restored.juminhyo_code, LATER) is S.CURRENT
+    accept(reg, plausible(restored, R.TENKYO, LATER), LATER)
+
+
+@pytest.mark.parametrize("removed_by", [None, R.SHOKKEN_SHOJO, R.KOKUSEKI_SOSHITSU])
+def test_tenshutsu_torikeshi_refused_when_not_moved_out(removed_by: ChangeReason | None) -> None:
+    reg = InMemoryRegistry()
+    person = register(reg) if removed_by is None else removed(reg, removed_by)
+    refuse(reg, plausible(person, R.TENSHUTSU_TORIKESHI), "NOT_MOVED_OUT", "change_reason")
+
+
+# -- 死亡 ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("removed_by", [R.SHIBO, R.SHISSO_SENKOKU])
+@pytest.mark.parametrize("reason", [r for r in REASONS if r is not R.SHOKKEN_SHUSEI])
+def test_deceased_accepts_only_shokken_shusei(removed_by: ChangeReason, reason: ChangeReason) -> None:
+    reg = InMemoryRegistry()
+    dead = removed(reg, removed_by)
+    refuse(reg, plausible(dead, reason), "DECEASED", "change_reason")
+
+
+def test_shokken_shusei_of_deceased_accepted_and_keeps_status() -> None:
+    reg = InMemoryRegistry()
+    dead = removed(reg, R.SHIBO)
+    corrected = accept(reg, change(dead, R.SHOKKEN_SHUSEI, name_kana="ヤマダ\u3000タロオ"))
+    assert corrected.record_status is S.REMOVED_DECEASED and corrected.name_kana_seion == "ヤマタ\u3000タロオ"
+
+
+# -- 個人番号 ------------------------------------------------------------------------------------
+
+
+def test_individual_number_of_another_person_refused() -> None:
+    reg = InMemoryRegistry()
+    first = register(reg, 1)
+    second = base(2, individual_number=first.individual_number)
+    refuse(reg, valid_command(R.TENNYU, second), "INDIVIDUAL_NUMBER_IN_USE", "individual_number")
+    other = register(reg, 3)
+    cmd = change(other, R.KOJIN_BANGO_HENKO, individual_number=first.individual_number)
+    refuse(reg, cmd, "INDIVIDUAL_NUMBER_IN_USE", "individual_number")
+
+
+def test_individual_number_changed_away_is_never_reassigned() -> None:
+    reg = InMemoryRegistry()
+    first = register(reg, 1)
+    old_number = first.individual_number
+    accept(reg, change(first, R.KOJIN_BANGO_HENKO, individual_number=individual_number(60)))
+    refuse(reg, valid_command(R.TENNYU, base(2, individual_number=old_number)), "INDIVIDUAL_NUMBER_IN_USE")
+    other = register(reg, 3)
+    refuse(reg, change(other, R.KOJIN_BANGO_HENKO, individual_number=old_number), "INDIVIDUAL_NUMBER_IN_USE")
+
+
+@pytest.mark.parametrize("removed_by", [R.TENSHUTSU, R.SHIBO, R.SHOKKEN_SHOJO])
+def test_individual_number_of_removed_person_refused(removed_by: ChangeReason) -> None:
+    reg = InMemoryRegistry()
+    gone = removed(reg, removed_by, seed=1)
+    cmd = valid_command(R.TENNYU, base(2, individual_number=gone.individual_number))
+    refuse(reg, cmd, "INDIVIDUAL_NUMBER_IN_USE", "individual_number")
+
+
+def test_kojin_bango_henko_only_changes_the_number() -> None:
+    reg = InMemoryRegistry()
+    person = register(reg)
+    after = accept(reg, change(person, R.KOJIN_BANGO_HENKO, individual_number=individual_number(61)))
+    assert after.individual_number == individual_number(61)
+    assert {n for n in ENTRY_FIELDS if getattr(after, n) != getattr(person, n)} == {"individual_number"}
+    assert after.change_reason is R.KOJIN_BANGO_HENKO and after.record_status is S.CURRENT
+    moving = change(after, R.KOJIN_BANGO_HENKO, individual_number=individual_number(62), postal_code="0360001")
+    refuse(reg, moving, "FIELD_CHANGE_NOT_ALLOWED", "postal_code")
+    refuse(reg, change(after, R.KOJIN_BANGO_HENKO), "NO_CHANGE", "individual_number")
+
+
+# -- 更新禁止フラグ --------------------------------------------------------------------------------
+
+
+def prohibited(reg: InMemoryRegistry) -> IdentityRecord:
+    record = accept(reg, change(register(reg), R.SHOKKEN_SHUSEI, update_prohibited=True))
+    assert record.update_prohibited
+    return record
+
+
+@pytest.mark.parametrize("reason", REASONS)
+def test_update_prohibited_refuses_every_change(reason: ChangeReason) -> None:
+    reg = InMemoryRegistry()
+    record = prohibited(reg)
+    # For 職権修正 the plausible command keeps the flag set: refused as well.
+    refuse(reg, plausible(record, reason), "UPDATE_PROHIBITED", "update_prohibited")
+
+
+def test_shokken_shusei_clearing_update_prohibited_accepted() -> None:
+    reg = InMemoryRegistry()
+    record = prohibited(reg)
+    cleared = accept(reg, change(record, R.SHOKKEN_SHUSEI, update_prohibited=False, name_kana="ヤマダ\u3000タロ"))
+    assert not cleared.update_prohibited and cleared.name_kana == "ヤマダ\u3000タロ"
+    accept(reg, plausible(cleared, R.TENKYO))
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        R.TENKYO,
+        R.TENSHUTSU,
+        R.TENSHUTSU_TORIKESHI,
+        R.SHIBO,
+        R.SHISSO_SENKOKU,
+        R.SHOKKEN_SHOJO,
+        R.KOKUSEKI_SOSHITSU,
+        R.KIKA,
+        R.JUMINHYO_CODE_HENKO,
+        R.KOJIN_BANGO_HENKO,
+    ],
+)
+def test_update_prohibited_cannot_be_set_by_other_reasons(reason: ChangeReason) -> None:
+    reg = InMemoryRegistry()
+    person = register(reg)
+    if reason is R.TENSHUTSU_TORIKESHI:
+        person = accept(reg, plausible(person, R.TENSHUTSU))
+    cmd = plausible(person, reason)
+    cmd = dataclasses.replace(cmd, entry=dataclasses.replace(cmd.entry, update_prohibited=True))
+    refuse(reg, cmd, "FLAG_REQUIRES_SHOKKEN_SHUSEI", "update_prohibited")
+
+
+# -- 住民票コード変更 -----------------------------------------------------------------------------
+
+
+def test_juminhyo_code_henko_keeps_old_code_in_previous_juminhyo_code() -> None:
+    reg = InMemoryRegistry()
+    person = register(reg)
+    key = reg.find(person.juminhyo_code).person_key  # type: ignore[union-attr]
+    cmd = plausible(person, R.JUMINHYO_CODE_HENKO, n=70)
+    result = run(reg, cmd)
+    assert isinstance(result, Accepted)
+    assert result.person_key == key and result.retire_code == person.juminhyo_code
+    after = reg.apply(result)
+    assert after.juminhyo_code == juminhyo_code(70) and after.previous_juminhyo_code == person.juminhyo_code
+    assert after.juminhyo_code_since == TODAY  # 住民票コード使用年月日 of the new code
+    assert {n for n in ENTRY_FIELDS if getattr(after, n) != getattr(person, n)} == {
+        "juminhyo_code",
+        "previous_juminhyo_code",
+        "juminhyo_code_since",
+    }
+    new = reg.find(juminhyo_code(70))
+    old = reg.find(person.juminhyo_code)
+    assert new is not None and not new.retired and new.person_key == key
+    assert old is not None and old.retired and old.person_key == key
+
+
+@pytest.mark.parametrize("reason", MODIFYING)
+def test_retired_code_refused_for_later_updates(reason: ChangeReason) -> None:
+    reg = InMemoryRegistry()
+    person = register(reg)
+    accept(reg, plausible(person, R.JUMINHYO_CODE_HENKO, n=71))
+    field = "previous_juminhyo_code" if reason is R.JUMINHYO_CODE_HENKO else "juminhyo_code"
+    refuse(reg, plausible(person, reason, n=72), "JUMINHYO_CODE_RETIRED", field)
+
+
+@pytest.mark.parametrize("reason", CREATING)
+def test_retired_code_never_given_to_a_new_person(reason: ChangeReason) -> None:
+    reg = InMemoryRegistry()
+    person = register(reg)
+    accept(reg, plausible(person, R.JUMINHYO_CODE_HENKO, n=73))
+    born = TODAY - 3 * DAY
+    newcomer = base(
+        5,
+        juminhyo_code=person.juminhyo_code,
+        birth_date=born,
+        resident_since=born,
+        address_since=born,
+        notified_on=TODAY,
+    )
+    refuse(reg, valid_command(reason, newcomer, change_date=born), "JUMINHYO_CODE_RETIRED", "juminhyo_code")
+
+
+def test_juminhyo_code_henko_to_retired_or_used_code_refused() -> None:
+    reg = InMemoryRegistry()
+    first = register(reg, 1)
+    accept(reg, plausible(first, R.JUMINHYO_CODE_HENKO, n=74))
+    second = register(reg, 2)
+    to_retired = change(
+        second, R.JUMINHYO_CODE_HENKO, juminhyo_code=first.juminhyo_code, previous_juminhyo_code=second.juminhyo_code
+    )
+    refuse(reg, to_retired, "JUMINHYO_CODE_RETIRED", "juminhyo_code")
+    to_used = change(
+        second, R.JUMINHYO_CODE_HENKO, juminhyo_code=juminhyo_code(74), previous_juminhyo_code=second.juminhyo_code
+    )
+    refuse(reg, to_used, "JUMINHYO_CODE_IN_USE", "juminhyo_code")
+
+
+def test_juminhyo_code_henko_changes_nothing_else() -> None:
+    reg = InMemoryRegistry()
+    person = register(reg)
+    cmd = plausible(person, R.JUMINHYO_CODE_HENKO, n=75)
+    cmd = dataclasses.replace(cmd, entry=dataclasses.replace(cmd.entry, name_kana="ヤマダ\u3000イチロウ"))
+    refuse(reg, cmd, "FIELD_CHANGE_NOT_ALLOWED", "name_kana")
+
+
+def test_juminhyo_code_henko_twice_keeps_one_person() -> None:
+    reg = InMemoryRegistry()
+    first = register(reg)
+    second = accept(reg, plausible(first, R.JUMINHYO_CODE_HENKO, n=76))
+    third = accept(reg, plausible(second, R.JUMINHYO_CODE_HENKO, n=77))
+    assert third.previous_juminhyo_code == second.juminhyo_code
+    found = [reg.find(r.juminhyo_code) for r in (first, second, third)]
+    assert [f.retired for f in found if f] == [True, True, False]
+    assert len({f.person_key for f in found if f}) == 1 and len(reg.records) == 1
+
+
+# -- 帰化, 職権修正 -------------------------------------------------------------------------------
+
+
+def test_kika_changes_names_only() -> None:
+    reg = InMemoryRegistry()
+    person = register(reg)
+    after = accept(reg, plausible(person, R.KIKA, n=3))
+    assert after.name_kanji == "新" + gaiji(3) and after.name_kana_seion == "アラタ" and after.has_gaiji
+    moving = change(after, R.KIKA, address="青森県弘前市大字土手町1番地")
+    refuse(reg, moving, "FIELD_CHANGE_NOT_ALLOWED", "address")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("individual_number", individual_number(80)), ("previous_juminhyo_code", juminhyo_code(80))],
+)
+def test_shokken_shusei_cannot_change_identifiers(field: str, value: str) -> None:
+    reg = InMemoryRegistry()
+    person = register(reg)
+    refuse(reg, change(person, R.SHOKKEN_SHUSEI, **{field: value}), "FIELD_CHANGE_NOT_ALLOWED", field)
+
+
+def test_shokken_shusei_may_correct_anything_else() -> None:
+    reg = InMemoryRegistry()
+    person = register(reg)
+    fixed = change(
+        person,
+        R.SHOKKEN_SHUSEI,
+        name_kanji="山田\u3000太朗",
+        birth_date=date(1980, 5, 6),
+        address="青森県弘前市大字上白銀町1番地2",
+        relationship=Relationship.CHILD,
+        former_surname_kanji="佐藤",
+        former_surname_kana="サトウ",
+    )
+    after = accept(reg, fixed)
+    assert after.birth_date == date(1980, 5, 6) and after.record_status is S.CURRENT
+
+
+# -- derived items ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kana", "folded"),
+    [
+        ("ヤマダ\u3000タロウ", "ヤマタ\u3000タロウ"),
+        ("ガッコウ", "カツコウ"),
+        ("パン\u3000ピーター", "ハン\u3000ヒーター"),
+        ("ヴィヴィ", "ウイウイ"),
+        ("ヵヶ", "カケ"),
+        ("ジョン", "シヨン"),
+    ],
+)
+def test_kana_seion_is_derived(kana: str, folded: str) -> None:
+    reg = InMemoryRegistry()
+    record = register(reg, name_kana=kana)
+    assert record.name_kana_seion == folded == seion(kana)
+    renamed = accept(reg, change(record, R.KIKA, name_kana="ベッカム"))
+    assert renamed.name_kana_seion == "ヘツカム"
+
+
+GAIJI_PLACES: list[tuple[str, dict[str, Any]]] = [
+    ("none", {}),
+    ("name_kanji", {"name_kanji": "山" + gaiji(1), "name_gaiji_count": 1}),
+    ("address", {"address": "青森県弘前市大字" + gaiji(2) + "町1番地", "address_gaiji_count": 1}),
+    ("previous_address", {"previous_address": "青森県青森市" + gaiji(3), "previous_address_gaiji_count": 1}),
+    (
+        "former_surname_kanji",
+        {"former_surname_kanji": gaiji(4), "former_surname_gaiji_count": 1, "former_surname_kana": "サイ"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("where", "changes"), GAIJI_PLACES, ids=[w for w, _ in GAIJI_PLACES])
+def test_gaiji_flag_set_exactly_when_gaiji_present(where: str, changes: dict[str, Any]) -> None:
+    reg = InMemoryRegistry()
+    record = register(reg, **changes)
+    assert record.has_gaiji is (where != "none")
+    if where == "address":  # a 転居 to a plain address clears the flag again
+        plain = accept(reg, plausible(record, R.TENKYO))
+        assert not plain.has_gaiji
+
+
+def test_items_the_cs_sets_itself() -> None:
+    reg = InMemoryRegistry()
+    cmd = valid_command(R.TENNYU, base(0), change_date=date(2010, 4, 1), change_reason_detail="転入届")
+    result = run(reg, cmd)
+    assert isinstance(result, Accepted) and result.person_key is None and result.retire_code is None
+    r = result.record
+    assert (r.update_seq, r.recovery_update_seq, r.timestamp, r.locked) == (0, 0, None, False)
+    assert r.juminhyo_code_since == date(2010, 4, 1)  # not given: the date of the 転入
+    assert (r.request_id, r.operator_id, r.terminal_id) == (cmd.request_id, cmd.operator_id, cmd.terminal_id)
+    assert r.change_reason_detail == "転入届"
+
+
+# -- properties ---------------------------------------------------------------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(st_valid_command(reason=R.TENNYU))
+def test_random_valid_records_accepted_as_tennyu_into_empty_registry(cmd: UpdateCommand) -> None:
+    reg = InMemoryRegistry()
+    result = run(reg, cmd)
+    assert isinstance(result, Accepted), result
+    assert result.person_key is None and result.retire_code is None
+    r, e = result.record, cmd.entry
+    for name in ENTRY_FIELDS:
+        if not (name == "juminhyo_code_since" and e.juminhyo_code_since is None):
+            assert getattr(r, name) == getattr(e, name), name
+    assert r.juminhyo_code_since == (e.juminhyo_code_since or cmd.change_date)
+    assert r.record_status is S.CURRENT and not r.prospective
+    assert r.name_kana_seion == seion(e.name_kana)
+    texts = (e.name_kanji, e.address, e.previous_address, e.former_surname_kanji)
+    assert r.has_gaiji is any(count_gaiji(t) for t in texts)
+    reg.apply(result)
+    assert reg.find(e.juminhyo_code) is not None and reg.individual_number_holder(e.individual_number) == 1
+
+
+def expected_acceptance(reason: ChangeReason, before: RecordStatus) -> bool:
+    """The rules of 異動事由 against the person's state (the store holds one person here)."""
+    present = before in (S.CURRENT, S.PLANNED_DEPARTURE)
+    if reason in CREATING:
+        return reason is not R.SHUSSEI and not present and before is not S.REMOVED_DECEASED
+    if reason is R.SHOKKEN_SHUSEI:
+        return before is not S.PLANNED_DEPARTURE
+    if before is S.REMOVED_DECEASED:
+        return False
+    if reason is R.TENSHUTSU_TORIKESHI:
+        return before in (S.PLANNED_DEPARTURE, S.REMOVED_MOVED_OUT)
+    if reason in REMOVING:
+        return present
+    return before is S.CURRENT
+
+
+def expected_status(cmd: UpdateCommand, before: RecordStatus, today: date) -> RecordStatus:
+    reason = cmd.change_reason
+    if reason in CREATING or reason is R.TENSHUTSU_TORIKESHI:
+        return S.CURRENT
+    if reason is R.TENSHUTSU:
+        assert cmd.change_date
+        return S.PLANNED_DEPARTURE if cmd.change_date > today else S.REMOVED_MOVED_OUT
+    return REMOVING.get(reason, before)
+
+
+# (reason, days until the step, days ahead for a 転出). The reasons that move a person between
+# states come up more often, so that every state (転出予定 included) is reached and left.
+STEP = st.tuples(
+    st.one_of(
+        st.sampled_from(REASONS),
+        st.sampled_from([R.TENNYU, R.TENSHUTSU, R.TENSHUTSU_TORIKESHI, R.SHOKKEN_SHUSEI, R.SHOKKEN_KISAI]),
+    ),
+    st.one_of(st.just(0), st.integers(1, 45)),
+    st.one_of(st.just(0), st.integers(1, 60)),
+)
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    first=st.sampled_from(CREATING).flatmap(lambda r: st_valid_command(reason=r)),
+    steps=st.lists(STEP, min_size=1, max_size=12),
+)
+def test_random_reason_sequences_keep_invariants(
+    first: UpdateCommand, steps: list[tuple[ChangeReason, int, int]]
+) -> None:
+    reg = InMemoryRegistry()
+    record = accept(reg, first)
+    key = 1
+    today = TODAY
+    for n, (reason, days_later, ahead) in enumerate(steps, start=100):
+        today += timedelta(days=days_later)
+        before = state(reg, record.juminhyo_code, today)
+        cmd = plausible(record, reason, today, n=n, ahead=ahead)
+        result = run(reg, cmd, today)
+        context = f"{reason.name} of a {before.name} person on {today}: {result}"
+        assert isinstance(result, Accepted) is expected_acceptance(reason, before), context
+        if not isinstance(result, Accepted):
+            assert result.code in {
+                "ALREADY_RESIDENT",
+                "DECEASED",
+                "JUMINHYO_CODE_IN_USE",
+                "NOT_CURRENT_RESIDENT",
+                "NOT_MOVED_OUT",
+                "PLANNED_DEPARTURE_PENDING",
+            }, context
+            continue
+        new = result.record
+        assert result.person_key == key, context
+        assert new.change_reason is reason and new.change_date == cmd.change_date, context
+        status = expected_status(cmd, before, today)
+        assert new.record_status is status, context
+        assert new.prospective is (status is S.PLANNED_DEPARTURE), context
+        assert effective_status(new, today) is status, context
+        assert new.name_kana_seion == seion(new.name_kana)
+        assert new.has_gaiji is any(
+            count_gaiji(t) for t in (new.name_kanji, new.address, new.previous_address, new.former_surname_kanji)
+        )
+        assert new.juminhyo_code_since is not None
+        if reason is R.JUMINHYO_CODE_HENKO:
+            assert result.retire_code == record.juminhyo_code == new.previous_juminhyo_code, context
+        else:
+            assert result.retire_code is None and new.juminhyo_code == record.juminhyo_code, context
+        if reason in MAY_CHANGE or reason in REMOVING or reason in (R.TENSHUTSU, R.TENSHUTSU_TORIKESHI):
+            changed = {name for name in ENTRY_FIELDS if getattr(new, name) != getattr(record, name)}
+            assert changed <= MAY_CHANGE.get(reason, set()) | {"notified_on"}, context
+        record = reg.apply(result)
+        assert reg.find(record.juminhyo_code) is not None
+        assert reg.individual_number_holder(record.individual_number) == key
