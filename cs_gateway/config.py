@@ -34,6 +34,13 @@ class LimitsConfig:
 
 
 @dataclass(frozen=True)
+class AuditConfig:
+    hmac_key: Path  # secret key of the subject HMACs; made at first start of an empty trail
+    checkpoint_every: int = 1000  # sign the chain head every N entries (and at shutdown)
+    retention_years: int = 7  # seed III(1)-3: kept seven years
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     listen: str  # host:port; port 0 picks a free port (printed at start)
     municipality_code: str
@@ -41,12 +48,14 @@ class GatewayConfig:
     tls: TlsConfig
     store_path: Path
     limits: LimitsConfig
+    audit: AuditConfig
 
 
 _SCHEMA: dict[str, dict[str, type]] = {
     "gateway": {"listen": str, "municipality_code": str, "trust_domain": str},
     "tls": {"ca": str, "cert": str, "key": str},
     "store": {"path": str},
+    "audit": {"hmac_key": str, "checkpoint_every": int, "retention_years": int},
     "limits": {
         "max_receive_message_bytes": int,
         "max_send_message_bytes": int,
@@ -88,6 +97,16 @@ def parse_config(data: dict[str, Any], *, base: Path) -> GatewayConfig:
     store_path = base / store["path"]
     if not store_path.parent.is_dir():
         raise ConfigError(f"store.path: folder {store_path.parent} does not exist")
+    audit_data = data.get("audit", {})
+    audit = AuditConfig(
+        hmac_key=base / audit_data.get("hmac_key", store_path.with_suffix(".audit-hmac.key").name),
+        checkpoint_every=audit_data.get("checkpoint_every", 1000),
+        retention_years=audit_data.get("retention_years", 7),
+    )
+    if audit.checkpoint_every <= 0:
+        raise ConfigError("audit.checkpoint_every: must be a positive integer")
+    if audit.retention_years < 7:
+        raise ConfigError("audit.retention_years: the trail is kept at least seven years (seed III(1)-3)")
     return GatewayConfig(
         listen=gw["listen"],
         municipality_code=gw["municipality_code"],
@@ -95,6 +114,7 @@ def parse_config(data: dict[str, Any], *, base: Path) -> GatewayConfig:
         tls=tls_config,
         store_path=store_path,
         limits=limits,
+        audit=audit,
     )
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 
@@ -15,6 +17,11 @@ from pki.profiles import ROLES
 from .api.guard import GuardInterceptor
 from .api.update_servicer import UpdateServicer
 from .app.apply_update import ApplyUpdate
+from .audit.chain import SubjectHasher
+from .audit.event import DENIED, Actor, AuditEvent
+from .audit.keys import load_or_create_hmac_key
+from .audit.signing import CheckpointSigner
+from .audit.trail import AuditTrail
 from .clock import Today, jst_today
 from .config import GatewayConfig
 from .gen.jukinet.cs.v1 import update_service_pb2_grpc
@@ -53,15 +60,48 @@ def server_credentials(config: GatewayConfig) -> grpc.ServerCredentials:
     )
 
 
-def _log_refusal(method: str, peer: str, rule: str, identity: PeerIdentity | None) -> None:
-    log.warning(
-        "rpc_refused",
-        method=method,
-        peer=peer,
-        rule=rule,
-        spiffe_id=identity.spiffe_id if identity else None,
-        fingerprint=identity.fingerprint_sha256 if identity else None,
+def _trail_is_empty(store_path: Path) -> bool:
+    if not store_path.exists():
+        return True
+    conn = sqlite3.connect(f"file:{store_path}?mode=ro", uri=True)
+    try:
+        return conn.execute("SELECT 1 FROM audit_log LIMIT 1").fetchone() is None
+    except sqlite3.OperationalError:
+        return True  # no audit table yet: the migration will create it
+    finally:
+        conn.close()
+
+
+def open_store(config: GatewayConfig) -> SqliteStore:
+    """The store with its audit trail: subject HMAC key, checkpoints signed with the CS key."""
+    key = load_or_create_hmac_key(config.audit.hmac_key, may_create=_trail_is_empty(config.store_path))
+    trail = AuditTrail(
+        SubjectHasher(key),
+        CheckpointSigner.from_files(config.tls.key, config.tls.cert),
+        checkpoint_every=config.audit.checkpoint_every,
     )
+    return SqliteStore(config.store_path, audit=trail)
+
+
+def refusal_auditor(store: SqliteStore) -> Callable[[str, str, str, PeerIdentity | None], Awaitable[None]]:
+    async def audit_refusal(method: str, peer: str, rule: str, identity: PeerIdentity | None) -> None:
+        log.warning(
+            "rpc_refused",
+            method=method,
+            peer=peer,
+            rule=rule,
+            spiffe_id=identity.spiffe_id if identity else None,
+            fingerprint=identity.fingerprint_sha256 if identity else None,
+        )
+        actor = Actor(
+            spiffe_id=identity.spiffe_id if identity else "",
+            cert_fingerprint=identity.fingerprint_sha256 if identity else "",
+            peer=peer,
+        )
+        event = AuditEvent(action=method, outcome=DENIED, actor=actor, reason=rule)
+        await asyncio.wrap_future(store.record_audit(event))
+
+    return audit_refusal
 
 
 @dataclass
@@ -76,10 +116,13 @@ class RunningGateway:
 
 
 async def start_gateway(config: GatewayConfig, *, today: Today = jst_today) -> RunningGateway:
-    store = SqliteStore(config.store_path)
+    store = open_store(config)
     try:
         guard = GuardInterceptor(
-            DEFAULT_POLICY, trust_domain=config.trust_domain, known_roles=frozenset(ROLES), on_refusal=_log_refusal
+            DEFAULT_POLICY,
+            trust_domain=config.trust_domain,
+            known_roles=frozenset(ROLES),
+            on_refusal=refusal_auditor(store),
         )
         server = grpc.aio.server(interceptors=[guard], options=server_options(config))
         apply_update = ApplyUpdate(store, municipality_code=config.municipality_code, today=today)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -12,10 +13,18 @@ from pathlib import Path
 import grpc
 import pytest
 
+from cs_gateway.app.apply_update import ApplyUpdate
+from cs_gateway.audit.chain import SubjectHasher
+from cs_gateway.audit.event import Actor
+from cs_gateway.audit.signing import CheckpointSigner
+from cs_gateway.audit.trail import AuditTrail
 from cs_gateway.config import GatewayConfig, load_config
+from cs_gateway.domain.record import UpdateCommand
 from cs_gateway.gen.jukinet.cs.v1 import update_service_pb2_grpc
 from cs_gateway.process import write_dev_config
 from cs_gateway.server import RunningGateway, start_gateway
+from cs_gateway.store.interface import WriteResult
+from cs_gateway.store.sqlite_store import SqliteStore
 from pki.dev_pki import DevPki, init_dev_pki
 
 TODAY = date(2026, 11, 29)
@@ -70,3 +79,25 @@ def gateway(tmp_path: Path, dev_pki: DevPki) -> Iterator[InProcessGateway]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
+
+
+TEST_HMAC_KEY = b"k" * 32
+TEST_ACTOR = Actor(spiffe_id="spiffe://hirosaki.jukinet.test/kizon-juki/kizon-juki-01", peer="ipv4:127.0.0.1:1")
+APPLY = "/jukinet.cs.v1.UpdateService/Apply"
+
+
+def new_store(path: Path, pki: DevPki | None = None, *, checkpoint_every: int = 1000) -> SqliteStore:
+    """A real store with a real audit trail (checkpoints signed with the cs key when pki given)."""
+    signer = CheckpointSigner.from_files(pki.key_path("cs"), pki.cert_path("cs")) if pki else None
+    trail = AuditTrail(SubjectHasher(TEST_HMAC_KEY), signer, checkpoint_every=checkpoint_every)
+    return SqliteStore(path, audit=trail)
+
+
+class AuditedApply:
+    """The real ApplyUpdate use case, called as the kizon-juki test actor."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        self.use_case = ApplyUpdate(store, municipality_code="022021", today=lambda: TODAY)
+
+    def submit(self, cmd: UpdateCommand) -> Future[WriteResult]:
+        return self.use_case.submit(cmd, actor=TEST_ACTOR, action=APPLY)

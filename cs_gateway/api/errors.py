@@ -63,6 +63,6 @@ def store_unavailable_status() -> grpc.Status:
     return rich_status(
         grpc.StatusCode.UNAVAILABLE,
         STORE_UNAVAILABLE,
-        "the update was not stored; retry with the same request id",
-        message_ja="更新は保存されていません。同じ依頼管理番号で再送してください",
+        "the operation was not performed (store or audit trail unavailable); retry, with the same request id",
+        message_ja="処理は行われていません(記録装置または監査証跡が利用できません)。同じ依頼管理番号で再送してください",
     )

@@ -14,13 +14,18 @@ from typing import Any
 
 import grpc
 
+from ..logging_setup import get_logger
 from ..security.identity import IdentityError, PeerIdentity, identity_from_auth_context
 from ..security.policy import RpcPolicy
 from .errors import access_denied_status
 
+log = get_logger("cs_gateway.guard")
+
 current_peer: contextvars.ContextVar[PeerIdentity | None] = contextvars.ContextVar("current_peer", default=None)
 
-RefusalHook = Callable[[str, str, str, PeerIdentity | None], None]  # (method, peer address, rule, identity)
+# (method, peer address, rule, identity); awaited before the caller is answered, so that the
+# denial is in the audit trail when the caller learns of it.
+RefusalHook = Callable[[str, str, str, PeerIdentity | None], Awaitable[None]]
 
 
 class GuardInterceptor(grpc.aio.ServerInterceptor):
@@ -64,7 +69,10 @@ class GuardInterceptor(grpc.aio.ServerInterceptor):
         self, context: grpc.aio.ServicerContext, method: str, rule: str, identity: PeerIdentity | None
     ) -> None:
         if self._on_refusal is not None:
-            self._on_refusal(method, context.peer(), rule, identity)
+            try:
+                await self._on_refusal(method, context.peer(), rule, identity)
+            except Exception:  # noqa: BLE001 - the call is denied whatever happens to the record of it
+                log.error("refusal_not_audited", method=method, rule=rule)
         await context.abort_with_status(access_denied_status())
 
 

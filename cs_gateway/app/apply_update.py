@@ -1,13 +1,15 @@
 """Use case: apply one update from the 既存住基システム.
 
 Format checks run first (no state needed); the logic checks run inside the store's write
-transaction, against the state the update will be applied to.
+transaction, against the state the update will be applied to. Every outcome, refusals
+included, is audited; a refusal is answered only once its audit entry is durable.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import Future
 
+from ..audit.event import REFUSED, Actor, AuditEvent
 from ..clock import Today
 from ..domain.format_checks import FormatContext, check_command
 from ..domain.logic_checks import Accepted, decide
@@ -17,28 +19,45 @@ from ..domain.violations import Violation
 from ..store.interface import UpdateStore, WriteRequest, WriteResult
 
 
-def refused(violation: Violation) -> Future[WriteResult]:
-    future: Future[WriteResult] = Future()
-    future.set_result(WriteResult(record=None, violation=violation))
-    return future
-
-
 class ApplyUpdate:
     def __init__(self, store: UpdateStore, *, municipality_code: str, today: Today) -> None:
         self._store = store
         self._municipality_code = municipality_code
         self._today = today
 
-    def submit(self, cmd: UpdateCommand) -> Future[WriteResult]:
+    def submit(self, cmd: UpdateCommand, *, actor: Actor, action: str) -> Future[WriteResult]:
         """Queue the update; the future resolves once it is durably stored or refused."""
+        audit = AuditEvent(
+            action=action,
+            outcome="",
+            actor=actor,
+            request_id=cmd.request_id,
+            subject_juminhyo_code=cmd.subject_code,
+            subject_individual_number=cmd.entry.individual_number,
+        )
         today = self._today()
         found = check_command(cmd, FormatContext(today=today, municipality_code=self._municipality_code))
         if found is not None:
-            return refused(found)
+            return self.refuse(audit, found)
 
         def decide_in_tx(view: RegistryView) -> Accepted | Violation:
             return decide(cmd, view, today)
 
         return self._store.submit(
-            WriteRequest(request_id=cmd.request_id, fingerprint=cmd.fingerprint(), decide=decide_in_tx)
+            WriteRequest(request_id=cmd.request_id, fingerprint=cmd.fingerprint(), decide=decide_in_tx, audit=audit)
         )
+
+    def refuse(self, audit: AuditEvent, violation: Violation) -> Future[WriteResult]:
+        """Refuse without touching the data: audit the refusal, then answer it."""
+        written = self._store.record_audit(audit.with_outcome(REFUSED, reason=violation.code))
+        answer: Future[WriteResult] = Future()
+
+        def audited(done: Future[int]) -> None:
+            error = done.exception()
+            if error is not None:
+                answer.set_exception(error)
+            else:
+                answer.set_result(WriteResult(record=None, violation=violation))
+
+        written.add_done_callback(audited)
+        return answer

@@ -1,28 +1,56 @@
-"""Use cases: read a person's current record or full history (for reconciliation)."""
+"""Use cases: read a person's current record or full history (for reconciliation).
+
+Fail closed: the lookup is audited before anything is returned; if the audit entry cannot be
+written, the caller gets nothing (StoreError).
+"""
 
 from __future__ import annotations
 
+from ..audit.event import OK, REFUSED, Actor, AuditEvent
 from ..domain.check_digit import is_valid_juminhyo_code
 from ..domain.record import IdentityRecord
 from ..domain.violations import Violation, violation
 from ..store.interface import UpdateStore
 
+AUDIT_TIMEOUT_S = 30.0
 
-def get_record(store: UpdateStore, juminhyo_code: str) -> IdentityRecord | Violation:
+
+def _audited(store: UpdateStore, event: AuditEvent) -> None:
+    store.record_audit(event).result(AUDIT_TIMEOUT_S)  # raises: no entry, no answer
+
+
+def get_record(store: UpdateStore, juminhyo_code: str, *, actor: Actor, action: str) -> IdentityRecord | Violation:
+    event = AuditEvent(action=action, outcome="", actor=actor, subject_juminhyo_code=juminhyo_code)
+    found: IdentityRecord | Violation
     if not is_valid_juminhyo_code(juminhyo_code):
-        return violation("INVALID_JUMINHYO_CODE", "juminhyo_code")
-    person = store.find(juminhyo_code)
-    if person is None:
-        return violation("NO_RECORD", "juminhyo_code")
-    if person.retired:
-        return violation("JUMINHYO_CODE_RETIRED", "juminhyo_code")
-    return person.record
+        found = violation("INVALID_JUMINHYO_CODE", "juminhyo_code")
+    else:
+        person = store.find(juminhyo_code)
+        if person is None:
+            found = violation("NO_RECORD", "juminhyo_code")
+        elif person.retired:
+            found = violation("JUMINHYO_CODE_RETIRED", "juminhyo_code")
+        else:
+            found = person.record
+    if isinstance(found, Violation):
+        _audited(store, event.with_outcome(REFUSED, reason=found.code))
+    else:
+        _audited(store, event.with_outcome(OK, update_seq=found.update_seq))
+    return found
 
 
-def get_history(store: UpdateStore, juminhyo_code: str) -> list[IdentityRecord] | Violation:
+def get_history(
+    store: UpdateStore, juminhyo_code: str, *, actor: Actor, action: str
+) -> list[IdentityRecord] | Violation:
+    event = AuditEvent(action=action, outcome="", actor=actor, subject_juminhyo_code=juminhyo_code)
     if not is_valid_juminhyo_code(juminhyo_code):
-        return violation("INVALID_JUMINHYO_CODE", "juminhyo_code")
+        refused = violation("INVALID_JUMINHYO_CODE", "juminhyo_code")
+        _audited(store, event.with_outcome(REFUSED, reason=refused.code))
+        return refused
     versions = store.history(juminhyo_code)
     if not versions:
-        return violation("NO_RECORD", "juminhyo_code")
+        refused = violation("NO_RECORD", "juminhyo_code")
+        _audited(store, event.with_outcome(REFUSED, reason=refused.code))
+        return refused
+    _audited(store, event.with_outcome(OK, update_seq=versions[-1].update_seq, detail=f"versions={len(versions)}"))
     return versions

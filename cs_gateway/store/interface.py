@@ -7,6 +7,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Protocol
 
+from ..audit.event import AuditEvent
 from ..domain.logic_checks import Accepted
 from ..domain.record import IdentityRecord
 from ..domain.registry import RegistryView, StoredPerson
@@ -25,6 +26,7 @@ class WriteRequest:
     request_id: str
     fingerprint: str
     decide: Decide
+    audit: AuditEvent  # action, actor and subject; the store adds the outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +42,12 @@ class StoreError(Exception):
 
 class UpdateStore(Protocol):
     def submit(self, request: WriteRequest) -> Future[WriteResult]:
-        """Queue a write; the future resolves after the commit is durable."""
+        """Queue a write; the future resolves after the commit (data + audit entry) is durable."""
+        ...
+
+    def record_audit(self, event: AuditEvent) -> Future[int]:
+        """Queue an audit-only entry (a lookup, a refusal before the store); resolves with its seq
+        once durable. Callers that reveal data wait for it: no entry, no answer."""
         ...
 
     def find(self, juminhyo_code: str) -> StoredPerson | None: ...

@@ -42,6 +42,53 @@ MIGRATIONS: tuple[str, ...] = (
         delivered_at TEXT
     );
     """,
+    # 2: the audit trail (append-only, hash-chained) and its signed checkpoints.
+    """
+    CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        action TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        spiffe_id TEXT NOT NULL,
+        cert_fingerprint TEXT NOT NULL,
+        peer TEXT NOT NULL,
+        operator_id TEXT NOT NULL,
+        terminal_id TEXT NOT NULL,
+        subject_code_hmac TEXT NOT NULL,
+        subject_number_hmac TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        update_seq INTEGER,
+        detail TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        entry_hash TEXT NOT NULL
+    );
+    CREATE INDEX audit_by_time ON audit_log(at);
+    CREATE INDEX audit_by_subject ON audit_log(subject_code_hmac) WHERE subject_code_hmac != '';
+    CREATE TABLE audit_checkpoints (
+        seq INTEGER PRIMARY KEY,
+        entry_hash TEXT NOT NULL,
+        signed_at TEXT NOT NULL,
+        key_fingerprint TEXT NOT NULL,
+        signature BLOB NOT NULL
+    );
+    -- After a retention prune: the last pruned entry, so the chain stays verifiable.
+    CREATE TABLE audit_anchor (
+        last_seq INTEGER PRIMARY KEY,
+        last_hash TEXT NOT NULL,
+        archive TEXT NOT NULL,
+        pruned_at TEXT NOT NULL
+    );
+    -- Present only while a retention prune runs (in the prune's own transaction).
+    CREATE TABLE audit_prune_token (token INTEGER);
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        WHEN NOT EXISTS (SELECT 1 FROM audit_prune_token)
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+    CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+        BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;
+    """,
 )
 
 

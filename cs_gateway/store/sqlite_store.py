@@ -13,11 +13,14 @@ import json
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ..audit.event import ERROR, OK, REFUSED, AuditEvent
+from ..audit.trail import AuditTrail
 from ..domain.change_notice import change_notice
 from ..domain.logic_checks import Accepted
 from ..domain.record import IdentityRecord
@@ -76,12 +79,15 @@ class SqliteStore:
         self,
         path: Path,
         *,
+        audit: AuditTrail,
         max_batch: int = 512,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.path = Path(path)
         self._max_batch = max_batch
         self._now = now
+        self._audit = audit
+        self.audit_seconds = 0.0  # time spent appending audit entries (for the benchmark)
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._readers = threading.local()
         conn = _connect(self.path)
@@ -97,11 +103,19 @@ class SqliteStore:
 
     def submit(self, request: WriteRequest) -> Future[WriteResult]:
         future: Future[WriteResult] = Future()
+        self._enqueue(request, future)
+        return future
+
+    def record_audit(self, event: AuditEvent) -> Future[int]:
+        future: Future[int] = Future()
+        self._enqueue(event, future)
+        return future
+
+    def _enqueue(self, job: WriteRequest | AuditEvent, future: Future) -> None:  # type: ignore[type-arg]
         if self._closed:
             future.set_exception(StoreError("store is closed"))
         else:
-            self._queue.put((request, future))
-        return future
+            self._queue.put((job, future))
 
     def _run(self) -> None:
         conn = self._writer_conn
@@ -121,14 +135,28 @@ class SqliteStore:
                     break
                 batch.append(more)
             self._commit_batch(conn, batch)  # type: ignore[arg-type]
+        self._final_checkpoint(conn)
         conn.close()
 
-    def _commit_batch(self, conn: sqlite3.Connection, batch: list[tuple[WriteRequest, Future[WriteResult]]]) -> None:
-        outcomes: list[WriteResult | BaseException] = []
+    def _final_checkpoint(self, conn: sqlite3.Connection) -> None:
+        """Sign the chain head at shutdown, so that a clean stop leaves nothing unsigned."""
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for request, _future in batch:
-                outcomes.append(self._apply_one(conn, request))
+            self._audit.checkpoint(conn)
+            conn.execute("COMMIT")
+        except sqlite3.Error:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+
+    def _commit_batch(self, conn: sqlite3.Connection, batch: list[tuple[WriteRequest | AuditEvent, Future]]) -> None:  # type: ignore[type-arg]
+        outcomes: list[object] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for job, _future in batch:
+                if isinstance(job, AuditEvent):
+                    outcomes.append(self._audit_only(conn, job))
+                else:
+                    outcomes.append(self._apply_one(conn, job))
             conn.execute("COMMIT")
             self.commits += 1
         except BaseException as exc:  # noqa: BLE001 - the whole batch failed: acknowledge nothing
@@ -145,30 +173,63 @@ class SqliteStore:
             else:
                 future.set_result(outcome)
 
+    def _append_audit(self, conn: sqlite3.Connection, event: AuditEvent) -> int:
+        started = time.perf_counter()
+        try:
+            return self._audit.append(conn, event)
+        finally:
+            self.audit_seconds += time.perf_counter() - started
+
+    def _audit_only(self, conn: sqlite3.Connection, event: AuditEvent) -> int | BaseException:
+        conn.execute("SAVEPOINT item")
+        try:
+            seq = self._append_audit(conn, event)
+        except Exception as exc:  # noqa: BLE001 - this entry failed alone
+            conn.execute("ROLLBACK TO item")
+            conn.execute("RELEASE item")
+            return StoreError(f"audit unavailable: {type(exc).__name__}")
+        conn.execute("RELEASE item")
+        return seq
+
     def _apply_one(self, conn: sqlite3.Connection, request: WriteRequest) -> WriteResult | BaseException:
+        """One update and its audit entry, atomically: both are stored, or neither."""
+        conn.execute("SAVEPOINT item")
+        try:
+            result, audit = self._decide_and_write(conn, request)
+            self._append_audit(conn, audit)
+        except Exception as exc:  # noqa: BLE001 - this item failed alone; nothing of it is kept
+            conn.execute("ROLLBACK TO item")
+            conn.execute("RELEASE item")
+            self._next_seq = self._read_last_seq(conn) + 1
+            self._audit_only(conn, request.audit.with_outcome(ERROR, reason=type(exc).__name__))
+            return StoreError(f"update not stored: {type(exc).__name__}")
+        conn.execute("RELEASE item")
+        if result.record is not None and not result.replayed:
+            self._next_seq += 1
+        return result
+
+    def _decide_and_write(self, conn: sqlite3.Connection, request: WriteRequest) -> tuple[WriteResult, AuditEvent]:
+        audit = request.audit
         row = conn.execute(
             "SELECT fingerprint, update_seq FROM requests WHERE request_id = ?", (request.request_id,)
         ).fetchone()
         if row is not None:
             if row[0] != request.fingerprint:
-                return WriteResult(record=None, violation=violation("REQUEST_ID_REUSED", "request_id"))
-            return WriteResult(record=self._version(conn, row[1]), violation=None, replayed=True)
-        try:
-            decision = request.decide(_TxView(conn))
-        except Exception as exc:  # noqa: BLE001 - a failing rule refuses this item only
-            return exc
+                refused = violation("REQUEST_ID_REUSED", "request_id")
+                return WriteResult(record=None, violation=refused), audit.with_outcome(REFUSED, reason=refused.code)
+            replayed = self._version(conn, row[1])
+            result = WriteResult(record=replayed, violation=None, replayed=True)
+            return result, audit.with_outcome(OK, update_seq=replayed.update_seq, detail="replayed")
+        decision = request.decide(_TxView(conn))
         if not isinstance(decision, Accepted):
-            return WriteResult(record=None, violation=decision)
-        conn.execute("SAVEPOINT item")
-        try:
-            record = self._write(conn, request, decision)
-        except Exception as exc:  # noqa: BLE001
-            conn.execute("ROLLBACK TO item")
-            conn.execute("RELEASE item")
-            return StoreError(f"write failed: {type(exc).__name__}")
-        conn.execute("RELEASE item")
-        self._next_seq += 1
-        return WriteResult(record=record, violation=None)
+            return WriteResult(record=None, violation=decision), audit.with_outcome(REFUSED, reason=decision.code)
+        record = self._write(conn, request, decision)
+        return WriteResult(record=record, violation=None), audit.with_outcome(
+            OK,
+            update_seq=record.update_seq,
+            subject_juminhyo_code=record.juminhyo_code,
+            subject_individual_number=record.individual_number,
+        )
 
     def _write(self, conn: sqlite3.Connection, request: WriteRequest, decision: Accepted) -> IdentityRecord:
         seq = self._next_seq

@@ -11,11 +11,11 @@ import pytest
 
 from clients.synthetic import tennyu_request
 from cs_gateway.api.convert import update_from_proto
-from cs_gateway.app.apply_update import ApplyUpdate
+from cs_gateway.audit.event import AuditEvent
 from cs_gateway.domain.record import UpdateCommand
-from cs_gateway.store.interface import WriteRequest
+from cs_gateway.store.interface import StoreError, WriteRequest
 from cs_gateway.store.sqlite_store import SqliteStore
-from tests.conftest import TODAY
+from tests.conftest import TEST_ACTOR, AuditedApply, new_store
 
 
 def command(i: int) -> UpdateCommand:
@@ -26,13 +26,13 @@ def command(i: int) -> UpdateCommand:
 
 @pytest.fixture
 def store(tmp_path: Path):  # noqa: ANN201
-    s = SqliteStore(tmp_path / "cs.sqlite3")
+    s = new_store(tmp_path / "cs.sqlite3")
     yield s
     s.close()
 
 
-def use_case(store: SqliteStore) -> ApplyUpdate:
-    return ApplyUpdate(store, municipality_code="022021", today=lambda: TODAY)
+def use_case(store: SqliteStore) -> AuditedApply:
+    return AuditedApply(store)
 
 
 def test_group_commit_batches_concurrent_writes_without_gaps(store: SqliteStore) -> None:
@@ -57,20 +57,21 @@ def test_a_failing_rule_refuses_its_item_only(store: SqliteStore) -> None:
         raise RuntimeError("rule crashed")
 
     good_before = apply.submit(command(1))
-    bad = store.submit(WriteRequest(request_id="boom", fingerprint="x", decide=explode))
+    audit = AuditEvent(action="test", outcome="", actor=TEST_ACTOR)
+    bad = store.submit(WriteRequest(request_id="boom", fingerprint="x", decide=explode, audit=audit))
     good_after = apply.submit(command(2))
     assert good_before.result(30).record.update_seq == 1  # type: ignore[union-attr]
-    with pytest.raises(RuntimeError):
+    with pytest.raises(StoreError):
         bad.result(30)
     assert good_after.result(30).record.update_seq == 2  # type: ignore[union-attr]
 
 
 def test_reopened_store_continues_the_sequence(tmp_path: Path) -> None:
     path = tmp_path / "cs.sqlite3"
-    first = SqliteStore(path)
+    first = new_store(path)
     use_case(first).submit(command(1)).result(30)
     first.close()
-    second = SqliteStore(path)
+    second = new_store(path)
     try:
         result = use_case(second).submit(command(2)).result(30)
         assert result.record.update_seq == 2  # type: ignore[union-attr]
@@ -96,7 +97,11 @@ def test_refused_update_leaves_every_table_unchanged(store: SqliteStore) -> None
     def snapshot() -> dict[str, list[tuple]]:
         conn = sqlite3.connect(f"file:{store.path}?mode=ro", uri=True)
         try:
-            tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+            tables = [
+                r[0]
+                for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+                if not r[0].startswith("audit_")  # refusals are audited: that is the point
+            ]
             return {t: conn.execute(f"SELECT * FROM {t}").fetchall() for t in tables}  # noqa: S608
         finally:
             conn.close()

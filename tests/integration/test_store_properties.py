@@ -10,11 +10,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from cs_gateway.app.apply_update import ApplyUpdate
 from cs_gateway.domain.enums import ChangeReason
 from cs_gateway.domain.record import UpdateCommand
-from cs_gateway.store.sqlite_store import SqliteStore
-from tests.strategies import HIROSAKI, TODAY, entry_of, st_valid_command
+from tests.conftest import AuditedApply, new_store
+from tests.strategies import entry_of, st_valid_command
 
 TABLES = ("persons", "codes", "individual_numbers", "history", "requests", "outbox")
 
@@ -65,9 +64,9 @@ def _derive(op: tuple, sent: list[UpdateCommand], n: int) -> UpdateCommand | Non
 def test_no_refused_update_changes_the_store(ops: list[tuple]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "cs.sqlite3"
-        store = SqliteStore(path)
+        store = new_store(path)
         try:
-            apply = ApplyUpdate(store, municipality_code=HIROSAKI, today=lambda: TODAY)
+            apply = AuditedApply(store)
             sent: list[UpdateCommand] = []
             last_seq = 0
             for n, op in enumerate(ops):

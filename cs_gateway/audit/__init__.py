@@ -1,0 +1,1 @@
+"""The tamper-evident audit trail: append (in the store's transaction), verify, report."""

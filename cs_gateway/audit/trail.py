@@ -1,0 +1,180 @@
+"""The audit trail in the store's SQLite file: append inside the caller's transaction, verify.
+
+Appending inside the same transaction as the data change is what makes auditing fail closed:
+if the entry cannot be written, the transaction (and so the change) does not commit.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cryptography import x509
+
+from .chain import GENESIS, SubjectHasher, entry_hash
+from .event import AuditEvent
+from .signing import CheckpointSigner, checkpoint_message, signature_valid
+
+_COLUMNS = (
+    "seq, at, action, outcome, reason, spiffe_id, cert_fingerprint, peer, operator_id, terminal_id, "
+    "subject_code_hmac, subject_number_hmac, request_id, update_seq, detail, prev_hash, entry_hash"
+)
+_FIELDS = tuple(c.strip() for c in _COLUMNS.split(","))
+
+
+class AuditWriteError(Exception):
+    """An audit entry could not be written; the operation must not be performed."""
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def head(conn: sqlite3.Connection) -> tuple[int, str]:
+    """(seq, entry_hash) of the last entry, or of the anchor left by a prune, or genesis."""
+    row = conn.execute("SELECT seq, entry_hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+    if row is not None:
+        return int(row[0]), str(row[1])
+    anchor = conn.execute("SELECT last_seq, last_hash FROM audit_anchor ORDER BY last_seq DESC LIMIT 1").fetchone()
+    if anchor is not None:
+        return int(anchor[0]), str(anchor[1])
+    return 0, GENESIS
+
+
+class AuditTrail:
+    def __init__(
+        self,
+        hasher: SubjectHasher,
+        signer: CheckpointSigner | None = None,
+        *,
+        checkpoint_every: int = 1000,
+        now: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self._hasher = hasher
+        self._signer = signer
+        self._checkpoint_every = checkpoint_every
+        self._now = now
+
+    @property
+    def hasher(self) -> SubjectHasher:
+        return self._hasher
+
+    def append(self, conn: sqlite3.Connection, event: AuditEvent) -> int:
+        """Write one entry in conn's open transaction; returns its seq."""
+        try:
+            last_seq, last_hash = head(conn)
+            seq = last_seq + 1
+            actor = event.actor
+            fields = {
+                "seq": seq,
+                "at": self._now().isoformat(timespec="microseconds"),
+                "action": event.action,
+                "outcome": event.outcome,
+                "reason": event.reason,
+                "spiffe_id": actor.spiffe_id,
+                "cert_fingerprint": actor.cert_fingerprint,
+                "peer": actor.peer,
+                "operator_id": actor.operator_id,
+                "terminal_id": actor.terminal_id,
+                "subject_code_hmac": self._hasher.juminhyo_code(event.subject_juminhyo_code),
+                "subject_number_hmac": self._hasher.individual_number(event.subject_individual_number),
+                "request_id": event.request_id,
+                "update_seq": event.update_seq,
+                "detail": event.detail,
+            }
+            digest = entry_hash(last_hash, fields)
+            conn.execute(
+                f"INSERT INTO audit_log ({_COLUMNS}) VALUES ({', '.join('?' * len(_FIELDS))})",  # noqa: S608
+                (*fields.values(), last_hash, digest),
+            )
+            if self._signer is not None and seq % self._checkpoint_every == 0:
+                self._write_checkpoint(conn, seq, digest)
+        except sqlite3.Error as err:
+            raise AuditWriteError(f"audit entry not written: {err}") from err
+        return seq
+
+    def checkpoint(self, conn: sqlite3.Connection) -> int | None:
+        """Sign the current head now (e.g. at shutdown); returns its seq."""
+        if self._signer is None:
+            return None
+        seq, digest = head(conn)
+        if seq == 0 or conn.execute("SELECT 1 FROM audit_checkpoints WHERE seq = ?", (seq,)).fetchone():
+            return None
+        self._write_checkpoint(conn, seq, digest)
+        return seq
+
+    def _write_checkpoint(self, conn: sqlite3.Connection, seq: int, digest: str) -> None:
+        assert self._signer is not None
+        signed_at = self._now().isoformat(timespec="seconds")
+        signature = self._signer.sign(checkpoint_message(seq, digest, signed_at))
+        conn.execute(
+            "INSERT INTO audit_checkpoints (seq, entry_hash, signed_at, key_fingerprint, signature) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (seq, digest, signed_at, self._signer.key_fingerprint, signature),
+        )
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    ok: bool
+    entries: int
+    checkpoints: int
+    first_bad_seq: int | None = None
+    problem: str = ""
+
+    def describe(self) -> str:
+        if self.ok:
+            return f"audit trail OK: {self.entries} entries, {self.checkpoints} signed checkpoints"
+        return f"audit trail BROKEN at entry {self.first_bad_seq}: {self.problem}"
+
+
+def iter_entries(conn: sqlite3.Connection) -> Iterator[dict[str, object]]:
+    for row in conn.execute(f"SELECT {_COLUMNS} FROM audit_log ORDER BY rowid"):  # noqa: S608
+        yield dict(zip(_FIELDS, row, strict=True))
+
+
+def verify(conn: sqlite3.Connection, certificates: list[x509.Certificate]) -> VerifyReport:
+    """Recompute the chain and check every checkpoint signature; name the first bad entry.
+
+    Rows are read in storage order (rowid), so a reordering shows as a seq or link break.
+    """
+    anchor = conn.execute("SELECT last_seq, last_hash FROM audit_anchor ORDER BY last_seq DESC LIMIT 1").fetchone()
+    expected_seq, prev = (int(anchor[0]) + 1, str(anchor[1])) if anchor else (1, GENESIS)
+    hashes: dict[int, str] = {}
+    count = 0
+    for entry in iter_entries(conn):
+        seq = entry["seq"]
+        if seq != expected_seq:
+            return VerifyReport(False, count, 0, expected_seq, f"expected entry {expected_seq}, found {seq}")
+        if entry["prev_hash"] != prev:
+            return VerifyReport(False, count, 0, expected_seq, "link to the previous entry is broken")
+        if entry_hash(prev, entry) != entry["entry_hash"]:
+            return VerifyReport(False, count, 0, expected_seq, "entry content does not match its hash")
+        prev = str(entry["entry_hash"])
+        hashes[expected_seq] = prev
+        expected_seq += 1
+        count += 1
+    by_fingerprint = {c.fingerprint(_sha256()).hex(): c for c in certificates}
+    checkpoints = 0
+    for seq, digest, signed_at, fingerprint, signature in conn.execute(
+        "SELECT seq, entry_hash, signed_at, key_fingerprint, signature FROM audit_checkpoints ORDER BY seq"
+    ):
+        if anchor and seq <= int(anchor[0]):
+            continue  # pruned: the archive holds it
+        cert = by_fingerprint.get(fingerprint)
+        if cert is None:
+            return VerifyReport(False, count, checkpoints, seq, "checkpoint signed by an unknown key")
+        if not signature_valid(cert, checkpoint_message(seq, digest, signed_at), bytes(signature)):
+            return VerifyReport(False, count, checkpoints, seq, "checkpoint signature is invalid")
+        if hashes.get(seq) != digest:
+            return VerifyReport(False, count, checkpoints, seq, "entry differs from its signed checkpoint")
+        checkpoints += 1
+    return VerifyReport(True, count, checkpoints)
+
+
+def _sha256():  # noqa: ANN202
+    from cryptography.hazmat.primitives import hashes
+
+    return hashes.SHA256()
