@@ -8,6 +8,7 @@ COPY pyproject.toml requirements.lock README.md ./
 COPY cs_gateway ./cs_gateway
 COPY pki ./pki
 COPY clients ./clients
+COPY policy ./policy
 RUN python -m pip install --no-cache-dir --disable-pip-version-check --prefix=/install \
         -c requirements.lock .
 

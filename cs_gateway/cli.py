@@ -12,6 +12,7 @@ from .config import ConfigError, load_config
 
 def _serve(args: argparse.Namespace) -> int:
     from .logging_setup import configure_logging
+    from .security.tls_reload import TlsMaterialError
     from .server import serve
 
     configure_logging()
@@ -20,7 +21,11 @@ def _serve(args: argparse.Namespace) -> int:
     except ConfigError as err:
         print(f"cs-gateway: configuration error: {err}", file=sys.stderr)
         return 2
-    asyncio.run(serve(config))
+    try:
+        asyncio.run(serve(config))
+    except TlsMaterialError as err:
+        print(f"cs-gateway: TLS files unusable: {err.reason}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -46,6 +51,12 @@ def _config_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _policy_check(args: argparse.Namespace) -> int:
+    from .security.policy_file import policy_check_main
+
+    return policy_check_main(args.file)
+
+
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -67,12 +78,21 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--trust-domain", default="hirosaki.jukinet.test")
     init.add_argument("--overwrite", action="store_true")
     init.set_defaults(func=_pki_init)
+    from pki.cli import add_lifecycle_commands
+
+    add_lifecycle_commands(pki_sub)  # pki issue | revoke | crl | rotate
 
     config = sub.add_parser("config", help="configuration tooling")
     config_sub = config.add_subparsers(dest="config_command", required=True)
     check = config_sub.add_parser("check", help="validate a configuration file")
     check.add_argument("config", type=Path)
     check.set_defaults(func=_config_check)
+
+    policy = sub.add_parser("policy", help="access policy tooling")
+    policy_sub = policy.add_subparsers(dest="policy_command", required=True)
+    policy_check = policy_sub.add_parser("check", help="lint a policy file: every problem, one per line")
+    policy_check.add_argument("file", type=Path)
+    policy_check.set_defaults(func=_policy_check)
 
     demo = sub.add_parser("demo", help="run the gateway end to end with the 既存住基 simulator")
     demo.add_argument("--workdir", type=Path, default=None, help="keep PKI, config and store here")

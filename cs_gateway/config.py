@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .domain.check_digit import is_valid_municipality_code
+from .security.policy_file import Policy, PolicyError, default_policy_file, known_methods, load_policy
 
 
 class ConfigError(Exception):
@@ -21,8 +22,10 @@ class ConfigError(Exception):
 @dataclass(frozen=True)
 class TlsConfig:
     ca: Path  # CA bundle that client certificates must chain to
-    cert: Path  # the gateway's own certificate
+    cert: Path  # the gateway's own certificate (leaf + intermediate)
     key: Path
+    crl: Path  # the issuing CA's CRL, checked on every RPC, reloaded when the file changes
+    crl_issuer: Path  # the certificate of the CA that signs the CRL
 
 
 @dataclass(frozen=True)
@@ -49,12 +52,15 @@ class GatewayConfig:
     store_path: Path
     limits: LimitsConfig
     audit: AuditConfig
+    policy_file: Path
+    policy: Policy
 
 
 _SCHEMA: dict[str, dict[str, type]] = {
     "gateway": {"listen": str, "municipality_code": str, "trust_domain": str},
-    "tls": {"ca": str, "cert": str, "key": str},
+    "tls": {"ca": str, "cert": str, "key": str, "crl": str, "crl_issuer": str},
     "store": {"path": str},
+    "policy": {"file": str},
     "audit": {"hmac_key": str, "checkpoint_every": int, "retention_years": int},
     "limits": {
         "max_receive_message_bytes": int,
@@ -65,7 +71,7 @@ _SCHEMA: dict[str, dict[str, type]] = {
 }
 _REQUIRED = {
     "gateway": ("listen", "municipality_code", "trust_domain"),
-    "tls": ("ca", "cert", "key"),
+    "tls": ("ca", "cert", "key", "crl", "crl_issuer"),
     "store": ("path",),
 }
 
@@ -93,7 +99,7 @@ def parse_config(data: dict[str, Any], *, base: Path) -> GatewayConfig:
         raise ConfigError("gateway.municipality_code: not a valid JIS X 0402 code (6 digits with check digit)")
     if not gw["trust_domain"] or "/" in gw["trust_domain"]:
         raise ConfigError("gateway.trust_domain: must be a bare domain name such as hirosaki.jukinet.test")
-    tls_config = TlsConfig(**{k: _existing_file(base, f"tls.{k}", tls[k]) for k in ("ca", "cert", "key")})
+    tls_config = TlsConfig(**{k: _existing_file(base, f"tls.{k}", tls[k]) for k in _REQUIRED["tls"]})
     store_path = base / store["path"]
     if not store_path.parent.is_dir():
         raise ConfigError(f"store.path: folder {store_path.parent} does not exist")
@@ -107,6 +113,12 @@ def parse_config(data: dict[str, Any], *, base: Path) -> GatewayConfig:
         raise ConfigError("audit.checkpoint_every: must be a positive integer")
     if audit.retention_years < 7:
         raise ConfigError("audit.retention_years: the trail is kept at least seven years (seed III(1)-3)")
+    policy_data = data.get("policy", {})
+    policy_file = base / policy_data["file"] if "file" in policy_data else default_policy_file()
+    try:
+        policy = load_policy(policy_file, known_methods())
+    except PolicyError as err:
+        raise ConfigError(f"policy.file: {err}") from err
     return GatewayConfig(
         listen=gw["listen"],
         municipality_code=gw["municipality_code"],
@@ -115,6 +127,8 @@ def parse_config(data: dict[str, Any], *, base: Path) -> GatewayConfig:
         store_path=store_path,
         limits=limits,
         audit=audit,
+        policy_file=policy_file,
+        policy=policy,
     )
 
 

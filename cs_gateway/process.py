@@ -32,7 +32,9 @@ def write_dev_config(
         "[tls]\n"
         f'ca = "{pki_dir / "ca.crt"}"\n'
         f'cert = "{pki_dir / "cs.crt"}"\n'
-        f'key = "{pki_dir / "cs.key"}"\n\n'
+        f'key = "{pki_dir / "cs.key"}"\n'
+        f'crl = "{pki_dir / "crl.pem"}"\n'
+        f'crl_issuer = "{pki_dir / "intermediate.crt"}"\n\n'
         "[store]\n"
         f'path = "{store_path}"\n',
         encoding="utf-8",

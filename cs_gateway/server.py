@@ -27,7 +27,10 @@ from .config import GatewayConfig
 from .gen.jukinet.cs.v1 import update_service_pb2_grpc
 from .logging_setup import get_logger
 from .security.identity import PeerIdentity
-from .security.policy import DEFAULT_POLICY
+from .security.neighbours import NeighbourTable
+from .security.network import NetworkGate
+from .security.revocation import RevocationChecker
+from .security.tls_reload import reloading_server_credentials
 from .store.sqlite_store import SqliteStore
 
 log = get_logger("cs_gateway.server")
@@ -52,12 +55,21 @@ def server_options(config: GatewayConfig) -> list[tuple[str, int]]:
 
 
 def server_credentials(config: GatewayConfig) -> grpc.ServerCredentials:
+    """mTLS only (client certificates required); certificate, key and CA bundle are re-read when
+    they change, before each new handshake: rotation without restart."""
     tls = config.tls
-    return grpc.ssl_server_credentials(
-        [(tls.key.read_bytes(), tls.cert.read_bytes())],
-        root_certificates=tls.ca.read_bytes(),
-        require_client_auth=True,  # no RPC without a verified client certificate
-    )
+    return reloading_server_credentials(tls.cert, tls.key, tls.ca)
+
+
+def revocation_checker(config: GatewayConfig) -> RevocationChecker:
+    tls = config.tls
+    checker = RevocationChecker(tls.crl, tls.crl_issuer, stat_interval=1.0)
+    status = checker.status()
+    if status.error is not None:
+        log.warning("crl_unusable", reason=status.error, crl=str(tls.crl))  # every RPC will be refused
+    else:
+        log.info("crl_loaded", revoked=status.revoked_count, next_update=status.next_update.isoformat())
+    return checker
 
 
 def _trail_is_empty(store_path: Path) -> bool:
@@ -119,7 +131,9 @@ async def start_gateway(config: GatewayConfig, *, today: Today = jst_today) -> R
     store = open_store(config)
     try:
         guard = GuardInterceptor(
-            DEFAULT_POLICY,
+            config.policy,
+            network=NetworkGate(config.policy, NeighbourTable()),
+            revocation=revocation_checker(config),
             trust_domain=config.trust_domain,
             known_roles=frozenset(ROLES),
             on_refusal=refusal_auditor(store),

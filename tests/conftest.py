@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future
@@ -65,9 +66,13 @@ class InProcessGateway:
 @pytest.fixture
 def gateway(tmp_path: Path, dev_pki: DevPki) -> Iterator[InProcessGateway]:
     """The real gateway (mTLS, SQLite file) in this process, on its own event loop thread."""
-    config = load_config(
-        write_dev_config(tmp_path / "gw.toml", pki_dir=dev_pki.directory, store_path=tmp_path / "cs.sqlite3")
-    )
+    config_path = write_dev_config(tmp_path / "gw.toml", pki_dir=dev_pki.directory, store_path=tmp_path / "cs.sqlite3")
+    with in_process_gateway(load_config(config_path), dev_pki) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def in_process_gateway(config: GatewayConfig, dev_pki: DevPki) -> Iterator[InProcessGateway]:
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()

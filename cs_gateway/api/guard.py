@@ -1,5 +1,9 @@
-"""The checks on every RPC, in one place: identity from the client certificate, then the
-role x RPC policy (deny by default).
+"""The checks on every RPC, in one place, in this order:
+
+1. identity: the one SPIFFE URI SAN of the verified client certificate (role, host);
+2. revocation: the leaf's serial against the CRL (reloaded when the file changes);
+3. network: the peer's address in its role's segment, its MAC on the host's allow-list;
+4. the role x RPC policy (deny by default).
 
 grpcio's ServerInterceptor never sees the ServicerContext, so the interceptor returns a new
 method handler whose behaviour runs the checks with the context before the servicer.
@@ -16,7 +20,9 @@ import grpc
 
 from ..logging_setup import get_logger
 from ..security.identity import IdentityError, PeerIdentity, identity_from_auth_context
-from ..security.policy import RpcPolicy
+from ..security.network import NetworkGate
+from ..security.policy_file import Policy
+from ..security.revocation import RevocationChecker
 from .errors import access_denied_status
 
 log = get_logger("cs_gateway.guard")
@@ -31,13 +37,17 @@ RefusalHook = Callable[[str, str, str, PeerIdentity | None], Awaitable[None]]
 class GuardInterceptor(grpc.aio.ServerInterceptor):
     def __init__(
         self,
-        policy: RpcPolicy,
+        policy: Policy,
         *,
+        network: NetworkGate,
+        revocation: RevocationChecker,
         trust_domain: str,
         known_roles: frozenset[str],
         on_refusal: RefusalHook | None = None,
     ) -> None:
         self._policy = policy
+        self._network = network
+        self._revocation = revocation
         self._trust_domain = trust_domain
         self._known_roles = known_roles
         self._on_refusal = on_refusal
@@ -61,6 +71,12 @@ class GuardInterceptor(grpc.aio.ServerInterceptor):
         except IdentityError as err:
             await self._refuse(context, method, f"identity:{err.reason}", None)
         assert identity is not None
+        revoked = self._revocation.check_serial(identity.serial)  # the verified leaf's serial
+        if revoked is not None:
+            await self._refuse(context, method, f"revocation:{revoked}", identity)
+        network_rule = self._network.check(identity.role, identity.host, context.peer())
+        if network_rule is not None:
+            await self._refuse(context, method, network_rule, identity)
         if not self._policy.allows(identity.role, method):
             await self._refuse(context, method, "policy:role-not-allowed", identity)
         current_peer.set(identity)

@@ -131,3 +131,31 @@ def test_oversized_message_refused(gateway: InProcessGateway) -> None:
         gateway.stub().Apply(request, timeout=10)
     assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert gateway.running.store.last_update_seq() == 0
+
+
+def test_peer_outside_its_role_segment_refused_and_audited(tmp_path, dev_pki) -> None:  # noqa: ANN001
+    """kizon-juki's segment is 198.51.100.0/24 here: the same valid certificate from loopback is refused."""
+    import sqlite3
+
+    from cs_gateway.config import load_config
+    from cs_gateway.process import write_dev_config
+    from cs_gateway.security.policy_file import default_policy_file
+    from tests.conftest import in_process_gateway
+
+    policy = default_policy_file().read_text(encoding="utf-8")
+    head, sep, tail = policy.partition("[roles.kizon-juki]")
+    moved = head + sep + tail.replace('segment = "loopback"', 'segment = "kizon-lan"', 1)
+    assert moved != policy
+    moved += '\n[segments.kizon-lan]\ncidrs = ["198.51.100.0/24"]\nreaches_cs = true\nmac_check = "required"\n'
+    (tmp_path / "policy.toml").write_text(moved, encoding="utf-8")
+    config_path = write_dev_config(tmp_path / "gw.toml", pki_dir=dev_pki.directory, store_path=tmp_path / "cs.sqlite3")
+    config_path.write_text(config_path.read_text() + '\n[policy]\nfile = "policy.toml"\n')
+    with in_process_gateway(load_config(config_path), dev_pki) as gw:
+        with pytest.raises(grpc.RpcError) as caught:
+            gw.stub().Apply(tennyu_request(1), timeout=10)
+        assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        conn = sqlite3.connect(f"file:{gw.config.store_path}?mode=ro", uri=True)
+        rows = conn.execute("SELECT outcome, reason, peer FROM audit_log").fetchall()
+        conn.close()
+    assert rows == [("denied", "network:address-outside-segment", rows[0][2])]
+    assert rows[0][2].startswith("ipv")

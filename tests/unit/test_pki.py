@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from pki.dev_pki import DevPki, create_ca, init_dev_pki, spiffe_id
+from pki.dev_pki import DevPki, create_ca, create_hierarchy, init_dev_pki, spiffe_id
 from pki.profiles import ROLE_PROFILES, ROLES
 
 TRUST_DOMAIN = "hirosaki.jukinet.test"
@@ -30,8 +31,17 @@ def _cert(pki: DevPki, role: str) -> x509.Certificate:
     return x509.load_pem_x509_certificate(pki.cert_path(role).read_bytes())
 
 
+def _chain(pki: DevPki, role: str) -> list[x509.Certificate]:
+    return x509.load_pem_x509_certificates(pki.cert_path(role).read_bytes())
+
+
 def _ca_cert(pki: DevPki) -> x509.Certificate:
+    """The root: the only certificate in the trust anchor bundle ca.crt."""
     return x509.load_pem_x509_certificate(pki.ca_cert_path.read_bytes())
+
+
+def _intermediate(pki: DevPki) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(pki.intermediate_cert_path.read_bytes())
 
 
 def _san(cert: x509.Certificate) -> x509.SubjectAlternativeName:
@@ -49,18 +59,56 @@ def test_roles_cover_every_peer_and_atena_is_client_only() -> None:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_every_role_cert_is_signed_by_the_dev_ca(dev_pki: DevPki, role: str) -> None:
+def test_every_role_cert_is_signed_by_the_issuing_intermediate(dev_pki: DevPki, role: str) -> None:
     cert = _cert(dev_pki, role)
-    cert.verify_directly_issued_by(_ca_cert(dev_pki))  # raises if not
+    cert.verify_directly_issued_by(_intermediate(dev_pki))  # raises if not
 
 
-def test_ca_is_self_signed_ca_that_only_signs_leaves(dev_pki: DevPki) -> None:
-    ca = _ca_cert(dev_pki)
-    ca.verify_directly_issued_by(ca)
-    bc = ca.extensions.get_extension_for_class(x509.BasicConstraints)
-    assert bc.critical and bc.value.ca and bc.value.path_length == 0
-    ku = ca.extensions.get_extension_for_class(x509.KeyUsage).value
+@pytest.mark.parametrize("role", ROLES)
+def test_role_cert_file_holds_leaf_then_intermediate_and_no_root(dev_pki: DevPki, role: str) -> None:
+    chain = _chain(dev_pki, role)
+    assert [c.subject for c in chain] == [_cert(dev_pki, role).subject, _intermediate(dev_pki).subject]
+    assert chain[1] == _intermediate(dev_pki)
+    assert _ca_cert(dev_pki) not in chain
+
+
+def test_trust_bundle_holds_the_root_only(dev_pki: DevPki) -> None:
+    bundle = x509.load_pem_x509_certificates(dev_pki.ca_cert_path.read_bytes())
+    assert bundle == [_ca_cert(dev_pki)]
+
+
+def test_root_is_self_signed_ca_over_one_level_of_intermediates(dev_pki: DevPki) -> None:
+    root = _ca_cert(dev_pki)
+    root.verify_directly_issued_by(root)
+    bc = root.extensions.get_extension_for_class(x509.BasicConstraints)
+    assert bc.critical and bc.value.ca and bc.value.path_length == 1
+    ku = root.extensions.get_extension_for_class(x509.KeyUsage).value
     assert ku.key_cert_sign and ku.crl_sign and not ku.digital_signature
+
+
+def test_intermediate_is_signed_by_the_root_and_only_signs_leaves(dev_pki: DevPki) -> None:
+    intermediate = _intermediate(dev_pki)
+    intermediate.verify_directly_issued_by(_ca_cert(dev_pki))
+    assert intermediate.subject != intermediate.issuer
+    bc = intermediate.extensions.get_extension_for_class(x509.BasicConstraints)
+    assert bc.critical and bc.value.ca and bc.value.path_length == 0
+    ku = intermediate.extensions.get_extension_for_class(x509.KeyUsage)
+    assert ku.critical and ku.value.key_cert_sign and ku.value.crl_sign and not ku.value.digital_signature
+    aki = intermediate.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+    root_ski = _ca_cert(dev_pki).extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    assert aki.key_identifier == root_ski.digest
+    assert intermediate.not_valid_after_utc <= _ca_cert(dev_pki).not_valid_after_utc
+    assert TRUST_DOMAIN in intermediate.subject.rfc4514_string()
+
+
+def test_init_writes_an_empty_crl_signed_by_the_intermediate(dev_pki: DevPki) -> None:
+    crl = x509.load_pem_x509_crl(dev_pki.crl_path.read_bytes())
+    assert crl.issuer == _intermediate(dev_pki).subject
+    assert crl.is_signature_valid(_intermediate(dev_pki).public_key())
+    assert len(crl) == 0
+    assert crl.next_update_utc is not None and crl.last_update_utc is not None
+    assert crl.next_update_utc - crl.last_update_utc == timedelta(days=7)
+    assert dev_pki.revoked_path.read_text(encoding="utf-8").strip() == "{}"
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -118,7 +166,7 @@ def test_role_key_matches_role_cert(dev_pki: DevPki, role: str) -> None:
 
 
 def test_private_key_files_are_mode_0600_and_directory_0700(dev_pki: DevPki) -> None:
-    key_files = [dev_pki.ca_key_path, *(dev_pki.key_path(r) for r in ROLES)]
+    key_files = [dev_pki.root_key_path, dev_pki.intermediate_key_path, *(dev_pki.key_path(r) for r in ROLES)]
     for path in key_files:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
         assert path.read_bytes().startswith(b"-----BEGIN PRIVATE KEY-----")
@@ -147,17 +195,46 @@ def test_init_with_overwrite_replaces_the_ca_and_keeps_key_modes(
     second = init_dev_pki(tmp_path / "dev", overwrite=True)
     new_ca = _ca_cert(second)
     assert new_ca.serial_number != old_ca.serial_number
-    _cert(second, "cs").verify_directly_issued_by(new_ca)
+    _cert(second, "cs").verify_directly_issued_by(_intermediate(second))
+    _intermediate(second).verify_directly_issued_by(new_ca)
+    assert json.loads(second.revoked_path.read_text(encoding="utf-8")) == {}
     assert stat.S_IMODE(second.key_path("cs").stat().st_mode) == 0o600
     assert not list(second.directory.glob(".*.tmp"))
 
 
-def test_load_ca_reloads_a_ca_that_issues_verifiable_certs(dev_pki: DevPki) -> None:
+def test_load_ca_returns_the_issuing_intermediate_whose_leaves_carry_the_chain(dev_pki: DevPki) -> None:
     ca = dev_pki.load_ca()
+    assert ca.cert == _intermediate(dev_pki) and not ca.is_root
     issued = ca.issue("terminal", "terminal-99", trust_domain=TRUST_DOMAIN)
-    reloaded = x509.load_pem_x509_certificate(issued.cert_pem)
-    reloaded.verify_directly_issued_by(_ca_cert(dev_pki))
+    reloaded = x509.load_pem_x509_certificate(issued.cert_pem)  # the first PEM block: the leaf
+    reloaded.verify_directly_issued_by(_intermediate(dev_pki))
+    assert x509.load_pem_x509_certificates(issued.cert_pem) == [issued.cert, _intermediate(dev_pki)]
+    assert x509.load_pem_x509_certificates(issued.leaf_pem) == [issued.cert]
     assert serialization.load_pem_private_key(issued.key_pem, None) is not None
+
+
+def test_load_root_returns_the_root_ca(dev_pki: DevPki) -> None:
+    root = dev_pki.load_root()
+    assert root.is_root and root.cert == _ca_cert(dev_pki) and root.leaf_chain == ()
+    assert dev_pki.ca_key_path == dev_pki.root_key_path
+
+
+def test_open_reads_the_trust_domain_from_the_cs_certificate(tmp_path: Path) -> None:
+    init_dev_pki(tmp_path / "dev", trust_domain="aomori.jukinet.test")
+    assert DevPki.open(tmp_path / "dev").trust_domain == "aomori.jukinet.test"
+
+
+def test_create_hierarchy_chains_leaves_to_the_root() -> None:
+    root, issuing = create_hierarchy("td.test")
+    issued = issuing.issue("kizon-juki", "kizon-juki-01", trust_domain="td.test")
+    assert issued.chain == (issuing.cert,)
+    issued.cert.verify_directly_issued_by(issuing.cert)
+    issuing.cert.verify_directly_issued_by(root.cert)
+
+
+def test_self_signed_ca_leaves_carry_no_chain() -> None:
+    issued = create_ca("flat").issue("terminal", "terminal-01", trust_domain="td.test")
+    assert issued.chain == () and issued.cert_pem == issued.leaf_pem
 
 
 def test_issue_with_past_not_after_yields_an_expired_cert(dev_pki: DevPki) -> None:

@@ -1,0 +1,132 @@
+"""Commands run on the CS itself (audit lookup, prune, backup): who ran them, and how they reach
+the store's SQLite file next to a possibly running gateway.
+
+A local command is an operation like any RPC: it is appended to the same hash chain, through the
+same AuditTrail, in its own ``BEGIN IMMEDIATE`` transaction on a direct connection. SQLite's
+locking serialises it with the gateway's writer thread (both wait on a busy timeout), and the
+chain head is read inside the transaction, so the two writers never fork the chain.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography import x509
+
+from ..config import GatewayConfig
+from .chain import CHAINED_FIELDS, SubjectHasher
+from .event import Actor, AuditEvent
+from .keys import load_or_create_hmac_key
+from .signing import CheckpointSigner
+from .trail import AuditTrail
+
+BUSY_TIMEOUT_S = 30.0
+AUDIT_SCHEMA_VERSION = 2  # store/schema.py migration 2 made the audit tables
+ENTRY_COLUMNS: tuple[str, ...] = (*CHAINED_FIELDS, "prev_hash", "entry_hash")
+
+
+class LocalStoreError(Exception):
+    """The store cannot be opened or written by a local command; the message says why."""
+
+
+def local_user() -> str:
+    """The OS account running this process (from the uid, not from spoofable environment variables)."""
+    uid = os.getuid()
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid{uid}"
+
+
+def local_actor() -> Actor:
+    return Actor(spiffe_id=f"local:{local_user()}", peer="local")
+
+
+def _check_schema(conn: sqlite3.Connection, path: Path) -> None:
+    (version,) = conn.execute("PRAGMA user_version").fetchone()
+    if version < AUDIT_SCHEMA_VERSION:
+        conn.close()
+        raise LocalStoreError(f"{path}: not a cs-gateway store with an audit trail (schema version {version})")
+
+
+def open_readonly(store_path: Path) -> sqlite3.Connection:
+    """A read-only connection (autocommit: the caller opens a read transaction for a snapshot)."""
+    path = Path(store_path)
+    if not path.is_file():
+        raise LocalStoreError(f"{path}: no such store file")
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_S)
+        conn.execute("PRAGMA query_only=ON")
+        _check_schema(conn, path)
+    except sqlite3.Error as err:
+        raise LocalStoreError(f"{path}: cannot open the store read-only: {err}") from err
+    return conn
+
+
+def open_for_append(store_path: Path) -> sqlite3.Connection:
+    """A writing connection beside the gateway: autocommit mode, busy timeout, durable commits."""
+    path = Path(store_path)
+    if not path.is_file():
+        raise LocalStoreError(f"{path}: no such store file")
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
+        conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+        conn.execute("PRAGMA synchronous=FULL")
+        _check_schema(conn, path)
+    except sqlite3.Error as err:
+        raise LocalStoreError(f"{path}: cannot open the store: {err}") from err
+    return conn
+
+
+def signer_for(config: GatewayConfig) -> CheckpointSigner:
+    return CheckpointSigner.from_files(config.tls.key, config.tls.cert)
+
+
+def hasher_for(config: GatewayConfig) -> SubjectHasher:
+    """The configured subject HMAC key; a local command never creates one."""
+    return SubjectHasher(load_or_create_hmac_key(config.audit.hmac_key, may_create=False))
+
+
+def trail_for(config: GatewayConfig, *, now: Callable[[], datetime] | None = None) -> AuditTrail:
+    """The same trail the gateway appends to: same HMAC key, checkpoints signed with the CS key."""
+    return AuditTrail(
+        hasher_for(config),
+        signer_for(config),
+        checkpoint_every=config.audit.checkpoint_every,
+        now=now or (lambda: datetime.now(UTC)),
+    )
+
+
+def cs_certificates(config: GatewayConfig, extra: list[Path] | None = None) -> list[x509.Certificate]:
+    """The CS certificate (leaf of tls.cert) plus earlier CS certificates given after a key rotation."""
+    certs = [x509.load_pem_x509_certificates(Path(config.tls.cert).read_bytes())[0]]
+    for path in extra or []:
+        certs.extend(x509.load_pem_x509_certificates(Path(path).read_bytes())[:1])
+    return certs
+
+
+def append_committed(conn: sqlite3.Connection, trail: AuditTrail, event: AuditEvent) -> int:
+    """Append one entry in its own transaction and commit it (durable before the caller goes on)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        seq = trail.append(conn, event)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return seq
+
+
+def select_entries(where: str = "", order: str = "ORDER BY seq") -> str:
+    """SELECT of every audit_log column (chained fields, prev_hash, entry_hash) with a filter."""
+    return f"SELECT {', '.join(ENTRY_COLUMNS)} FROM audit_log {where} {order}"  # noqa: S608
+
+
+def rows_as_entries(cursor: sqlite3.Cursor) -> list[dict[str, object]]:
+    return [dict(zip(ENTRY_COLUMNS, row, strict=True)) for row in cursor]
