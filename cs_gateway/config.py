@@ -46,6 +46,7 @@ class AuditConfig:
 @dataclass(frozen=True)
 class GatewayConfig:
     listen: str  # host:port; port 0 picks a free port (printed at start)
+    also_listen: tuple[str, ...]  # further host:port addresses; port 0 = the same port as listen
     municipality_code: str
     trust_domain: str
     tls: TlsConfig
@@ -57,7 +58,7 @@ class GatewayConfig:
 
 
 _SCHEMA: dict[str, dict[str, type]] = {
-    "gateway": {"listen": str, "municipality_code": str, "trust_domain": str},
+    "gateway": {"listen": str, "also_listen": list, "municipality_code": str, "trust_domain": str},
     "tls": {"ca": str, "cert": str, "key": str, "crl": str, "crl_issuer": str},
     "store": {"path": str},
     "policy": {"file": str},
@@ -94,7 +95,12 @@ def parse_config(data: dict[str, Any], *, base: Path) -> GatewayConfig:
     for name, value in vars(limits).items():
         if value <= 0:
             raise ConfigError(f"limits.{name}: must be a positive integer")
-    _check_listen(gw["listen"])
+    _check_listen(gw["listen"], "gateway.listen")
+    also_listen = tuple(gw.get("also_listen", ()))
+    for address in also_listen:
+        if not isinstance(address, str):
+            raise ConfigError("gateway.also_listen: must be a list of HOST:PORT strings")
+        _check_listen(address, "gateway.also_listen")
     if not is_valid_municipality_code(gw["municipality_code"]):
         raise ConfigError("gateway.municipality_code: not a valid JIS X 0402 code (6 digits with check digit)")
     if not gw["trust_domain"] or "/" in gw["trust_domain"]:
@@ -121,6 +127,7 @@ def parse_config(data: dict[str, Any], *, base: Path) -> GatewayConfig:
         raise ConfigError(f"policy.file: {err}") from err
     return GatewayConfig(
         listen=gw["listen"],
+        also_listen=also_listen,
         municipality_code=gw["municipality_code"],
         trust_domain=gw["trust_domain"],
         tls=tls_config,
@@ -150,10 +157,10 @@ def _check_shape(data: dict[str, Any]) -> None:
                 raise ConfigError(f"{section}.{key}: required key is missing")
 
 
-def _check_listen(listen: str) -> None:
+def _check_listen(listen: str, key: str) -> None:
     host, sep, port = listen.rpartition(":")
     if not sep or not host or not port.isascii() or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ConfigError("gateway.listen: must be HOST:PORT, e.g. 127.0.0.1:50051")
+        raise ConfigError(f"{key}: must be HOST:PORT, e.g. 127.0.0.1:50051")
 
 
 def _existing_file(base: Path, key: str, value: str) -> Path:

@@ -141,9 +141,14 @@ async def start_gateway(config: GatewayConfig, *, today: Today = jst_today) -> R
         server = grpc.aio.server(interceptors=[guard], options=server_options(config))
         apply_update = ApplyUpdate(store, municipality_code=config.municipality_code, today=today)
         update_service_pb2_grpc.add_UpdateServiceServicer_to_server(UpdateServicer(apply_update, store), server)
-        port = server.add_secure_port(config.listen, server_credentials(config))
+        credentials = server_credentials(config)
+        port = server.add_secure_port(config.listen, credentials)
         if port == 0:
             raise OSError(f"cannot listen on {config.listen}")
+        for address in config.also_listen:
+            host, _, wanted = address.rpartition(":")
+            if server.add_secure_port(f"{host}:{wanted if wanted != '0' else port}", credentials) == 0:
+                raise OSError(f"cannot listen on {address}")
         await server.start()
     except BaseException:
         store.close()
@@ -154,9 +159,11 @@ async def start_gateway(config: GatewayConfig, *, today: Today = jst_today) -> R
 async def serve(config: GatewayConfig, *, on_ready: Callable[[int], None] | None = None) -> None:
     """Run until SIGTERM or SIGINT, then stop gracefully (in-flight updates finish)."""
     gateway = await start_gateway(config)
-    host = config.listen.rpartition(":")[0]
-    log.info("listening", address=f"{host}:{gateway.port}", store=str(config.store_path))
-    print(f"cs-gateway listening on {host}:{gateway.port}", flush=True)
+    for address in (config.listen, *config.also_listen):
+        host, _, wanted = address.rpartition(":")
+        port = gateway.port if address == config.listen or wanted == "0" else int(wanted)
+        log.info("listening", address=f"{host}:{port}", store=str(config.store_path))
+        print(f"cs-gateway listening on {host}:{port}", flush=True)
     if on_ready is not None:
         on_ready(gateway.port)
     stop = asyncio.Event()
