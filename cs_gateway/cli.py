@@ -63,6 +63,16 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(workdir=args.workdir, keep=args.keep)
 
 
+# --- audit trail commands: `audit ...` and `backup` (cs_gateway/audit/cli_commands.py) ---------
+def _add_audit_commands(sub: argparse._SubParsersAction) -> None:
+    from .audit.cli_commands import register
+
+    register(sub)
+
+
+# --- end of audit trail commands ---------------------------------------------------------------
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cs-gateway", description="市町村CS emulation: a hardened gRPC gateway")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -98,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--workdir", type=Path, default=None, help="keep PKI, config and store here")
     demo.add_argument("--keep", action="store_true", help="do not delete the temporary work folder")
     demo.set_defaults(func=_demo)
+    _add_audit_commands(sub)
     return parser
 
 

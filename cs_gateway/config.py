@@ -34,6 +34,7 @@ class LimitsConfig:
     max_send_message_bytes: int = 16 * 1024 * 1024
     max_concurrent_streams: int = 64
     max_metadata_bytes: int = 8 * 1024
+    handshake_timeout_ms: int = 10_000  # a connection that has not finished TLS by then is closed
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ _SCHEMA: dict[str, dict[str, type]] = {
         "max_send_message_bytes": int,
         "max_concurrent_streams": int,
         "max_metadata_bytes": int,
+        "handshake_timeout_ms": int,
     },
 }
 _REQUIRED = {

@@ -45,6 +45,7 @@ def server_options(config: GatewayConfig) -> list[tuple[str, int]]:
         ("grpc.max_send_message_length", limits.max_send_message_bytes),
         ("grpc.max_concurrent_streams", limits.max_concurrent_streams),
         ("grpc.max_metadata_size", limits.max_metadata_bytes),
+        ("grpc.server_handshake_timeout_ms", limits.handshake_timeout_ms),
         ("grpc.keepalive_permit_without_calls", 0),
         ("grpc.http2.min_recv_ping_interval_without_data_ms", 30_000),
         ("grpc.http2.max_ping_strikes", 2),
