@@ -7,6 +7,7 @@ Exit codes: 0 done / verified, 1 a check failed or the operation was refused, 2 
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -51,6 +52,9 @@ def _guarded(run: Any) -> Any:
         except (LocalStoreError, AuditKeyError, OSError, ValueError) as err:
             _err(str(err))
             return EXIT_USAGE
+        except sqlite3.Error as err:  # e.g. still locked after the busy timeout: nothing was done
+            _err(f"store error: {err}")
+            return EXIT_FAILED
 
     return handler
 
@@ -168,7 +172,7 @@ def _moment(text: str) -> datetime:
 def _prune(config: GatewayConfig, args: argparse.Namespace) -> int:
     from .retention import prune
 
-    print(prune(config, now=args.now).describe())
+    print(prune(config, now=args.now, certificates=args.cert).describe())
     return EXIT_OK
 
 
@@ -245,6 +249,7 @@ def register(sub: Any) -> None:
 
     prune = audit_sub.add_parser("prune", help="archive (signed) and remove entries past the retention period")
     _with_config(prune)
+    _with_certs(prune)
     prune.add_argument("--now", type=_moment, default=None, help=argparse.SUPPRESS)  # tests and drills only
     prune.set_defaults(func=_guarded(_prune))
 

@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
+from .event import REPLAYED
 from .report import is_lookup
-from .signing import checkpoint_message, signature_valid
+from .trail import anchor_problem
 
 EXPORT_ACTION = "audit.export"
 _COVERED = re.compile(r"\bupdates<=(\d+)\b")
@@ -62,7 +63,7 @@ class CrossCheckReport:
 
 def is_update_entry(action: str, detail: str) -> bool:
     """The entry written with an update (not a lookup of it, not a replay, not a local command)."""
-    return "/" in action and not is_lookup(action) and detail != "replayed"
+    return "/" in action and not is_lookup(action) and detail != REPLAYED
 
 
 def export_detail(first: int, last: int, where: str, sha256: str, covered: int) -> str:
@@ -103,19 +104,9 @@ def check_anchor(conn: sqlite3.Connection, certificates: list[x509.Certificate])
     if anchor is None:
         return None
     last_seq, last_hash, _archive, _at = anchor
-    row = conn.execute(
-        "SELECT entry_hash, signed_at, key_fingerprint, signature FROM audit_checkpoints WHERE seq = ?", (last_seq,)
-    ).fetchone()
-    if row is None:
-        return Mismatch(None, f"the anchor at entry {last_seq} has no signed checkpoint")
-    digest, signed_at, fingerprint, signature = row
     by_fingerprint = {c.fingerprint(hashes.SHA256()).hex(): c for c in certificates}
-    cert = by_fingerprint.get(fingerprint)
-    if cert is None or not signature_valid(cert, checkpoint_message(last_seq, digest, signed_at), bytes(signature)):
-        return Mismatch(None, f"the checkpoint of the anchor at entry {last_seq} is not validly signed")
-    if digest != last_hash:
-        return Mismatch(None, f"the anchor at entry {last_seq} differs from its signed checkpoint")
-    return None
+    problem = anchor_problem(conn, last_seq, last_hash, by_fingerprint)
+    return Mismatch(None, problem) if problem else None
 
 
 def crosscheck_updates(conn: sqlite3.Connection) -> CrossCheckReport:

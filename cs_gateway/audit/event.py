@@ -42,3 +42,4 @@ OK = "ok"
 REFUSED = "refused"  # the request was understood and refused by a rule of the domain
 DENIED = "denied"  # the caller was not allowed (identity, revocation, network, policy)
 ERROR = "error"  # the gateway failed; nothing was performed
+REPLAYED = "replayed"  # detail of an ok entry answering a resent request from its stored result

@@ -19,7 +19,7 @@ from pathlib import Path
 from cryptography import x509
 
 from ..config import GatewayConfig
-from .chain import CHAINED_FIELDS, SubjectHasher
+from .chain import SubjectHasher
 from .event import Actor, AuditEvent
 from .keys import load_or_create_hmac_key
 from .signing import CheckpointSigner
@@ -27,7 +27,7 @@ from .trail import AuditTrail
 
 BUSY_TIMEOUT_S = 30.0
 AUDIT_SCHEMA_VERSION = 2  # store/schema.py migration 2 made the audit tables
-ENTRY_COLUMNS: tuple[str, ...] = (*CHAINED_FIELDS, "prev_hash", "entry_hash")
+from .trail import ENTRY_COLUMNS  # noqa: E402
 
 
 class LocalStoreError(Exception):

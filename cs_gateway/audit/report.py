@@ -20,6 +20,7 @@ from typing import Any
 
 from ..clock import JST
 from ..logging_setup import mask_text
+from .local_ops import rows_as_entries, select_entries
 
 Entry = Mapping[str, Any]
 
@@ -403,8 +404,6 @@ def render_json(report: AuditReport) -> str:
 def load_period(conn: sqlite3.Connection, first_day: date, last_day: date) -> list[dict[str, Any]]:
     """Entries of the JST days first_day..last_day, using the index on `at` (a day of margin each
     side for timestamps not written in UTC; build_report filters exactly)."""
-    from .local_ops import rows_as_entries, select_entries
-
     start, end = jst_day_bounds(first_day, last_day)
     margin = timedelta(days=1)
     cursor = conn.execute(

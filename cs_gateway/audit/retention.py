@@ -30,10 +30,18 @@ from cryptography import x509
 
 from ..config import GatewayConfig
 from .chain import GENESIS, entry_hash
-from .crosscheck import EXPORT_ACTION, covered_updates, export_detail, latest_anchor
+from .crosscheck import EXPORT_ACTION, check_anchor, covered_updates, export_detail, is_update_entry, latest_anchor
 from .event import OK, AuditEvent
-from .local_ops import ENTRY_COLUMNS, local_actor, open_for_append, select_entries, signer_for, trail_for
-from .report import is_lookup, parse_at
+from .local_ops import (
+    ENTRY_COLUMNS,
+    cs_certificates,
+    local_actor,
+    open_for_append,
+    select_entries,
+    signer_for,
+    trail_for,
+)
+from .report import parse_at
 from .signing import CheckpointSigner, checkpoint_message, signature_valid
 from .trail import verify
 
@@ -144,16 +152,15 @@ def read_archive(path: Path) -> tuple[ArchiveFacts | None, str]:
             if entry_hash(prev, entry) != entry["entry_hash"]:
                 return None, f"entry {seq}: content does not match its hash"
             prev, last_seq, count = entry["entry_hash"], seq, count + 1
-            if entry["outcome"] == OK and entry["update_seq"] is not None and _is_update(entry):
+            if (
+                entry["outcome"] == OK
+                and entry["update_seq"] is not None
+                and is_update_entry(entry["action"], entry["detail"])
+            ):
                 max_update = max(max_update, int(entry["update_seq"]))
     if count == 0:
         return None, "the archive is empty"
     return ArchiveFacts(first_seq, last_seq, first_prev, prev, count, digest.hexdigest(), max_update), ""
-
-
-def _is_update(entry: dict[str, object]) -> bool:
-    action = str(entry["action"])
-    return "/" in action and not is_lookup(action) and entry["detail"] != "replayed"
 
 
 def check_archive(path: Path, certificates: list[x509.Certificate]) -> ArchiveCheck:
@@ -240,6 +247,9 @@ def _export(
                 first, last, count = first or int(entry["seq"]), int(entry["seq"]), count + 1
             out.flush()
             os.fsync(out.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     finally:
         conn.execute("COMMIT")
     if count == 0:
@@ -283,10 +293,11 @@ def _sign_anchor(conn: sqlite3.Connection, signer: CheckpointSigner, seq: int, d
     )
 
 
-def prune(config: GatewayConfig, *, now: datetime | None = None) -> PruneResult:
+def prune(config: GatewayConfig, *, now: datetime | None = None, certificates: list[Path] | None = None) -> PruneResult:
     """Archive and delete the entries older than the retention period. `now` moves the cutoff
     only (for tests and drills); the audit.export entry is stamped with the real clock and says
-    that the clock was overridden."""
+    that the clock was overridden. `certificates`: earlier CS certificates (after a rotation)
+    whose checkpoint signatures the trail must still verify against."""
     overridden = now is not None
     now = now if now is not None else datetime.now(UTC)
     if now.tzinfo is None:
@@ -300,12 +311,18 @@ def prune(config: GatewayConfig, *, now: datetime | None = None) -> PruneResult:
     try:
         conn.execute("BEGIN")
         try:
-            before = verify(conn, [certificate])
+            known = cs_certificates(config, certificates)
+            before = verify(conn, known)
             anchor = latest_anchor(conn)
+            anchor_problem = check_anchor(conn, known)
         finally:
             conn.execute("COMMIT")
         if not before.ok:
             raise RetentionError(f"the trail does not verify, nothing is pruned: {before.describe()}")
+        if anchor_problem is not None:
+            raise RetentionError(
+                f"the last prune's anchor does not verify, nothing is pruned: {anchor_problem.problem}"
+            )
         anchor_seq = anchor[0] if anchor else 0
         try:
             folder.mkdir(mode=0o700, exist_ok=True)

@@ -13,15 +13,13 @@ from datetime import UTC, datetime
 
 from cryptography import x509
 
-from .chain import GENESIS, SubjectHasher, entry_hash
+from .chain import CHAINED_FIELDS, GENESIS, SubjectHasher, entry_hash
 from .event import AuditEvent
 from .signing import CheckpointSigner, checkpoint_message, signature_valid
 
-_COLUMNS = (
-    "seq, at, action, outcome, reason, spiffe_id, cert_fingerprint, peer, operator_id, terminal_id, "
-    "subject_code_hmac, subject_number_hmac, request_id, update_seq, detail, prev_hash, entry_hash"
-)
-_FIELDS = tuple(c.strip() for c in _COLUMNS.split(","))
+ENTRY_COLUMNS: tuple[str, ...] = (*CHAINED_FIELDS, "prev_hash", "entry_hash")
+_COLUMNS = ", ".join(ENTRY_COLUMNS)
+_FIELDS = ENTRY_COLUMNS
 
 
 class AuditWriteError(Exception):
@@ -157,6 +155,10 @@ def verify(conn: sqlite3.Connection, certificates: list[x509.Certificate]) -> Ve
         expected_seq += 1
         count += 1
     by_fingerprint = {c.fingerprint(_sha256()).hex(): c for c in certificates}
+    if anchor:
+        problem = anchor_problem(conn, int(anchor[0]), str(anchor[1]), by_fingerprint)
+        if problem:
+            return VerifyReport(False, count, 0, int(anchor[0]), problem)
     checkpoints = 0
     for seq, digest, signed_at, fingerprint, signature in conn.execute(
         "SELECT seq, entry_hash, signed_at, key_fingerprint, signature FROM audit_checkpoints ORDER BY seq"
@@ -172,6 +174,25 @@ def verify(conn: sqlite3.Connection, certificates: list[x509.Certificate]) -> Ve
             return VerifyReport(False, count, checkpoints, seq, "entry differs from its signed checkpoint")
         checkpoints += 1
     return VerifyReport(True, count, checkpoints)
+
+
+def anchor_problem(
+    conn: sqlite3.Connection, last_seq: int, last_hash: str, by_fingerprint: dict[str, x509.Certificate]
+) -> str | None:
+    """A prune leaves an anchor; it must match a checkpoint signed with a CS key at its seq (the
+    prune signs one), or deleting the oldest entries and writing an anchor would go unnoticed."""
+    row = conn.execute(
+        "SELECT entry_hash, signed_at, key_fingerprint, signature FROM audit_checkpoints WHERE seq = ?", (last_seq,)
+    ).fetchone()
+    if row is None:
+        return f"the anchor at entry {last_seq} has no signed checkpoint"
+    digest, signed_at, fingerprint, signature = row
+    cert = by_fingerprint.get(fingerprint)
+    if cert is None or not signature_valid(cert, checkpoint_message(last_seq, digest, signed_at), bytes(signature)):
+        return f"the checkpoint of the anchor at entry {last_seq} is not validly signed"
+    if digest != last_hash:
+        return f"the anchor at entry {last_seq} differs from its signed checkpoint"
+    return None
 
 
 def _sha256():  # noqa: ANN202

@@ -19,7 +19,7 @@ from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..audit.event import ERROR, OK, REFUSED, AuditEvent
+from ..audit.event import ERROR, OK, REFUSED, REPLAYED, AuditEvent
 from ..audit.trail import AuditTrail
 from ..domain.change_notice import change_notice
 from ..domain.logic_checks import Accepted
@@ -219,7 +219,7 @@ class SqliteStore:
                 return WriteResult(record=None, violation=refused), audit.with_outcome(REFUSED, reason=refused.code)
             replayed = self._version(conn, row[1])
             result = WriteResult(record=replayed, violation=None, replayed=True)
-            return result, audit.with_outcome(OK, update_seq=replayed.update_seq, detail="replayed")
+            return result, audit.with_outcome(OK, update_seq=replayed.update_seq, detail=REPLAYED)
         decision = request.decide(_TxView(conn))
         if not isinstance(decision, Accepted):
             return WriteResult(record=None, violation=decision), audit.with_outcome(REFUSED, reason=decision.code)
