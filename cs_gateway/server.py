@@ -85,7 +85,7 @@ def _trail_is_empty(store_path: Path) -> bool:
         conn.close()
 
 
-def open_store(config: GatewayConfig) -> SqliteStore:
+def open_store(config: GatewayConfig, loop: asyncio.AbstractEventLoop | None = None) -> SqliteStore:
     """The store with its audit trail: subject HMAC key, checkpoints signed with the CS key."""
     key = load_or_create_hmac_key(config.audit.hmac_key, may_create=_trail_is_empty(config.store_path))
     trail = AuditTrail(
@@ -93,7 +93,7 @@ def open_store(config: GatewayConfig) -> SqliteStore:
         CheckpointSigner.from_files(config.tls.key, config.tls.cert),
         checkpoint_every=config.audit.checkpoint_every,
     )
-    return SqliteStore(config.store_path, audit=trail)
+    return SqliteStore(config.store_path, audit=trail, loop=loop)
 
 
 def refusal_auditor(store: SqliteStore) -> Callable[[str, str, str, PeerIdentity | None], Awaitable[None]]:
@@ -112,7 +112,7 @@ def refusal_auditor(store: SqliteStore) -> Callable[[str, str, str, PeerIdentity
             peer=peer,
         )
         event = AuditEvent(action=method, outcome=DENIED, actor=actor, reason=rule)
-        await asyncio.wrap_future(store.record_audit(event))
+        await store.record_audit(event, asyncio.get_running_loop().create_future())
 
     return audit_refusal
 
@@ -129,7 +129,7 @@ class RunningGateway:
 
 
 async def start_gateway(config: GatewayConfig, *, today: Today = jst_today) -> RunningGateway:
-    store = open_store(config)
+    store = open_store(config, asyncio.get_running_loop())  # writes run on this loop: no GIL contention
     try:
         guard = GuardInterceptor(
             config.policy,
@@ -148,7 +148,9 @@ async def start_gateway(config: GatewayConfig, *, today: Today = jst_today) -> R
             raise OSError(f"cannot listen on {config.listen}")
         for address in config.also_listen:
             host, _, wanted = address.rpartition(":")
-            if server.add_secure_port(f"{host}:{wanted if wanted != '0' else port}", credentials) == 0:
+            # grpc hands a dynamic credentials object's initial configuration to its first port only
+            extra = server_credentials(config)
+            if server.add_secure_port(f"{host}:{wanted if wanted != '0' else port}", extra) == 0:
                 raise OSError(f"cannot listen on {address}")
         await server.start()
     except BaseException:

@@ -48,6 +48,7 @@ class UpdateServicer(update_service_pb2_grpc.UpdateServiceServicer):
         self, request: update_service_pb2.UpdateRequest, actor: Actor, action: str
     ) -> asyncio.Future[WriteResult]:
         """Convert and queue one request now (so that queue order = request order)."""
+        answer: asyncio.Future[WriteResult] = asyncio.get_running_loop().create_future()
         command = update_from_proto(request)
         if isinstance(command, Violation):
             audit = AuditEvent(
@@ -57,8 +58,8 @@ class UpdateServicer(update_service_pb2_grpc.UpdateServiceServicer):
                 request_id=request.request_id,
                 subject_juminhyo_code=request.entry.juminhyo_code,
             )
-            return asyncio.wrap_future(self._apply_update.refuse(audit, command))
-        return asyncio.wrap_future(self._apply_update.submit(command, actor=actor, action=action))
+            return self._apply_update.refuse(audit, command, answer)  # type: ignore[return-value]
+        return self._apply_update.submit(command, actor=actor, action=action, answer=answer)  # type: ignore[return-value]
 
     async def Apply(  # noqa: N802 - gRPC method name
         self, request: update_service_pb2.UpdateRequest, context: grpc.aio.ServicerContext

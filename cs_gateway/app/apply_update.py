@@ -7,8 +7,6 @@ included, is audited; a refusal is answered only once its audit entry is durable
 
 from __future__ import annotations
 
-from concurrent.futures import Future
-
 from ..audit.event import REFUSED, Actor, AuditEvent
 from ..clock import Today
 from ..domain.format_checks import FormatContext, check_command
@@ -16,7 +14,7 @@ from ..domain.logic_checks import Accepted, decide
 from ..domain.record import UpdateCommand
 from ..domain.registry import RegistryView
 from ..domain.violations import Violation
-from ..store.interface import UpdateStore, WriteRequest, WriteResult
+from ..store.interface import Answer, UpdateStore, WriteRequest, WriteResult
 
 
 class ApplyUpdate:
@@ -25,8 +23,9 @@ class ApplyUpdate:
         self._municipality_code = municipality_code
         self._today = today
 
-    def submit(self, cmd: UpdateCommand, *, actor: Actor, action: str) -> Future[WriteResult]:
-        """Queue the update; the future resolves once it is durably stored or refused."""
+    def submit(self, cmd: UpdateCommand, *, actor: Actor, action: str, answer: Answer | None = None) -> Answer:
+        """Queue the update; ``answer`` resolves with the WriteResult once the update is durably
+        stored or refused (and audited either way)."""
         audit = AuditEvent(
             action=action,
             outcome="",
@@ -38,26 +37,17 @@ class ApplyUpdate:
         today = self._today()
         found = check_command(cmd, FormatContext(today=today, municipality_code=self._municipality_code))
         if found is not None:
-            return self.refuse(audit, found)
+            return self.refuse(audit, found, answer)
 
         def decide_in_tx(view: RegistryView) -> Accepted | Violation:
             return decide(cmd, view, today)
 
-        return self._store.submit(
-            WriteRequest(request_id=cmd.request_id, fingerprint=cmd.fingerprint(), decide=decide_in_tx, audit=audit)
+        request = WriteRequest(
+            request_id=cmd.request_id, fingerprint=cmd.fingerprint(), decide=decide_in_tx, audit=audit
         )
+        return self._store.submit(request, answer)
 
-    def refuse(self, audit: AuditEvent, violation: Violation) -> Future[WriteResult]:
+    def refuse(self, audit: AuditEvent, violation: Violation, answer: Answer | None = None) -> Answer:
         """Refuse without touching the data: audit the refusal, then answer it."""
-        written = self._store.record_audit(audit.with_outcome(REFUSED, reason=violation.code))
-        answer: Future[WriteResult] = Future()
-
-        def audited(done: Future[int]) -> None:
-            error = done.exception()
-            if error is not None:
-                answer.set_exception(error)
-            else:
-                answer.set_result(WriteResult(record=None, violation=violation))
-
-        written.add_done_callback(audited)
-        return answer
+        refused = WriteResult(record=None, violation=violation)
+        return self._store.record_audit(audit.with_outcome(REFUSED, reason=violation.code), answer, refused)

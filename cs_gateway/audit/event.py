@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +34,28 @@ class AuditEvent:
     update_seq: int | None = None
     detail: str = ""  # free text without identifiers (e.g. where an export went)
 
-    def with_outcome(self, outcome: str, **changes: object) -> AuditEvent:
-        return replace(self, outcome=outcome, **changes)  # type: ignore[arg-type]
+    def with_outcome(
+        self,
+        outcome: str,
+        *,
+        reason: str = "",
+        update_seq: int | None = None,
+        detail: str = "",
+        subject_juminhyo_code: str | None = None,
+        subject_individual_number: str | None = None,
+    ) -> AuditEvent:
+        """This event with its outcome (built directly: it runs for every operation)."""
+        return AuditEvent(
+            self.action,
+            outcome,
+            self.actor,
+            reason or self.reason,
+            self.subject_juminhyo_code if subject_juminhyo_code is None else subject_juminhyo_code,
+            self.subject_individual_number if subject_individual_number is None else subject_individual_number,
+            self.request_id,
+            self.update_seq if update_seq is None else update_seq,
+            detail or self.detail,
+        )
 
 
 OK = "ok"

@@ -61,8 +61,13 @@ class AuditTrail:
 
     def append(self, conn: sqlite3.Connection, event: AuditEvent) -> int:
         """Write one entry in conn's open transaction; returns its seq."""
+        return self.append_after(conn, event, head(conn))[0]
+
+    def append_after(self, conn: sqlite3.Connection, event: AuditEvent, prev: tuple[int, str]) -> tuple[int, str]:
+        """Write one entry after ``prev`` = (seq, hash), the head as the caller knows it inside
+        its transaction (the store reads it once per batch); returns the new head."""
+        last_seq, last_hash = prev
         try:
-            last_seq, last_hash = head(conn)
             seq = last_seq + 1
             actor = event.actor
             fields = {
@@ -91,7 +96,7 @@ class AuditTrail:
                 self._write_checkpoint(conn, seq, digest)
         except sqlite3.Error as err:
             raise AuditWriteError(f"audit entry not written: {err}") from err
-        return seq
+        return seq, digest
 
     def checkpoint(self, conn: sqlite3.Connection) -> int | None:
         """Sign the current head now (e.g. at shutdown); returns its seq."""

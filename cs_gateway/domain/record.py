@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-import json
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 
@@ -68,9 +66,17 @@ class UpdateCommand:
         return self.entry.juminhyo_code
 
     def fingerprint(self) -> str:
-        """A stable digest of the whole command, to compare requests with the same id."""
-        payload = json.dumps(_plain(self), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+        """A stable digest of the whole command, to compare requests with the same id.
+
+        Every item in a fixed order, each length-prefixed (so no value can imitate another's
+        boundary); dates as ISO strings, enums as numbers. Runs on every update: kept flat.
+        """
+        entry = self.entry
+        values = [self.request_id, self.change_reason, self.change_date, self.change_reason_detail]
+        values += [self.operator_id, self.terminal_id]
+        values += [getattr(entry, name) for name in ENTRY_FIELDS]
+        text = "".join(f"{len(v)}:{v}" for v in map(_canonical, values))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,19 +124,26 @@ class IdentityRecord:
     former_surname_kana: str  # 39
 
     def with_stored(self, update_seq: int, timestamp: datetime) -> IdentityRecord:
-        return dataclasses.replace(self, update_seq=update_seq, timestamp=timestamp)
+        """This version with the store's 更新順番号 and タイムスタンプ (positional: hot path)."""
+        values = [getattr(self, name) for name in RECORD_FIELDS]
+        values[_SEQ_INDEX] = update_seq
+        values[_TIMESTAMP_INDEX] = timestamp
+        return IdentityRecord(*values)
 
 
 RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(IdentityRecord))
 assert len(RECORD_FIELDS) == 39
+_SEQ_INDEX = RECORD_FIELDS.index("update_seq")
+_TIMESTAMP_INDEX = RECORD_FIELDS.index("timestamp")
 
 
-def _plain(obj: object) -> object:
-    """JSON-friendly form: dates as ISO strings, enums as names."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: _plain(getattr(obj, f.name)) for f in fields(obj)}
-    if isinstance(obj, (date, datetime)):
-        return obj.isoformat()
-    if isinstance(obj, (Sex, Relationship, ChangeReason, RecordStatus)):
-        return obj.name
-    return obj
+def _canonical(value: object) -> str:
+    if value is None:
+        return "~"
+    if isinstance(value, bool):
+        return "T" if value else "F"
+    if isinstance(value, int):  # IntEnum included: its number
+        return str(int(value))
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)

@@ -18,14 +18,15 @@ _ENUMS: dict[str, Any] = {
 
 
 def record_to_dict(record: IdentityRecord) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name in RECORD_FIELDS:
-        value = getattr(record, name)
-        if isinstance(value, (date, datetime)):
-            value = value.isoformat()
-        elif name in _ENUMS:
-            value = int(value)
-        out[name] = value
+    out: dict[str, Any] = {name: getattr(record, name) for name in RECORD_FIELDS}
+    for name in _DATES:
+        value = out[name]
+        if value is not None:
+            out[name] = value.isoformat()
+    if out["timestamp"] is not None:
+        out["timestamp"] = out["timestamp"].isoformat()
+    for name in _ENUMS:
+        out[name] = int(out[name])
     return out
 
 

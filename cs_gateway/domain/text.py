@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 __all__ = ["is_clean_text"]
@@ -10,6 +11,11 @@ __all__ = ["is_clean_text"]
 # Cn unassigned (per this Python's Unicode database), Zl/Zp U+2028/U+2029.
 # Co (private use = 外字) is deliberately allowed.
 _REJECTED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Cn", "Zl", "Zp"})
+
+
+@functools.lru_cache(maxsize=8192)
+def _rejected(ch: str) -> bool:
+    return unicodedata.category(ch) in _REJECTED_CATEGORIES
 
 
 def is_clean_text(text: str, *, max_len: int, allow_empty: bool = False) -> bool:
@@ -31,6 +37,6 @@ def is_clean_text(text: str, *, max_len: int, allow_empty: bool = False) -> bool
         return False
     if text[0].isspace() or text[-1].isspace():
         return False
-    if any(unicodedata.category(ch) in _REJECTED_CATEGORIES for ch in text):
+    if any(_rejected(ch) for ch in text):
         return False
     return unicodedata.is_normalized("NFC", text)

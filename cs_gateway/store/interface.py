@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from ..domain.registry import RegistryView, StoredPerson
 from ..domain.violations import Violation
 
 Decide = Callable[[RegistryView], "Accepted | Violation"]
+# A concurrent.futures.Future, or an asyncio.Future of the store's event loop.
+Answer = Future | asyncio.Future  # type: ignore[type-arg]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,13 +44,15 @@ class StoreError(Exception):
 
 
 class UpdateStore(Protocol):
-    def submit(self, request: WriteRequest) -> Future[WriteResult]:
-        """Queue a write; the future resolves after the commit (data + audit entry) is durable."""
+    def submit(self, request: WriteRequest, answer: Answer | None = None) -> Answer:
+        """Queue a write; ``answer`` (made if not given) resolves with the WriteResult after the
+        commit (data + audit entry) is durable."""
         ...
 
-    def record_audit(self, event: AuditEvent) -> Future[int]:
-        """Queue an audit-only entry (a lookup, a refusal before the store); resolves with its seq
-        once durable. Callers that reveal data wait for it: no entry, no answer."""
+    def record_audit(self, event: AuditEvent, answer: Answer | None = None, value: object = None) -> Answer:
+        """Queue an audit-only entry (a lookup, a refusal before the store); ``answer`` resolves
+        with ``value`` (default: the entry's seq) once durable. Callers that reveal data wait for
+        it: no entry, no answer."""
         ...
 
     def find(self, juminhyo_code: str) -> StoredPerson | None: ...

@@ -1,36 +1,57 @@
-"""The embedded store: one SQLite file in WAL mode, written by one thread with group commit.
+"""The embedded store: one SQLite file in WAL mode, written with group commit.
 
-Every write goes through a queue to the writer thread, which takes whatever is waiting (up to
-``max_batch``), applies each item in turn inside one transaction, commits once (one fsync for
-the batch, ``synchronous=FULL`` so that a commit survives power loss) and only then resolves
-the callers' futures. An acknowledged update is therefore durable; an item that fails alone
-is rolled back to its savepoint without touching the others.
+Jobs (updates, audit-only entries) gather while the previous batch commits; the next batch
+applies each job in turn inside one transaction on the event loop's thread, then commits once
+(one fsync for the batch, ``synchronous=FULL`` so that a commit survives power loss) and only
+then resolves the callers' futures. An acknowledged update is therefore durable; a job that
+fails alone is rolled back to its savepoint without touching the others.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-import queue
 import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ..audit.event import ERROR, OK, REFUSED, REPLAYED, AuditEvent
-from ..audit.trail import AuditTrail
+from ..audit.trail import AuditTrail, head
 from ..domain.change_notice import change_notice
 from ..domain.logic_checks import Accepted
 from ..domain.record import IdentityRecord
 from ..domain.record_codec import record_from_dict, record_to_dict
 from ..domain.registry import StoredPerson
 from ..domain.violations import violation
-from .interface import StoreError, WriteRequest, WriteResult
+from .interface import Answer, StoreError, WriteRequest, WriteResult
 from .schema import migrate
 
-_STOP = object()
+_SEQ = object()  # resolve a job's answer with its own outcome (the result, or the audit seq)
+
+
+@dataclass(slots=True)
+class _Job:
+    work: WriteRequest | AuditEvent
+    answer: Answer
+    value: object
+
+
+def _settle(answer: Answer, error: BaseException | None, value: object = None) -> None:
+    """Resolve a concurrent or asyncio future (on the store's loop thread), unless the caller
+    gave up on it (a cancelled RPC)."""
+    if answer.done():
+        return
+    if error is not None:
+        answer.set_exception(error)
+    else:
+        answer.set_result(value)
+
+
 _FIND = (
     "SELECT c.person_id, c.retired, p.record FROM codes c JOIN persons p ON p.person_id = c.person_id "
     "WHERE c.juminhyo_code = ?"
@@ -73,13 +94,21 @@ def _find(conn: sqlite3.Connection, juminhyo_code: str) -> StoredPerson | None:
 
 
 class SqliteStore:
-    """UpdateStore on one SQLite file. Thread-safe; call close() to stop the writer."""
+    """UpdateStore on one SQLite file, written with group commit on an asyncio event loop.
+
+    All writing work (idempotency, logic checks, rows, audit entries) runs on one event loop
+    thread: the gateway's own loop when ``loop`` is given (so that no second Python thread
+    competes with it for the GIL), else a private loop thread. Only the COMMIT, which waits for
+    fsync, runs on a helper thread. While one batch commits, new jobs gather for the next.
+    submit() and record_audit() may be called from any thread.
+    """
 
     def __init__(
         self,
         path: Path,
         *,
         audit: AuditTrail,
+        loop: asyncio.AbstractEventLoop | None = None,
         max_batch: int = 512,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -88,55 +117,151 @@ class SqliteStore:
         self._now = now
         self._audit = audit
         self.audit_seconds = 0.0  # time spent appending audit entries (for the benchmark)
-        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self.commits = 0  # transactions committed: fewer than writes when group commit works
         self._readers = threading.local()
         conn = _connect(self.path)
         migrate(conn)
         self._writer_conn = conn
         self._next_seq = self._read_last_seq(conn) + 1
+        self._pending: list[_Job] = []
+        self._audit_head: tuple[int, str] | None = None
+        self._flush_scheduled = False
+        self._committing = False
         self._closed = False
-        self.commits = 0  # transactions committed: fewer than writes when group commit works
-        self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
-        self._thread.start()
+        self._drained: asyncio.Event | None = None
+        self._commit_thread = ThreadPoolExecutor(1, thread_name_prefix="store-commit")
+        if loop is None:
+            self._loop = asyncio.new_event_loop()
+            started = threading.Event()
+
+            def run() -> None:
+                self._loop_thread = threading.get_ident()
+                self._loop.call_soon(started.set)
+                self._loop.run_forever()
+
+            self._own_thread: threading.Thread | None = threading.Thread(target=run, name="store-loop", daemon=True)
+            self._own_thread.start()
+            started.wait()
+        else:
+            if asyncio.get_running_loop() is not loop:
+                raise RuntimeError("SqliteStore(loop=...) must be created on that loop's thread")
+            self._loop = loop
+            self._loop_thread = threading.get_ident()
+            self._own_thread = None
 
     # -- writes ---------------------------------------------------------------------------
 
-    def submit(self, request: WriteRequest) -> Future[WriteResult]:
-        future: Future[WriteResult] = Future()
-        self._enqueue(request, future)
-        return future
+    def submit(self, request: WriteRequest, answer: Answer | None = None) -> Answer:
+        """Queue an update; ``answer`` (a concurrent or an asyncio future of the store's loop)
+        resolves once the update and its audit entry are durable, or it is refused."""
+        answer = answer if answer is not None else Future()
+        self._post(_Job(request, answer, _SEQ))
+        return answer
 
-    def record_audit(self, event: AuditEvent) -> Future[int]:
-        future: Future[int] = Future()
-        self._enqueue(event, future)
-        return future
+    def record_audit(self, event: AuditEvent, answer: Answer | None = None, value: object = None) -> Answer:
+        """Queue an audit-only entry; ``answer`` resolves with ``value`` (default: the entry's
+        seq) once it is durable."""
+        answer = answer if answer is not None else Future()
+        self._post(_Job(event, answer, _SEQ if value is None else value))
+        return answer
 
-    def _enqueue(self, job: WriteRequest | AuditEvent, future: Future) -> None:  # type: ignore[type-arg]
+    def _post(self, job: _Job) -> None:
         if self._closed:
-            future.set_exception(StoreError("store is closed"))
+            _settle(job.answer, StoreError("store is closed"))
+        elif threading.get_ident() == self._loop_thread:
+            self._accept(job)
         else:
-            self._queue.put((job, future))
+            try:
+                self._loop.call_soon_threadsafe(self._accept, job)
+            except RuntimeError:  # the loop is closed
+                _settle(job.answer, StoreError("store is closed"))
 
-    def _run(self) -> None:
+    def _accept(self, job: _Job) -> None:
+        if self._closed:
+            _settle(job.answer, StoreError("store is closed"))
+            return
+        self._pending.append(job)
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if not self._flush_scheduled and not self._committing and self._pending:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        """Apply the waiting jobs in one transaction on this thread, then commit off-thread."""
+        self._flush_scheduled = False
+        batch = self._pending[: self._max_batch]
+        del self._pending[: self._max_batch]
+        if not batch:
+            return
         conn = self._writer_conn
-        stopping = False
-        while not stopping:
-            item = self._queue.get()
-            if item is _STOP:
-                break
-            batch = [item]
-            while len(batch) < self._max_batch:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is _STOP:
-                    stopping = True
-                    break
-                batch.append(more)
-            self._commit_batch(conn, batch)  # type: ignore[arg-type]
-        self._final_checkpoint(conn)
-        conn.close()
+        self._audit_head = None  # re-read inside this transaction: other processes may append too
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            outcomes = [
+                self._audit_only(conn, job.work)
+                if isinstance(job.work, AuditEvent)
+                else self._apply_one(conn, job.work)
+                for job in batch
+            ]
+        except BaseException as exc:  # noqa: BLE001 - the whole batch failed: acknowledge nothing
+            self._abandon(conn, batch, exc)
+            return
+        self._committing = True
+        done = self._commit_thread.submit(conn.execute, "COMMIT")  # waits for fsync, without the GIL
+        done.add_done_callback(lambda f: self._loop.call_soon_threadsafe(self._committed, batch, outcomes, f))
+
+    def _committed(self, batch: list[_Job], outcomes: list[object], done: Future[object]) -> None:
+        self._committing = False
+        error = done.exception()
+        if error is not None:
+            self._abandon(self._writer_conn, batch, error)
+        else:
+            self.commits += 1
+            for job, outcome in zip(batch, outcomes, strict=True):
+                if isinstance(outcome, BaseException):
+                    _settle(job.answer, outcome)
+                else:
+                    _settle(job.answer, None, job.value if job.value is not _SEQ else outcome)
+        self._schedule()
+        self._check_drained()
+
+    def _check_drained(self) -> None:
+        if self._drained is not None and not self._pending and not self._committing and not self._flush_scheduled:
+            self._drained.set()
+
+    def _abandon(self, conn: sqlite3.Connection, batch: list[_Job], exc: BaseException) -> None:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        self._next_seq = self._read_last_seq(conn) + 1
+        self._audit_head = None
+        error = StoreError(f"commit failed: {type(exc).__name__}")
+        for job in batch:
+            _settle(job.answer, error)
+        self._schedule()
+        self._check_drained()
+
+    def close(self) -> None:
+        """Finish what was accepted, sign the chain head, close. Call from outside the loop thread."""
+        if self._closed:
+            return
+        if threading.get_ident() == self._loop_thread:
+            raise RuntimeError("close() would block the store's own loop; call it from another thread")
+        asyncio.run_coroutine_threadsafe(self._drain_and_close(), self._loop).result()
+        self._commit_thread.shutdown(wait=True)
+        if self._own_thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._own_thread.join()
+            self._loop.close()
+
+    async def _drain_and_close(self) -> None:
+        self._closed = True
+        self._drained = asyncio.Event()
+        if self._pending or self._committing or self._flush_scheduled:
+            await self._drained.wait()
+        self._final_checkpoint(self._writer_conn)
+        self._writer_conn.close()
 
     def _final_checkpoint(self, conn: sqlite3.Connection) -> None:
         """Sign the chain head at shutdown, so that a clean stop leaves nothing unsigned."""
@@ -148,67 +273,34 @@ class SqliteStore:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
 
-    def _commit_batch(self, conn: sqlite3.Connection, batch: list[tuple[WriteRequest | AuditEvent, Future]]) -> None:  # type: ignore[type-arg]
-        outcomes: list[object] = []
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            for job, _future in batch:
-                if isinstance(job, AuditEvent):
-                    outcomes.append(self._audit_only(conn, job))
-                else:
-                    outcomes.append(self._apply_one(conn, job))
-            conn.execute("COMMIT")
-            self.commits += 1
-        except BaseException as exc:  # noqa: BLE001 - the whole batch failed: acknowledge nothing
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            self._next_seq = self._read_last_seq(conn) + 1
-            error = StoreError(f"commit failed: {type(exc).__name__}")
-            for _request, future in batch:
-                future.set_exception(error)
-            return
-        for (_request, future), outcome in zip(batch, outcomes, strict=True):
-            if isinstance(outcome, BaseException):
-                future.set_exception(outcome)
-            else:
-                future.set_result(outcome)
-
     def _append_audit(self, conn: sqlite3.Connection, event: AuditEvent) -> int:
+        """Append after the head known in this batch (read once, at its start)."""
         started = time.perf_counter()
         try:
-            return self._audit.append(conn, event)
+            if self._audit_head is None:
+                self._audit_head = head(conn)
+            self._audit_head = self._audit.append_after(conn, event, self._audit_head)
+            return self._audit_head[0]
         finally:
             self.audit_seconds += time.perf_counter() - started
 
-    def _audit_only(self, conn: sqlite3.Connection, event: AuditEvent) -> int | BaseException:
-        conn.execute("SAVEPOINT item")
-        try:
-            seq = self._append_audit(conn, event)
-        except Exception as exc:  # noqa: BLE001 - this entry failed alone
-            conn.execute("ROLLBACK TO item")
-            conn.execute("RELEASE item")
-            return StoreError(f"audit unavailable: {type(exc).__name__}")
-        conn.execute("RELEASE item")
-        return seq
+    def _audit_only(self, conn: sqlite3.Connection, event: AuditEvent) -> int:
+        return self._append_audit(conn, event)  # a failure fails the batch: nothing unaudited commits
 
     def _apply_one(self, conn: sqlite3.Connection, request: WriteRequest) -> WriteResult | BaseException:
-        """One update and its audit entry, atomically: both are stored, or neither."""
-        conn.execute("SAVEPOINT item")
-        try:
-            result, audit = self._decide_and_write(conn, request)
-            self._append_audit(conn, audit)
-        except Exception as exc:  # noqa: BLE001 - this item failed alone; nothing of it is kept
-            conn.execute("ROLLBACK TO item")
-            conn.execute("RELEASE item")
-            self._next_seq = self._read_last_seq(conn) + 1
-            self._audit_only(conn, request.audit.with_outcome(ERROR, reason=type(exc).__name__))
-            return StoreError(f"update not stored: {type(exc).__name__}")
-        conn.execute("RELEASE item")
-        if result.record is not None and not result.replayed:
-            self._next_seq += 1
+        """One update and its audit entry, in the batch's transaction: both commit, or neither.
+
+        A rule that crashes refuses its own job only (nothing was written for it yet); a failed
+        write or audit append fails the whole batch, which is rolled back and answered with
+        StoreError (the callers retry with the same request ids).
+        """
+        result, audit = self._decide_and_write(conn, request)
+        self._append_audit(conn, audit)
         return result
 
-    def _decide_and_write(self, conn: sqlite3.Connection, request: WriteRequest) -> tuple[WriteResult, AuditEvent]:
+    def _decide_and_write(
+        self, conn: sqlite3.Connection, request: WriteRequest
+    ) -> tuple[WriteResult | BaseException, AuditEvent]:
         audit = request.audit
         row = conn.execute(
             "SELECT fingerprint, update_seq FROM requests WHERE request_id = ?", (request.request_id,)
@@ -220,7 +312,12 @@ class SqliteStore:
             replayed = self._version(conn, row[1])
             result = WriteResult(record=replayed, violation=None, replayed=True)
             return result, audit.with_outcome(OK, update_seq=replayed.update_seq, detail=REPLAYED)
-        decision = request.decide(_TxView(conn))
+        try:
+            decision = request.decide(_TxView(conn))
+        except Exception as exc:  # noqa: BLE001 - a crashing rule refuses this job only
+            return StoreError(f"update not stored: {type(exc).__name__}"), audit.with_outcome(
+                ERROR, reason=type(exc).__name__
+            )
         if not isinstance(decision, Accepted):
             return WriteResult(record=None, violation=decision), audit.with_outcome(REFUSED, reason=decision.code)
         record = self._write(conn, request, decision)
@@ -267,6 +364,7 @@ class SqliteStore:
             "INSERT INTO requests (request_id, fingerprint, update_seq) VALUES (?, ?, ?)",
             (request.request_id, request.fingerprint, seq),
         )
+        self._next_seq = seq + 1
         return record
 
     @staticmethod
@@ -318,10 +416,3 @@ class SqliteStore:
             .fetchall()
         )
         return [(seq, json.loads(notice)) for seq, notice in rows]
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self._queue.put(_STOP)
-        self._thread.join()
