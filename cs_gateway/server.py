@@ -14,7 +14,7 @@ import grpc
 
 from pki.profiles import ROLES
 
-from .api.guard import GuardInterceptor
+from .api.guard import Guard, GuardedServer
 from .api.update_servicer import UpdateServicer
 from .app.apply_update import ApplyUpdate
 from .audit.chain import SubjectHasher
@@ -131,7 +131,7 @@ class RunningGateway:
 async def start_gateway(config: GatewayConfig, *, today: Today = jst_today) -> RunningGateway:
     store = open_store(config, asyncio.get_running_loop())  # writes run on this loop: no GIL contention
     try:
-        guard = GuardInterceptor(
+        guard = Guard(
             config.policy,
             network=NetworkGate(config.policy, NeighbourTable()),
             revocation=revocation_checker(config),
@@ -139,9 +139,11 @@ async def start_gateway(config: GatewayConfig, *, today: Today = jst_today) -> R
             known_roles=frozenset(ROLES),
             on_refusal=refusal_auditor(store),
         )
-        server = grpc.aio.server(interceptors=[guard], options=server_options(config))
+        server = grpc.aio.server(options=server_options(config))
+        guarded = GuardedServer(server, guard)  # every servicer registers through the guard
         apply_update = ApplyUpdate(store, municipality_code=config.municipality_code, today=today)
-        update_service_pb2_grpc.add_UpdateServiceServicer_to_server(UpdateServicer(apply_update, store), server)
+        update_service_pb2_grpc.add_UpdateServiceServicer_to_server(UpdateServicer(apply_update, store), guarded)
+        guarded.seal()
         credentials = server_credentials(config)
         port = server.add_secure_port(config.listen, credentials)
         if port == 0:

@@ -5,14 +5,17 @@
 3. network: the peer's address in its role's segment, its MAC on the host's allow-list;
 4. the role x RPC policy (deny by default).
 
-grpcio's ServerInterceptor never sees the ServicerContext, so the interceptor returns a new
-method handler whose behaviour runs the checks with the context before the servicer.
+grpcio's ServerInterceptor never sees the ServicerContext, so the checks wrap the method
+handlers themselves: servicers register through a GuardedServer, which wraps every handler
+before it reaches the grpc server, and a last catch-all handler denies every other method.
+(No interceptor: an async interceptor chain costs every RPC a coroutine round trip.)
 The caller of a refused RPC gets one uniform PERMISSION_DENIED that says nothing about records.
 """
 
 from __future__ import annotations
 
 import contextvars
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -34,7 +37,7 @@ current_peer: contextvars.ContextVar[PeerIdentity | None] = contextvars.ContextV
 RefusalHook = Callable[[str, str, str, PeerIdentity | None], Awaitable[None]]
 
 
-class GuardInterceptor(grpc.aio.ServerInterceptor):
+class Guard:
     def __init__(
         self,
         policy: Policy,
@@ -51,17 +54,6 @@ class GuardInterceptor(grpc.aio.ServerInterceptor):
         self._trust_domain = trust_domain
         self._known_roles = known_roles
         self._on_refusal = on_refusal
-
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        method = handler_call_details.method
-        if handler is None:
-            return _deny_handler(self, method)
-        return _wrap(handler, lambda context: self.check(method, context))
 
     async def check(self, method: str, context: grpc.aio.ServicerContext) -> None:
         """Raise (abort) unless the peer's certificate role may call method."""
@@ -92,7 +84,40 @@ class GuardInterceptor(grpc.aio.ServerInterceptor):
         await context.abort_with_status(access_denied_status())
 
 
-def _deny_handler(guard: GuardInterceptor, method: str) -> grpc.RpcMethodHandler:
+class GuardedServer:
+    """Stands in for the grpc server while servicers register (the generated
+    ``add_*Servicer_to_server`` functions): every method handler is wrapped with the guard before
+    the real server sees it. Call ``seal()`` last: it adds the catch-all that denies any other
+    method, so that nothing unguarded can be reached and unknown methods look like forbidden ones."""
+
+    def __init__(self, server: grpc.aio.Server, guard: Guard) -> None:
+        self._server = server
+        self._guard = guard
+
+    def add_generic_rpc_handlers(self, _handlers: object) -> None:
+        """Ignored: the same handlers arrive, wrapped, through add_registered_method_handlers."""
+
+    def add_registered_method_handlers(self, service: str, handlers: dict[str, grpc.RpcMethodHandler]) -> None:
+        wrapped = {
+            name: _wrap(handler, functools.partial(self._guard.check, f"/{service}/{name}"))
+            for name, handler in handlers.items()
+        }
+        self._server.add_registered_method_handlers(service, wrapped)
+        self._server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, wrapped),))
+
+    def seal(self) -> None:
+        self._server.add_generic_rpc_handlers((_DenyEverythingElse(self._guard),))
+
+
+class _DenyEverythingElse(grpc.GenericRpcHandler):
+    def __init__(self, guard: Guard) -> None:
+        self._guard = guard
+
+    def service(self, handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+        return _deny_handler(self._guard, handler_call_details.method)
+
+
+def _deny_handler(guard: Guard, method: str) -> grpc.RpcMethodHandler:
     """Unknown methods are refused like unauthorised ones (no method enumeration)."""
 
     async def deny(_request: Any, context: grpc.aio.ServicerContext) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import AsyncIterator
 
 import grpc
@@ -59,7 +60,10 @@ class UpdateServicer(update_service_pb2_grpc.UpdateServiceServicer):
                 subject_juminhyo_code=request.entry.juminhyo_code,
             )
             return self._apply_update.refuse(audit, command, answer)  # type: ignore[return-value]
-        return self._apply_update.submit(command, actor=actor, action=action, answer=answer)  # type: ignore[return-value]
+        fingerprint = "pb1:" + hashlib.sha256(request.SerializeToString(deterministic=True)).hexdigest()
+        return self._apply_update.submit(  # type: ignore[return-value]
+            command, actor=actor, action=action, answer=answer, fingerprint=fingerprint
+        )
 
     async def Apply(  # noqa: N802 - gRPC method name
         self, request: update_service_pb2.UpdateRequest, context: grpc.aio.ServicerContext

@@ -23,9 +23,19 @@ class ApplyUpdate:
         self._municipality_code = municipality_code
         self._today = today
 
-    def submit(self, cmd: UpdateCommand, *, actor: Actor, action: str, answer: Answer | None = None) -> Answer:
+    def submit(
+        self,
+        cmd: UpdateCommand,
+        *,
+        actor: Actor,
+        action: str,
+        answer: Answer | None = None,
+        fingerprint: str | None = None,
+    ) -> Answer:
         """Queue the update; ``answer`` resolves with the WriteResult once the update is durably
-        stored or refused (and audited either way)."""
+        stored or refused (and audited either way). ``fingerprint`` identifies the content for
+        idempotency (default: the command's own digest; the gRPC layer passes a digest of the
+        request's deterministic wire form, which is cheaper)."""
         audit = AuditEvent(
             action=action,
             outcome="",
@@ -43,7 +53,7 @@ class ApplyUpdate:
             return decide(cmd, view, today)
 
         request = WriteRequest(
-            request_id=cmd.request_id, fingerprint=cmd.fingerprint(), decide=decide_in_tx, audit=audit
+            request_id=cmd.request_id, fingerprint=fingerprint or cmd.fingerprint(), decide=decide_in_tx, audit=audit
         )
         return self._store.submit(request, answer)
 

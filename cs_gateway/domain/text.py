@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 
 __all__ = ["is_clean_text"]
@@ -11,6 +12,12 @@ __all__ = ["is_clean_text"]
 # Cn unassigned (per this Python's Unicode database), Zl/Zp U+2028/U+2029.
 # Co (private use = 外字) is deliberately allowed.
 _REJECTED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Cn", "Zl", "Zp"})
+
+
+# Characters that are assigned, not controls and not separators in every Unicode version Python
+# ships (printable ASCII, CJK symbols and punctuation, kana, CJK unified ideographs, full-width
+# forms, private use = 外字): text made only of these skips the per-character category scan.
+_COMMON = re.compile("[\u0020-\u007e\u3000-\u303f\u3041-\u3096\u3099-\u30ff\u4e00-\u9fff\ue000-\uf8ff\uff01-\uff5e]*")
 
 
 @functools.lru_cache(maxsize=8192)
@@ -37,6 +44,6 @@ def is_clean_text(text: str, *, max_len: int, allow_empty: bool = False) -> bool
         return False
     if text[0].isspace() or text[-1].isspace():
         return False
-    if any(_rejected(ch) for ch in text):
+    if not _COMMON.fullmatch(text) and any(_rejected(ch) for ch in text):
         return False
     return unicodedata.is_normalized("NFC", text)
