@@ -28,6 +28,7 @@ proto: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_apply.py
+	$(BIN)/python bench/bench_audit.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,99 @@
+"""Benchmark: the audit trail's share of the gateway's Apply work, measured in one run.
+
+Starts the gateway (child process, SQLite store, dev PKI), drives Apply at 32 in flight with
+valid 転入 updates (every one must be accepted), stops it, and reads the ``store_stats`` line
+it logs at shutdown: the seconds spent appending audit entries (HMACs of the subjects, the
+hash chain, the insert, the signed checkpoints) inside the store's transactions. The share is
+that time over the gateway process's CPU time during the load (all threads), so the baseline
+is the same process in the same run. The last line is ``ratio audit_share=X`` (target <= 0.15).
+
+Usage: python bench/bench_audit.py [--duration S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+for path in (str(ROOT), str(ROOT / "bench")):
+    if path not in sys.path:
+        sys.path.insert(0, path)
+
+from bench_apply import (  # noqa: E402
+    RequestFactory,
+    process_cpu_seconds,
+    secure_channel,
+    unary_load,
+)
+
+from cs_gateway.process import start_gateway_process, write_dev_config  # noqa: E402
+from pki.dev_pki import init_dev_pki  # noqa: E402
+
+
+def _store_stats(log: Path) -> dict[str, float]:
+    for line in reversed(log.read_text(encoding="utf-8", errors="replace").splitlines()):
+        if '"store_stats"' in line:
+            return json.loads(line)
+    raise SystemExit(f"FAIL: the gateway logged no store_stats line (log: {log})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=8.0, help="measured seconds of Apply load")
+    parser.add_argument("--warmup", type=float, default=1.0)
+    args = parser.parse_args(argv)
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+    tmp = Path(tempfile.mkdtemp(prefix="cs-bench-audit-"))
+    try:
+        pki = init_dev_pki(tmp / "pki")
+        config = write_dev_config(tmp / "gw.toml", pki_dir=pki.directory, store_path=tmp / "cs.sqlite3")
+        log = tmp / "gateway.log"
+        with open(log, "wb") as sink:
+            gateway = start_gateway_process(config, stderr=sink.fileno())
+            try:
+                cpu_before = process_cpu_seconds(gateway.process.pid) or 0.0
+                batch = RequestFactory().build(int(3000 * (args.duration + args.warmup + 2)))
+                work = iter(zip(batch.payloads, batch.request_ids, strict=True))
+
+                async def drive() -> tuple[float, int]:
+                    channel = secure_channel(pki, gateway.target)
+                    measured, checker = await unary_load(
+                        channel,
+                        server_pid=gateway.process.pid,
+                        gateway=True,
+                        work=work,
+                        warmup=args.warmup,
+                        duration=args.duration,
+                    )
+                    checker.require_clean("Apply")
+                    await channel.close()
+                    return measured.rate, checker.failures
+
+                started = time.perf_counter()
+                rate, _ = asyncio.run(drive())
+                elapsed = time.perf_counter() - started
+                cpu_after = process_cpu_seconds(gateway.process.pid) or 0.0
+            finally:
+                gateway.stop()
+        stats = _store_stats(log)
+        audit_seconds = float(stats["audit_entries_seconds"])
+        cpu = cpu_after - cpu_before
+        share = audit_seconds / cpu if cpu else float("nan")
+        print(f"Apply {rate:.0f} calls/s over {elapsed:.1f}s; {stats['commits']} commits", flush=True)
+        print(f"gateway CPU {cpu:.2f}s, of which appending audit entries {audit_seconds:.2f}s", flush=True)
+        print(f"ratio audit_share={share:.3f}", flush=True)
+        return 0
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
