@@ -1,0 +1,216 @@
+"""cs-gateway-probe: run an attack matrix against a RUNNING gateway and say what it let through.
+
+Usage::
+
+    cs-gateway-probe --target HOST:PORT --pki DIR [--trust-domain D]
+                     [--netns NAME --netns-target HOST:PORT] [--only ATTACK ...] [--json]
+
+``--pki`` is the gateway's dev PKI directory (``cs-gateway pki init``): the probe makes its
+attack material from it at run time (expired and not-yet-valid certificates from the issuing
+CA, a self-signed certificate, one from a CA of its own) and revokes a FRESH kizon-juki
+certificate of a ``probe-revoked-*`` host with ``pki.crl.revoke`` (the shared role
+certificates are used, never changed). The gateway must read its CRL from that directory.
+
+The attacks and what must happen (clients/probe_attacks.py):
+
+* no-client-cert, self-signed, other-ca, expired, not-yet-valid: the TLS handshake is refused
+  (UNAVAILABLE; a second, plain-ssl client checks that no TLS session is established);
+* revoked: PERMISSION_DENIED / ACCESS_DENIED once the gateway has re-read the CRL (<= ~3 s);
+* terminal-apply: a terminal calling Apply -> PERMISSION_DENIED;
+* kizon-juki-terminal-rpc: a method the gateway does not serve -> PERMISSION_DENIED, not UNIMPLEMENTED;
+* atena: the 宛名 system calling Apply and GetRecord -> PERMISSION_DENIED;
+* outside-segment (--netns): a role whose segment is loopback only, from the namespace -> PERMISSION_DENIED;
+* unknown-mac (--netns): a host whose MAC list lacks the namespace's MAC -> PERMISSION_DENIED;
+* oversized-message: a 200 KiB request -> RESOURCE_EXHAUSTED;
+* metadata-flood: ~60 KiB of request headers -> refused, and the gateway still serves afterwards;
+* reflection: v1alpha and v1 ServerReflectionInfo -> PERMISSION_DENIED, no service list;
+* plaintext: a cleartext gRPC call and a raw HTTP/2 preface -> refused;
+* health: grpc.health.v1 Check -> PERMISSION_DENIED (there is no health service);
+
+plus a ``baseline`` control (kizon-juki reaches the service, so a refused handshake is not an
+outage) and ``uniform-refusal`` (every PERMISSION_DENIED has the same body, whatever the rule).
+
+The two namespace attacks run the probe again inside the namespace
+(``ip netns exec NAME python -m clients.probe --target NETNS_TARGET ... --only ATTACK --json``)
+and are SKIPped without ``--netns``. ``--outside-role`` (kizon-juki), ``--mac-role``
+(prefecture) and ``--mac-host`` (probe-mac-01) default to what policy/probe.toml sets up; the
+gateway must also listen on an address the namespace reaches (``gateway.also_listen``).
+Exit code 0 when nothing FAILed, 1 otherwise, 2 on bad use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import unicodedata
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from clients.probe_attacks import (
+    ATTACKS,
+    BY_NAME,
+    FAIL,
+    SKIP,
+    Attack,
+    Outcome,
+    Probe,
+    environment_for_child,
+    iter_selected,
+    trust_domain_of,
+    uniform_refusals,
+)
+from pki.dev_pki import DevPki
+
+NETNS_TIMEOUT_S = 60.0
+COLUMNS = ("attack", "expected", "observed", "result", "note")
+
+
+def run(
+    probe: Probe, attacks: Sequence[Attack], *, netns: str | None, netns_target: str | None, in_netns: bool
+) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    control: Outcome | None = None
+    if any(a.needs_baseline for a in attacks) and BY_NAME["baseline"] not in attacks and not in_netns:
+        attacks = [BY_NAME["baseline"], *attacks]
+    for attack in attacks:
+        if attack.in_netns and not in_netns:
+            if netns is None or netns_target is None:
+                outcomes.append(
+                    Outcome(attack.name, attack.expected, "-", SKIP, "needs --netns NAME --netns-target HOST:PORT")
+                )
+            else:
+                outcomes.append(in_namespace(probe, attack, netns, netns_target))
+            continue
+        try:
+            outcome = attack.run(probe)
+        except Exception as err:  # noqa: BLE001 - one broken attack must not hide the others
+            outcome = Outcome(attack.name, attack.expected, "probe error", FAIL, f"{type(err).__name__}: {err}")
+        if attack.name == "baseline":
+            control = outcome
+        elif attack.needs_baseline and control is not None and control.verdict == FAIL and outcome.verdict != FAIL:
+            outcome.verdict, outcome.note = FAIL, "baseline failed: a refusal cannot be told from an outage"
+        outcomes.append(outcome)
+    uniform = uniform_refusals(outcomes)
+    if uniform is not None:
+        outcomes.append(uniform)
+    return outcomes
+
+
+def in_namespace(probe: Probe, attack: Attack, netns: str, netns_target: str) -> Outcome:
+    """Run this probe again inside the namespace for one attack and take its JSON result."""
+    command = [
+        "ip", "netns", "exec", netns,
+        sys.executable, "-m", "clients.probe",
+        "--target", netns_target,
+        "--pki", str(probe.pki.directory),
+        "--trust-domain", probe.trust_domain,
+        "--server-name", probe.server_name,
+        "--timeout", str(probe.timeout),
+        "--outside-role", probe.outside_role,
+        "--mac-role", probe.mac_role,
+        "--mac-host", probe.mac_host,
+        "--only", attack.name,
+        "--json", "--in-netns",
+    ]  # fmt: skip
+    try:
+        done = subprocess.run(  # fixed argument vector, no shell
+            command, capture_output=True, text=True, timeout=NETNS_TIMEOUT_S, env=environment_for_child(), check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return Outcome(attack.name, attack.expected, "probe error", FAIL, f"in netns {netns}: {err}")
+    try:
+        results = json.loads(done.stdout)["results"]
+        outcome = next(Outcome.from_json(r) for r in results if r["attack"] == attack.name)
+    except (ValueError, KeyError, TypeError, StopIteration):
+        tail = " ".join(done.stderr.split()[-12:]) or f"exit code {done.returncode}"
+        return Outcome(attack.name, attack.expected, "probe error", FAIL, f"in netns {netns}: {tail}")
+    outcome.note = f"[netns {netns}] {outcome.note}"
+    return outcome
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def format_table(outcomes: Sequence[Outcome]) -> str:
+    rows = [COLUMNS, *((o.attack, o.expected, o.observed, o.verdict, o.note) for o in outcomes)]
+    widths = [max(_width(row[i]) for row in rows) for i in range(len(COLUMNS) - 1)]
+    lines = []
+    for n, row in enumerate(rows):
+        cells = [cell + " " * (widths[i] - _width(cell)) for i, cell in enumerate(row[:-1])]
+        lines.append("  ".join([*cells, row[-1]]).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in [*widths, len(COLUMNS[-1])]))
+    counts = {v: sum(o.verdict == v for o in outcomes) for v in ("PASS", FAIL, SKIP)}
+    lines.append(f"\n{counts['PASS']} passed, {counts[FAIL]} failed, {counts[SKIP]} skipped")
+    return "\n".join(lines)
+
+
+def to_json(probe: Probe, outcomes: Sequence[Outcome]) -> str:
+    return json.dumps(
+        {
+            "target": probe.target,
+            "trust_domain": probe.trust_domain,
+            "ok": not any(o.verdict == FAIL for o in outcomes),
+            "results": [o.to_json() for o in outcomes],
+        },
+        ensure_ascii=False,
+        indent=2,
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cs-gateway-probe",
+        description="Run an attack matrix against a running cs-gateway; exit 1 if anything got through.",
+    )
+    parser.add_argument("--target", required=True, help="HOST:PORT of the gateway")
+    parser.add_argument("--pki", required=True, type=Path, help="the gateway's dev PKI directory (writable: CRL)")
+    parser.add_argument("--trust-domain", help="default: read from the PKI's kizon-juki certificate")
+    parser.add_argument("--server-name", default="localhost", help="a name on the gateway's certificate")
+    parser.add_argument("--netns", help="network namespace for outside-segment and unknown-mac")
+    parser.add_argument("--netns-target", help="HOST:PORT of the gateway as seen from inside --netns")
+    parser.add_argument("--outside-role", default="kizon-juki", help="a role whose segment excludes the netns")
+    parser.add_argument("--mac-role", default="prefecture", help="a role on the netns segment (MACs checked)")
+    parser.add_argument("--mac-host", default="probe-mac-01", help="its host, listed without the netns MAC")
+    parser.add_argument("--only", nargs="+", choices=[a.name for a in ATTACKS], metavar="ATTACK", help="run only these")
+    parser.add_argument("--timeout", type=float, default=5.0, help="seconds per call")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
+    parser.add_argument("--in-netns", action="store_true", help=argparse.SUPPRESS)  # re-invoked inside --netns
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if (args.netns is None) != (args.netns_target is None):
+        parser.error("--netns and --netns-target go together")
+    pki = DevPki(directory=args.pki, trust_domain=args.trust_domain or "")
+    if not pki.ca_cert_path.is_file() or not pki.intermediate_key_path.is_file():
+        parser.error(f"--pki {args.pki}: not a dev PKI directory (ca.crt, intermediate.key expected)")
+    trust_domain = args.trust_domain or trust_domain_of(pki)
+    if not trust_domain:
+        parser.error("cannot read the trust domain from the PKI; pass --trust-domain")
+    probe = Probe(
+        target=args.target,
+        pki=pki,
+        trust_domain=trust_domain,
+        server_name=args.server_name,
+        timeout=args.timeout,
+        outside_role=args.outside_role,
+        mac_role=args.mac_role,
+        mac_host=args.mac_host,
+    )
+    outcomes = run(
+        probe, list(iter_selected(args.only)), netns=args.netns, netns_target=args.netns_target, in_netns=args.in_netns
+    )
+    print(to_json(probe, outcomes) if args.json else format_table(outcomes), file=out, flush=True)
+    return 1 if any(o.verdict == FAIL for o in outcomes) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

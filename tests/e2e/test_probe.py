@@ -1,0 +1,285 @@
+"""cs-gateway-probe against a real gateway process, then the audit trail it left.
+
+The gateway runs policy/probe.toml: kizon-juki, terminal and the rest on loopback, the 宛名
+system on its own segment that does not reach the CS, and - when this machine lets us make a
+network namespace - prefecture on the namespace's segment 198.18.N.0/24 with MAC filtering, its
+host listed with a MAC that is not the namespace veth's. The gateway also listens on the host
+end of the veth pair. The probe (a subprocess, as a tester runs it) must PASS every attack; the
+two namespace attacks may only SKIP when no namespace can be made.
+
+Then, with the gateway stopped, the trail must hold exactly one 'denied' entry, with the rule,
+the certificate fingerprint and the peer address, for every call that reached the guard - and
+nothing for the handshake-level refusals.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+
+from clients.probe import format_table
+from clients.probe_attacks import Outcome
+from cs_gateway.audit.trail import verify
+from cs_gateway.process import GatewayProcess, start_gateway_process, write_dev_config
+from pki.dev_pki import DevPki, init_dev_pki
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+PROBE_POLICY = REPO / "policy" / "probe.toml"
+POLICY_SUBNET_PREFIX = "198.18.200."  # what policy/probe.toml names; replaced by our namespace's
+PROBE_MAC_HOST_MAC = "02:c5:00:ff:00:01"  # the one MAC policy/probe.toml allows for probe-mac-01
+
+# The rule each guarded attack must be refused with (the audit trail names it; the caller never does).
+GUARD_RULES = {
+    "revoked": "revocation:REVOKED",
+    "terminal-apply": "policy:role-not-allowed",
+    "kizon-juki-terminal-rpc": "policy:role-not-allowed",
+    "atena": "network:segment-not-reaching-cs",
+    "outside-segment": "network:address-outside-segment",
+    "unknown-mac": "network:mac-not-allowed",
+    "reflection": "policy:role-not-allowed",
+    "health": "policy:role-not-allowed",
+}
+GUARD_CALLS = {"atena": 2, "reflection": 2}  # Apply + GetRecord; v1alpha + v1
+NETNS_ATTACKS = {"outside-segment", "unknown-mac"}
+# Refused before any RPC exists. grpcio for Python gives the server no hook into a failed TLS
+# handshake (nor into a connection that never speaks TLS), so the gateway cannot audit these:
+# the test asserts that they leave no entry, i.e. that the trail does not pretend otherwise.
+HANDSHAKE_ATTACKS = {"no-client-cert", "self-signed", "other-ca", "expired", "not-yet-valid", "plaintext"}
+
+
+@dataclass(frozen=True)
+class Veth:
+    netns: str
+    host_if: str
+    ns_if: str
+    host_ip: str
+    ns_ip: str
+    subnet_prefix: str  # "198.18.N."
+    host_mac: str
+    ns_mac: str
+
+
+def _ip(*args: str, netns: str | None = None) -> subprocess.CompletedProcess[str]:
+    prefix = ["ip", "netns", "exec", netns] if netns else []
+    return subprocess.run([*prefix, "ip", *args], capture_output=True, text=True, timeout=5, check=False)
+
+
+@contextmanager
+def namespace() -> Iterator[Veth | str]:
+    """A namespace joined to this host by a veth pair with chosen MACs and 198.18.N.0/24
+    addresses (as tests/integration/test_netns_mac.py); yields the reason when it cannot be made."""
+    if shutil.which("ip") is None:
+        yield "no `ip` command (iproute2)"
+        return
+    if os.geteuid() != 0:
+        yield "creating a network namespace needs root"
+        return
+    suffix = secrets.token_hex(3)
+    octet = 1 + secrets.randbelow(254)
+    while octet == 200:  # keep clear of policy/probe.toml's placeholder subnet
+        octet = 1 + secrets.randbelow(254)
+    tail = f"{secrets.randbelow(256):02x}:{secrets.randbelow(256):02x}"
+    v = Veth(
+        netns=f"csgp-{suffix}",
+        host_if=f"cph{suffix}",  # <= 15 chars (IFNAMSIZ)
+        ns_if=f"cpn{suffix}",
+        host_ip=f"198.18.{octet}.1",
+        ns_ip=f"198.18.{octet}.2",
+        subnet_prefix=f"198.18.{octet}.",
+        host_mac=f"02:c5:00:01:{tail}",  # locally administered, unicast
+        ns_mac=f"02:c5:00:02:{tail}",  # never PROBE_MAC_HOST_MAC (02:c5:00:ff:...)
+    )
+    created = _ip("netns", "add", v.netns)
+    if created.returncode != 0:
+        yield f"cannot create a network namespace: {created.stderr.strip()}"
+        return
+    try:
+        steps = [
+            (("link", "add", v.host_if, "address", v.host_mac, "type", "veth", "peer", "name", v.ns_if), None),
+            (("link", "set", "dev", v.ns_if, "netns", v.netns), None),
+            (("link", "set", "dev", v.ns_if, "address", v.ns_mac), v.netns),
+            (("addr", "add", f"{v.host_ip}/24", "dev", v.host_if), None),
+            (("addr", "add", f"{v.ns_ip}/24", "dev", v.ns_if), v.netns),
+            (("link", "set", "dev", v.host_if, "up"), None),
+            (("link", "set", "dev", v.ns_if, "up"), v.netns),
+            (("link", "set", "dev", "lo", "up"), v.netns),
+        ]
+        for args, netns in steps:
+            done = _ip(*args, netns=netns)
+            if done.returncode != 0:
+                yield f"ip {' '.join(args)}: {done.stderr.strip()}"
+                return
+        yield v
+    finally:
+        _ip("netns", "del", v.netns)  # takes the namespace end, and with it the pair, away
+        if _ip("link", "show", "dev", v.host_if).returncode == 0:
+            _ip("link", "del", "dev", v.host_if)
+
+
+def _write_config(tmp_path: Path, pki: DevPki, veth: Veth | None) -> Path:
+    policy = PROBE_POLICY.read_text(encoding="utf-8")
+    if veth is not None:
+        assert POLICY_SUBNET_PREFIX in policy
+        assert veth.ns_mac != PROBE_MAC_HOST_MAC
+        policy = policy.replace(POLICY_SUBNET_PREFIX, veth.subnet_prefix)
+    (tmp_path / "probe-policy.toml").write_text(policy, encoding="utf-8")
+    config = write_dev_config(tmp_path / "gw.toml", pki_dir=pki.directory, store_path=tmp_path / "cs.sqlite3")
+    text = config.read_text(encoding="utf-8")
+    if veth is not None:  # the same port on the host end of the veth pair
+        text = text.replace("\n[tls]\n", f'also_listen = ["{veth.host_ip}:0"]\n\n[tls]\n', 1)
+        assert "also_listen" in text
+    config.write_text(text + '\n[policy]\nfile = "probe-policy.toml"\n', encoding="utf-8")
+    return config
+
+
+def _start_gateway(tmp_path: Path, config: Path) -> GatewayProcess:
+    """The gateway as a child process, its log in gateway.log (shown if it does not start)."""
+    log = tmp_path / "gateway.log"
+    with log.open("w", encoding="utf-8") as sink:
+        try:
+            return start_gateway_process(config, stderr=sink.fileno())
+        except RuntimeError as err:
+            text = log.read_text(encoding="utf-8")
+            hint = ""
+            if "Failed loading SSL server credentials from fetcher" in text:  # grpcio: one port per dynamic creds
+                hint = " (a second port got the dynamic server credentials of the first: gateway.also_listen)"
+            raise AssertionError(f"{err}{hint}; its log:\n{text[-3000:]}") from err
+
+
+def _run_probe(gateway: GatewayProcess, pki: DevPki, veth: Veth | None, *only: str) -> tuple[int, list[Outcome], str]:
+    command = [sys.executable, "-m", "clients.probe", "--target", gateway.target, "--pki", str(pki.directory), "--json"]
+    if veth is not None:
+        command += ["--netns", veth.netns, "--netns-target", f"{veth.host_ip}:{gateway.port}"]
+    if only:
+        command += ["--only", *only]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=REPO, check=False)
+    try:
+        outcomes = [Outcome.from_json(r) for r in json.loads(done.stdout)["results"]]
+    except (ValueError, KeyError) as err:
+        raise AssertionError(f"no JSON from the probe ({err}): {done.stdout}\n{done.stderr}") from err
+    table = format_table(outcomes)
+    print(table)  # shown with pytest -s, and on failure
+    return done.returncode, outcomes, table
+
+
+def _denied_rows(store: Path) -> list[sqlite3.Row]:
+    conn = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    try:
+        return conn.execute(
+            "SELECT action, reason, spiffe_id, cert_fingerprint, peer FROM audit_log WHERE outcome = 'denied'"
+        ).fetchall()
+    finally:
+        conn.close()
+
+
+def _all_fingerprints(store: Path) -> set[str]:
+    conn = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+    try:
+        return {fp for (fp,) in conn.execute("SELECT cert_fingerprint FROM audit_log")}
+    finally:
+        conn.close()
+
+
+def test_probe_passes_every_attack_and_the_trail_records_each_denial(tmp_path: Path) -> None:
+    started = time.monotonic()
+    pki = init_dev_pki(tmp_path / "pki")
+    store = tmp_path / "cs.sqlite3"
+    with namespace() as made:
+        veth = made if isinstance(made, Veth) else None
+        gateway = _start_gateway(tmp_path, _write_config(tmp_path, pki, veth))
+        try:
+            code, outcomes, table = _run_probe(gateway, pki, veth)
+        finally:
+            assert gateway.stop() == 0, "the gateway did not stop cleanly after the probe"
+
+    by_attack = {o.attack: o for o in outcomes}
+    expected_rows = {"baseline", "uniform-refusal", *GUARD_RULES, *HANDSHAKE_ATTACKS}
+    expected_rows |= {"oversized-message", "metadata-flood"}
+    assert set(by_attack) == expected_rows, table
+    for outcome in outcomes:
+        if outcome.attack in NETNS_ATTACKS and veth is None:
+            assert outcome.verdict == "SKIP", table
+            print(f"{outcome.attack} skipped: {made}")
+        else:
+            assert outcome.verdict == "PASS", f"{outcome.attack}: {outcome.note}\n{table}"
+    assert code == 0, table
+
+    # Every call that reached the guard: exactly one 'denied' entry, with the rule that refused
+    # it, the fingerprint of the certificate presented and the address it came from.
+    rows = _denied_rows(store)
+    expected_calls = 0
+    for attack, rule in GUARD_RULES.items():
+        outcome = by_attack[attack]
+        if outcome.verdict == "SKIP":
+            assert not outcome.guard_calls
+            continue
+        assert len(outcome.guard_calls) == GUARD_CALLS.get(attack, 1), attack
+        peer_prefix = f"ipv4:{veth.ns_ip}:" if attack in NETNS_ATTACKS and veth else "ipv4:127.0.0.1:"
+        for call in outcome.guard_calls:
+            expected_calls += 1
+            matching = [r for r in rows if r["action"] == call.method and r["cert_fingerprint"] == call.fingerprint]
+            assert len(matching) == 1, (attack, call.method, [dict(r) for r in matching])
+            entry = matching[0]
+            assert entry["reason"] == rule, (attack, dict(entry))
+            assert len(entry["cert_fingerprint"]) == 64
+            assert entry["peer"].startswith(peer_prefix), (attack, entry["peer"])
+            assert entry["spiffe_id"].startswith("spiffe://hirosaki.jukinet.test/"), dict(entry)
+    spiffe_by_rule = {r["reason"]: r["spiffe_id"] for r in rows}
+    assert "/kizon-juki/probe-revoked-" in spiffe_by_rule["revocation:REVOKED"]  # the probe's own, never a shared cert
+    if veth is not None:
+        assert spiffe_by_rule["network:mac-not-allowed"].endswith("/prefecture/probe-mac-01")
+    # ... and nothing else was denied (the oversized message, the metadata flood and the
+    # baseline never reach the guard's refusal; handshake refusals never reach the guard at all).
+    assert len(rows) == expected_calls, [dict(r) for r in rows]
+    audited = _all_fingerprints(store)
+    for attack in HANDSHAKE_ATTACKS:
+        assert not set(by_attack[attack].fingerprints) & audited, attack
+
+    # cs-gateway audit verify: the chain and its signed checkpoints are intact.
+    conn = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+    try:
+        report = verify(conn, [x509.load_pem_x509_certificates(pki.cert_path("cs").read_bytes())[0]])
+    finally:
+        conn.close()
+    assert report.ok, report.describe()
+    assert report.entries >= len(rows)
+    assert time.monotonic() - started < 40
+
+
+def test_probe_fails_a_gateway_with_loose_limits(tmp_path: Path) -> None:
+    """The probe is worth something only if it can fail: 1 MiB messages and 1 MiB of metadata
+    let both floods through, and the probe must say so (exit code 1)."""
+    pki = init_dev_pki(tmp_path / "pki")
+    config = write_dev_config(tmp_path / "gw.toml", pki_dir=pki.directory, store_path=tmp_path / "cs.sqlite3")
+    config.write_text(
+        config.read_text(encoding="utf-8")
+        + "\n[limits]\nmax_receive_message_bytes = 1048576\nmax_metadata_bytes = 1048576\n",
+        encoding="utf-8",
+    )
+    gateway = _start_gateway(tmp_path, config)
+    try:
+        code, outcomes, table = _run_probe(gateway, pki, None, "oversized-message", "metadata-flood")
+    finally:
+        gateway.stop()
+    verdicts = {o.attack: o.verdict for o in outcomes}
+    assert verdicts == {"baseline": "PASS", "oversized-message": "FAIL", "metadata-flood": "FAIL"}, table
+    assert code == 1
+    # The 200 KiB message was read and reached the service (which refused it on format: the
+    # probe's requests are built so that nothing is stored even when a limit fails open).
+    assert "was read" in next(o.note for o in outcomes if o.attack == "oversized-message"), table
