@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,9 +35,14 @@ CHAINED_FIELDS: tuple[str, ...] = (
 
 
 def canonical(fields: Mapping[str, Any]) -> bytes:
-    return json.dumps(
-        {name: fields[name] for name in CHAINED_FIELDS}, ensure_ascii=False, separators=(",", ":"), sort_keys=True
-    ).encode("utf-8")
+    """The entry's chained fields in a fixed order, each as name=<length>:<value> (None as ~),
+    so that no value can imitate a field boundary. Runs for every operation: kept flat."""
+    parts = []
+    for name in CHAINED_FIELDS:
+        value = fields[name]
+        text = "~" if value is None else str(value)
+        parts.append(f"{name}={len(text)}:{text}")
+    return "\n".join(parts).encode("utf-8")
 
 
 def entry_hash(prev_hash: str, fields: Mapping[str, Any]) -> str:

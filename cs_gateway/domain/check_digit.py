@@ -14,6 +14,7 @@ that moves ``r`` between 0 and 1 therefore goes unnoticed (e.g. 個人番号
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Sequence
 
@@ -52,7 +53,11 @@ def _require(pattern: re.Pattern[str], value: str, what: str) -> str:
 
 
 def _weighted_sum(digits: str, weights: Sequence[int]) -> int:
-    return sum(int(d) * w for d, w in zip(digits, weights, strict=True))
+    """Sum of digit x weight; ``digits`` is already known to be ASCII digits of that length."""
+    return sum(map(operator.mul, map(_DIGIT_VALUE.__getitem__, digits), weights))
+
+
+_DIGIT_VALUE = {str(d): d for d in range(10)}
 
 
 def _mod11_check(digits: str, weights: Sequence[int]) -> int:

@@ -7,11 +7,11 @@ import sqlite3
 MIGRATIONS: tuple[str, ...] = (
     # 1: the file, its full history, idempotency keys and the outbox to the prefecture.
     """
+    -- The current version of each person is the history row at persons.update_seq.
     CREATE TABLE persons (
         person_id INTEGER PRIMARY KEY,
         juminhyo_code TEXT NOT NULL UNIQUE,
-        update_seq INTEGER NOT NULL,
-        record TEXT NOT NULL
+        update_seq INTEGER NOT NULL
     );
     CREATE TABLE codes (
         juminhyo_code TEXT PRIMARY KEY,

@@ -53,7 +53,8 @@ def _settle(answer: Answer, error: BaseException | None, value: object = None) -
 
 
 _FIND = (
-    "SELECT c.person_id, c.retired, p.record FROM codes c JOIN persons p ON p.person_id = c.person_id "
+    "SELECT c.person_id, c.retired, h.record FROM codes c JOIN persons p ON p.person_id = c.person_id "
+    "JOIN history h ON h.update_seq = p.update_seq "
     "WHERE c.juminhyo_code = ?"
 )
 
@@ -335,14 +336,14 @@ class SqliteStore:
         person = decision.person_key
         if person is None:
             cur = conn.execute(
-                "INSERT INTO persons (juminhyo_code, update_seq, record) VALUES (?, ?, ?)",
-                (record.juminhyo_code, seq, data),
+                "INSERT INTO persons (juminhyo_code, update_seq) VALUES (?, ?)",
+                (record.juminhyo_code, seq),
             )
             person = cur.lastrowid
         else:
             conn.execute(
-                "UPDATE persons SET juminhyo_code = ?, update_seq = ?, record = ? WHERE person_id = ?",
-                (record.juminhyo_code, seq, data, person),
+                "UPDATE persons SET juminhyo_code = ?, update_seq = ? WHERE person_id = ?",
+                (record.juminhyo_code, seq, person),
             )
         if decision.retire_code is not None:
             conn.execute("UPDATE codes SET retired = 1 WHERE juminhyo_code = ?", (decision.retire_code,))
