@@ -15,16 +15,12 @@ nothing for the handshake-level refusals.
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import shutil
 import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -35,6 +31,7 @@ from clients.probe_attacks import Outcome
 from cs_gateway.audit.trail import verify
 from cs_gateway.process import GatewayProcess, start_gateway_process, write_dev_config
 from pki.dev_pki import DevPki, init_dev_pki
+from tests.netns import Veth, veth_pair
 
 pytestmark = pytest.mark.slow
 
@@ -62,73 +59,12 @@ NETNS_ATTACKS = {"outside-segment", "unknown-mac"}
 HANDSHAKE_ATTACKS = {"no-client-cert", "self-signed", "other-ca", "expired", "not-yet-valid", "plaintext"}
 
 
-@dataclass(frozen=True)
-class Veth:
-    netns: str
-    host_if: str
-    ns_if: str
-    host_ip: str
-    ns_ip: str
-    subnet_prefix: str  # "198.18.N."
-    host_mac: str
-    ns_mac: str
-
-
-def _ip(*args: str, netns: str | None = None) -> subprocess.CompletedProcess[str]:
-    prefix = ["ip", "netns", "exec", netns] if netns else []
-    return subprocess.run([*prefix, "ip", *args], capture_output=True, text=True, timeout=5, check=False)
-
-
 @contextmanager
 def namespace() -> Iterator[Veth | str]:
-    """A namespace joined to this host by a veth pair with chosen MACs and 198.18.N.0/24
-    addresses (as tests/integration/test_netns_mac.py); yields the reason when it cannot be made."""
-    if shutil.which("ip") is None:
-        yield "no `ip` command (iproute2)"
-        return
-    if os.geteuid() != 0:
-        yield "creating a network namespace needs root"
-        return
-    suffix = secrets.token_hex(3)
-    octet = 1 + secrets.randbelow(254)
-    while octet == 200:  # keep clear of policy/probe.toml's placeholder subnet
-        octet = 1 + secrets.randbelow(254)
-    tail = f"{secrets.randbelow(256):02x}:{secrets.randbelow(256):02x}"
-    v = Veth(
-        netns=f"csgp-{suffix}",
-        host_if=f"cph{suffix}",  # <= 15 chars (IFNAMSIZ)
-        ns_if=f"cpn{suffix}",
-        host_ip=f"198.18.{octet}.1",
-        ns_ip=f"198.18.{octet}.2",
-        subnet_prefix=f"198.18.{octet}.",
-        host_mac=f"02:c5:00:01:{tail}",  # locally administered, unicast
-        ns_mac=f"02:c5:00:02:{tail}",  # never PROBE_MAC_HOST_MAC (02:c5:00:ff:...)
-    )
-    created = _ip("netns", "add", v.netns)
-    if created.returncode != 0:
-        yield f"cannot create a network namespace: {created.stderr.strip()}"
-        return
-    try:
-        steps = [
-            (("link", "add", v.host_if, "address", v.host_mac, "type", "veth", "peer", "name", v.ns_if), None),
-            (("link", "set", "dev", v.ns_if, "netns", v.netns), None),
-            (("link", "set", "dev", v.ns_if, "address", v.ns_mac), v.netns),
-            (("addr", "add", f"{v.host_ip}/24", "dev", v.host_if), None),
-            (("addr", "add", f"{v.ns_ip}/24", "dev", v.ns_if), v.netns),
-            (("link", "set", "dev", v.host_if, "up"), None),
-            (("link", "set", "dev", v.ns_if, "up"), v.netns),
-            (("link", "set", "dev", "lo", "up"), v.netns),
-        ]
-        for args, netns in steps:
-            done = _ip(*args, netns=netns)
-            if done.returncode != 0:
-                yield f"ip {' '.join(args)}: {done.stderr.strip()}"
-                return
-        yield v
-    finally:
-        _ip("netns", "del", v.netns)  # takes the namespace end, and with it the pair, away
-        if _ip("link", "show", "dev", v.host_if).returncode == 0:
-            _ip("link", "del", "dev", v.host_if)
+    """A namespace joined to this host by a veth pair (tests/netns.py); yields the reason when
+    it cannot be made. 198.18.200.0/24 is policy/probe.toml's placeholder: kept clear."""
+    with veth_pair("gp", avoid_octets=frozenset({200})) as made:
+        yield made
 
 
 def _write_config(tmp_path: Path, pki: DevPki, veth: Veth | None) -> Path:

@@ -12,83 +12,27 @@ cannot be created.
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import shutil
 import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 
 from cs_gateway.security.neighbours import NeighbourTable
 from cs_gateway.security.network import NetworkGate
 from cs_gateway.security.policy_file import known_methods, parse_policy
-
-
-@dataclass(frozen=True)
-class Veth:
-    netns: str
-    host_if: str
-    ns_if: str
-    host_ip: str
-    ns_ip: str
-    subnet: str
-    host_mac: str
-    ns_mac: str
-
-
-def _ip(*args: str, netns: str | None = None) -> subprocess.CompletedProcess[str]:
-    prefix = ["ip", "netns", "exec", netns] if netns else []
-    return subprocess.run([*prefix, "ip", *args], capture_output=True, text=True, timeout=5, check=False)
-
-
-def _must(*args: str, netns: str | None = None) -> None:
-    done = _ip(*args, netns=netns)
-    assert done.returncode == 0, f"ip {' '.join(args)}: {done.stderr.strip()}"
+from tests.netns import Veth, veth_pair
 
 
 @pytest.fixture
 def veth() -> Iterator[Veth]:
-    if shutil.which("ip") is None:
-        pytest.skip("no `ip` command (iproute2)")
-    if os.geteuid() != 0:
-        pytest.skip("creating a network namespace needs root")
-    suffix = secrets.token_hex(3)
-    octet = 1 + secrets.randbelow(254)
-    tail = f"{secrets.randbelow(256):02x}:{secrets.randbelow(256):02x}"
-    v = Veth(
-        netns=f"csgw-{suffix}",
-        host_if=f"cgh{suffix}",  # <= 15 chars (IFNAMSIZ)
-        ns_if=f"cgn{suffix}",
-        host_ip=f"198.18.{octet}.1",
-        ns_ip=f"198.18.{octet}.2",
-        subnet=f"198.18.{octet}.0/24",
-        host_mac=f"02:c5:00:01:{tail}",  # locally administered, unicast
-        ns_mac=f"02:c5:00:02:{tail}",
-    )
-    created = _ip("netns", "add", v.netns)
-    if created.returncode != 0:
-        pytest.skip(f"cannot create a network namespace: {created.stderr.strip()}")
-    try:
-        _must("link", "add", v.host_if, "address", v.host_mac, "type", "veth", "peer", "name", v.ns_if)
-        _must("link", "set", "dev", v.ns_if, "netns", v.netns)
-        _must("link", "set", "dev", v.ns_if, "address", v.ns_mac, netns=v.netns)
-        _must("link", "set", "dev", v.host_if, "address", v.host_mac)
-        _must("addr", "add", f"{v.host_ip}/24", "dev", v.host_if)
-        _must("addr", "add", f"{v.ns_ip}/24", "dev", v.ns_if, netns=v.netns)
-        _must("link", "set", "dev", v.host_if, "up")
-        _must("link", "set", "dev", v.ns_if, "up", netns=v.netns)
-        _must("link", "set", "dev", "lo", "up", netns=v.netns)
-        yield v
-    finally:
-        _ip("netns", "del", v.netns)  # takes the namespace end, and with it the pair, away
-        if _ip("link", "show", "dev", v.host_if).returncode == 0:
-            _ip("link", "del", "dev", v.host_if)
+    with veth_pair("gw") as made:
+        if isinstance(made, str):
+            pytest.skip(made)
+        yield made
 
 
 def _policy_text(subnet: str, macs: list[str]) -> str:

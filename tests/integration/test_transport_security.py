@@ -10,7 +10,7 @@ import pytest
 from clients.synthetic import synthetic_entry, tennyu_request
 from cs_gateway.gen.jukinet.cs.v1 import update_service_pb2 as upb
 from cs_gateway.gen.jukinet.cs.v1 import update_service_pb2_grpc
-from pki.dev_pki import create_ca
+from pki.dev_pki import IssuedCertificate, create_ca
 from tests.conftest import InProcessGateway
 from tests.grpc_helpers import error_info
 
@@ -49,6 +49,19 @@ def test_refusal_is_the_same_whether_or_not_the_resident_exists(gateway: InProce
     assert details[0] == details[1]
 
 
+def _apply_with(gateway: InProcessGateway, issued: IssuedCertificate) -> pytest.ExceptionInfo[grpc.RpcError]:
+    """One Apply with a client certificate made by the test; it must fail."""
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=gateway.pki.ca_cert_path.read_bytes(),
+        private_key=issued.key_pem,
+        certificate_chain=issued.cert_pem,
+    )
+    stub = update_service_pb2_grpc.UpdateServiceStub(grpc.secure_channel(f"localhost:{gateway.port}", credentials))
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.Apply(tennyu_request(1), timeout=10)
+    return caught
+
+
 def test_client_without_certificate_cannot_connect(gateway: InProcessGateway) -> None:
     credentials = grpc.ssl_channel_credentials(root_certificates=gateway.pki.ca_cert_path.read_bytes())
     stub = update_service_pb2_grpc.UpdateServiceStub(grpc.secure_channel(f"localhost:{gateway.port}", credentials))
@@ -67,14 +80,7 @@ def test_plaintext_connection_refused(gateway: InProcessGateway) -> None:
 
 def test_certificate_from_another_ca_refused(gateway: InProcessGateway) -> None:
     rogue = create_ca("rogue CA").issue("kizon-juki", "kizon-juki-01", trust_domain=gateway.config.trust_domain)
-    credentials = grpc.ssl_channel_credentials(
-        root_certificates=gateway.pki.ca_cert_path.read_bytes(),
-        private_key=rogue.key_pem,
-        certificate_chain=rogue.cert_pem,
-    )
-    stub = update_service_pb2_grpc.UpdateServiceStub(grpc.secure_channel(f"localhost:{gateway.port}", credentials))
-    with pytest.raises(grpc.RpcError) as caught:
-        stub.Apply(tennyu_request(1), timeout=10)
+    caught = _apply_with(gateway, rogue)
     assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
     assert gateway.running.store.last_update_seq() == 0
 
@@ -88,27 +94,13 @@ def test_expired_certificate_refused(gateway: InProcessGateway) -> None:
         not_before=now - timedelta(days=30),
         not_after=now - timedelta(days=1),
     )
-    credentials = grpc.ssl_channel_credentials(
-        root_certificates=gateway.pki.ca_cert_path.read_bytes(),
-        private_key=expired.key_pem,
-        certificate_chain=expired.cert_pem,
-    )
-    stub = update_service_pb2_grpc.UpdateServiceStub(grpc.secure_channel(f"localhost:{gateway.port}", credentials))
-    with pytest.raises(grpc.RpcError) as caught:
-        stub.Apply(tennyu_request(1), timeout=10)
+    caught = _apply_with(gateway, expired)
     assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
 
 
 def test_certificate_of_another_trust_domain_refused(gateway: InProcessGateway) -> None:
     foreign = gateway.pki.load_ca().issue("kizon-juki", "kizon-juki-01", trust_domain="aomori.jukinet.test")
-    credentials = grpc.ssl_channel_credentials(
-        root_certificates=gateway.pki.ca_cert_path.read_bytes(),
-        private_key=foreign.key_pem,
-        certificate_chain=foreign.cert_pem,
-    )
-    stub = update_service_pb2_grpc.UpdateServiceStub(grpc.secure_channel(f"localhost:{gateway.port}", credentials))
-    with pytest.raises(grpc.RpcError) as caught:
-        stub.Apply(tennyu_request(1), timeout=10)
+    caught = _apply_with(gateway, foreign)
     assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
