@@ -18,11 +18,10 @@ from pki.profiles import ROLES
 from .api.guard import Guard, GuardedServer
 from .api.update_servicer import UpdateServicer
 from .app.apply_update import ApplyUpdate
-from .audit.chain import SubjectHasher
 from .audit.event import DENIED, Actor, AuditEvent
 from .audit.keys import load_or_create_hmac_key
 from .audit.signing import CheckpointSigner
-from .audit.trail import AuditTrail
+from .audit.spec import AuditSpec
 from .clock import Today, jst_today
 from .config import GatewayConfig
 from .gen.jukinet.cs.v1 import update_service_pb2_grpc
@@ -87,14 +86,17 @@ def _trail_is_empty(store_path: Path) -> bool:
 
 
 def open_store(config: GatewayConfig, loop: asyncio.AbstractEventLoop | None = None) -> SqliteStore:
-    """The store with its audit trail: subject HMAC key, checkpoints signed with the CS key."""
+    """The store with its audit trail (subject HMAC key, checkpoints signed with the CS key),
+    written by a writer process of its own."""
     key = load_or_create_hmac_key(config.audit.hmac_key, may_create=_trail_is_empty(config.store_path))
-    trail = AuditTrail(
-        SubjectHasher(key),
-        CheckpointSigner.from_files(config.tls.key, config.tls.cert),
+    CheckpointSigner.from_files(config.tls.key, config.tls.cert)  # fail here, not in the writer, on a bad key
+    spec = AuditSpec(
+        hmac_key=key,
+        signing_key=config.tls.key,
+        signing_cert=config.tls.cert,
         checkpoint_every=config.audit.checkpoint_every,
     )
-    return SqliteStore(config.store_path, audit=trail, loop=loop)
+    return SqliteStore(config.store_path, audit=spec, loop=loop, writer="process")
 
 
 def refusal_auditor(store: SqliteStore) -> Callable[[str, str, str, PeerIdentity | None], Awaitable[None]]:

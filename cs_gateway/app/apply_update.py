@@ -10,9 +10,7 @@ from __future__ import annotations
 from ..audit.event import REFUSED, Actor, AuditEvent
 from ..clock import Today
 from ..domain.format_checks import FormatContext, check_command
-from ..domain.logic_checks import Accepted, decide
 from ..domain.record import UpdateCommand
-from ..domain.registry import RegistryView
 from ..domain.violations import Violation
 from ..store.interface import Answer, UpdateStore, WriteRequest, WriteResult
 
@@ -49,11 +47,12 @@ class ApplyUpdate:
         if found is not None:
             return self.refuse(audit, found, answer)
 
-        def decide_in_tx(view: RegistryView) -> Accepted | Violation:
-            return decide(cmd, view, today)
-
         request = WriteRequest(
-            request_id=cmd.request_id, fingerprint=fingerprint or cmd.fingerprint(), decide=decide_in_tx, audit=audit
+            request_id=cmd.request_id,
+            fingerprint=fingerprint or cmd.fingerprint(),
+            command=cmd,
+            today=today,
+            audit=audit,
         )
         return self._store.submit(request, answer)
 

@@ -6,11 +6,12 @@ import asyncio
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
+from datetime import date
 from typing import Protocol
 
 from ..audit.event import AuditEvent
 from ..domain.logic_checks import Accepted
-from ..domain.record import IdentityRecord
+from ..domain.record import IdentityRecord, UpdateCommand
 from ..domain.registry import RegistryView, StoredPerson
 from ..domain.violations import Violation
 
@@ -23,13 +24,17 @@ Answer = Future | asyncio.Future  # type: ignore[type-arg]
 class WriteRequest:
     """One update to apply atomically: idempotency key, content digest, and the decision.
 
-    ``decide`` runs inside the write transaction, against exactly the state it is applied to.
+    The decision runs inside the write transaction, against exactly the state it is applied to.
     """
 
     request_id: str
     fingerprint: str
-    decide: Decide
     audit: AuditEvent  # action, actor and subject; the store adds the outcome
+    # What to decide: the command and "today" (the domain's logic checks run in the store's
+    # transaction; plain data, so that a writer process can receive it), or a decide function.
+    command: UpdateCommand | None = None
+    today: date | None = None
+    decide: Decide | None = None
 
 
 @dataclass(frozen=True, slots=True)

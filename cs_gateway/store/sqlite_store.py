@@ -1,10 +1,15 @@
 """The embedded store: one SQLite file in WAL mode, written with group commit.
 
 Jobs (updates, audit-only entries) gather while the previous batch commits; the next batch
-applies each job in turn inside one transaction on the event loop's thread, then commits once
-(one fsync for the batch, ``synchronous=FULL`` so that a commit survives power loss) and only
-then resolves the callers' futures. An acknowledged update is therefore durable; a job that
-fails alone is rolled back to its savepoint without touching the others.
+applies each job in turn inside one transaction (WriterCore), commits once (one fsync for the
+batch, ``synchronous=FULL`` so that a commit survives power loss) and only then resolves the
+callers' futures. An acknowledged update is therefore durable.
+
+Where the batch is applied:
+- ``writer="thread"``: on the store's event loop thread, with only COMMIT on a helper thread
+  (tests, tools, small deployments);
+- ``writer="process"``: in a writer process of its own (writer_process.py), which keeps the
+  gateway's one Python thread for gRPC; what the gateway runs.
 """
 
 from __future__ import annotations
@@ -13,30 +18,30 @@ import asyncio
 import json
 import sqlite3
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..audit.event import ERROR, OK, REFUSED, REPLAYED, AuditEvent
-from ..audit.trail import AuditTrail, head
-from ..domain.change_notice import change_notice
-from ..domain.logic_checks import Accepted
+from ..audit.event import AuditEvent
+from ..audit.spec import AuditSpec
+from ..audit.trail import AuditTrail
 from ..domain.record import IdentityRecord
-from ..domain.record_codec import record_from_dict, record_to_dict
+from ..domain.record_codec import record_from_dict
 from ..domain.registry import StoredPerson
-from ..domain.violations import violation
-from .interface import Answer, StoreError, WriteRequest, WriteResult
+from .interface import Answer, StoreError, WriteRequest
 from .schema import migrate
+from .writer_core import WriterCore, connect, find_person, read_last_seq
 
 _SEQ = object()  # resolve a job's answer with its own outcome (the result, or the audit seq)
+Work = WriteRequest | AuditEvent
+Done = Callable[[list[object] | BaseException], None]
 
 
 @dataclass(slots=True)
 class _Job:
-    work: WriteRequest | AuditEvent
+    work: Work
     answer: Answer
     value: object
 
@@ -52,85 +57,67 @@ def _settle(answer: Answer, error: BaseException | None, value: object = None) -
         answer.set_result(value)
 
 
-_FIND = (
-    "SELECT c.person_id, c.retired, h.record FROM codes c JOIN persons p ON p.person_id = c.person_id "
-    "JOIN history h ON h.update_seq = p.update_seq "
-    "WHERE c.juminhyo_code = ?"
-)
+class ThreadWriter:
+    """Applies batches on the loop thread; COMMIT (fsync) on a helper thread."""
 
+    def __init__(self, core: WriterCore, loop: asyncio.AbstractEventLoop) -> None:
+        self._core = core
+        self._loop = loop
+        self._commit_thread = ThreadPoolExecutor(1, thread_name_prefix="store-commit")
+        self.commits = 0
+        self.max_in_flight = 1  # one connection: the next batch starts after this one committed
 
-def _dumps(data: object) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    @property
+    def audit_seconds(self) -> float:
+        return self._core.audit_seconds
 
+    def run(self, works: list[Work], done: Done) -> None:
+        try:
+            outcomes = self._core.apply(works)
+        except BaseException as exc:  # noqa: BLE001 - the batch failed (rolled back): acknowledge nothing
+            self._loop.call_soon(done, StoreError(f"commit failed: {type(exc).__name__}"))
+            return
+        committed = self._commit_thread.submit(self._core.commit)
+        committed.add_done_callback(lambda f: self._loop.call_soon_threadsafe(self._finish, f, outcomes, done))
 
-def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    return conn
+    def _finish(self, committed: Future[None], outcomes: list[object], done: Done) -> None:
+        error = committed.exception()
+        if error is not None:
+            self._core.abandon()
+            done(StoreError(f"commit failed: {type(error).__name__}"))
+        else:
+            self.commits += 1
+            done(outcomes)
 
-
-class _TxView:
-    """RegistryView over the writer's open transaction (sees this batch's earlier items)."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    def find(self, juminhyo_code: str) -> StoredPerson | None:
-        return _find(self._conn, juminhyo_code)
-
-    def individual_number_holder(self, individual_number: str) -> int | None:
-        row = self._conn.execute(
-            "SELECT person_id FROM individual_numbers WHERE individual_number = ?", (individual_number,)
-        ).fetchone()
-        return row[0] if row else None
-
-
-def _find(conn: sqlite3.Connection, juminhyo_code: str) -> StoredPerson | None:
-    row = conn.execute(_FIND, (juminhyo_code,)).fetchone()
-    if row is None:
-        return None
-    return StoredPerson(person_key=row[0], retired=bool(row[1]), record=record_from_dict(json.loads(row[2])))
+    def close(self) -> None:
+        self._commit_thread.shutdown(wait=True)
+        self._core.close()
 
 
 class SqliteStore:
-    """UpdateStore on one SQLite file, written with group commit on an asyncio event loop.
-
-    All writing work (idempotency, logic checks, rows, audit entries) runs on one event loop
-    thread: the gateway's own loop when ``loop`` is given (so that no second Python thread
-    competes with it for the GIL), else a private loop thread. Only the COMMIT, which waits for
-    fsync, runs on a helper thread. While one batch commits, new jobs gather for the next.
-    submit() and record_audit() may be called from any thread.
-    """
+    """UpdateStore on one SQLite file. submit() and record_audit() may be called from any
+    thread; batches are formed on one event loop: the gateway's own when ``loop`` is given (the
+    store must then be created on that loop's thread), else a private loop thread."""
 
     def __init__(
         self,
         path: Path,
         *,
-        audit: AuditTrail,
+        audit: AuditTrail | AuditSpec,
         loop: asyncio.AbstractEventLoop | None = None,
+        writer: str = "thread",
         max_batch: int = 512,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.path = Path(path)
         self._max_batch = max_batch
-        self._now = now
-        self._audit = audit
-        self.audit_seconds = 0.0  # time spent appending audit entries (for the benchmark)
-        self.commits = 0  # transactions committed: fewer than writes when group commit works
         self._readers = threading.local()
-        conn = _connect(self.path)
-        migrate(conn)
-        self._writer_conn = conn
-        self._next_seq = self._read_last_seq(conn) + 1
         self._pending: list[_Job] = []
-        self._audit_head: tuple[int, str] | None = None
         self._flush_scheduled = False
-        self._committing = False
+        self._in_flight = 0  # batches handed to the writer and not yet answered
         self._closed = False
         self._drained: asyncio.Event | None = None
-        self._commit_thread = ThreadPoolExecutor(1, thread_name_prefix="store-commit")
+        self._own_thread: threading.Thread | None = None
         if loop is None:
             self._loop = asyncio.new_event_loop()
             started = threading.Event()
@@ -140,7 +127,7 @@ class SqliteStore:
                 self._loop.call_soon(started.set)
                 self._loop.run_forever()
 
-            self._own_thread: threading.Thread | None = threading.Thread(target=run, name="store-loop", daemon=True)
+            self._own_thread = threading.Thread(target=run, name="store-loop", daemon=True)
             self._own_thread.start()
             started.wait()
         else:
@@ -148,7 +135,38 @@ class SqliteStore:
                 raise RuntimeError("SqliteStore(loop=...) must be created on that loop's thread")
             self._loop = loop
             self._loop_thread = threading.get_ident()
-            self._own_thread = None
+        self._writer: ThreadWriter | ProcessWriter
+        if writer == "process":
+            if not isinstance(audit, AuditSpec):
+                raise TypeError("a writer process builds its own audit trail: pass an AuditSpec")
+            prepared = connect(self.path)
+            migrate(prepared)  # before the child starts, so that readers here see the schema
+            prepared.close()
+            self._writer = self._on_loop(lambda: ProcessWriter(self.path, audit, self._loop))
+        elif writer == "thread":
+            trail = audit.build() if isinstance(audit, AuditSpec) else audit
+            self._writer = ThreadWriter(WriterCore(self.path, trail, now=now), self._loop)
+        else:
+            raise ValueError(f"writer must be 'thread' or 'process', not {writer!r}")
+
+    def _on_loop(self, make: Callable[[], ProcessWriter]) -> ProcessWriter:
+        if threading.get_ident() == self._loop_thread:
+            return make()
+
+        async def on_loop() -> ProcessWriter:
+            return make()
+
+        return asyncio.run_coroutine_threadsafe(on_loop(), self._loop).result()
+
+    @property
+    def commits(self) -> int:
+        """Transactions committed: fewer than writes when group commit works."""
+        return self._writer.commits
+
+    @property
+    def audit_seconds(self) -> float:
+        """Time spent appending audit entries (for the benchmark)."""
+        return self._writer.audit_seconds
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -185,63 +203,33 @@ class SqliteStore:
         self._schedule()
 
     def _schedule(self) -> None:
-        if not self._flush_scheduled and not self._committing and self._pending:
+        if not self._flush_scheduled and self._in_flight < self._writer.max_in_flight and self._pending:
             self._flush_scheduled = True
             self._loop.call_soon(self._flush)
 
     def _flush(self) -> None:
-        """Apply the waiting jobs in one transaction on this thread, then commit off-thread."""
         self._flush_scheduled = False
         batch = self._pending[: self._max_batch]
         del self._pending[: self._max_batch]
         if not batch:
             return
-        conn = self._writer_conn
-        self._audit_head = None  # re-read inside this transaction: other processes may append too
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            outcomes = [
-                self._audit_only(conn, job.work)
-                if isinstance(job.work, AuditEvent)
-                else self._apply_one(conn, job.work)
-                for job in batch
-            ]
-        except BaseException as exc:  # noqa: BLE001 - the whole batch failed: acknowledge nothing
-            self._abandon(conn, batch, exc)
-            return
-        self._committing = True
-        done = self._commit_thread.submit(conn.execute, "COMMIT")  # waits for fsync, without the GIL
-        done.add_done_callback(lambda f: self._loop.call_soon_threadsafe(self._committed, batch, outcomes, f))
+        self._in_flight += 1
+        self._writer.run([job.work for job in batch], lambda outcomes: self._committed(batch, outcomes))
 
-    def _committed(self, batch: list[_Job], outcomes: list[object], done: Future[object]) -> None:
-        self._committing = False
-        error = done.exception()
-        if error is not None:
-            self._abandon(self._writer_conn, batch, error)
+    def _committed(self, batch: list[_Job], outcomes: list[object] | BaseException) -> None:
+        self._in_flight -= 1
+        if isinstance(outcomes, BaseException):
+            for job in batch:
+                _settle(job.answer, outcomes)
         else:
-            self.commits += 1
             for job, outcome in zip(batch, outcomes, strict=True):
                 if isinstance(outcome, BaseException):
                     _settle(job.answer, outcome)
                 else:
                     _settle(job.answer, None, job.value if job.value is not _SEQ else outcome)
         self._schedule()
-        self._check_drained()
-
-    def _check_drained(self) -> None:
-        if self._drained is not None and not self._pending and not self._committing and not self._flush_scheduled:
+        if self._drained is not None and not self._pending and not self._in_flight and not self._flush_scheduled:
             self._drained.set()
-
-    def _abandon(self, conn: sqlite3.Connection, batch: list[_Job], exc: BaseException) -> None:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        self._next_seq = self._read_last_seq(conn) + 1
-        self._audit_head = None
-        error = StoreError(f"commit failed: {type(exc).__name__}")
-        for job in batch:
-            _settle(job.answer, error)
-        self._schedule()
-        self._check_drained()
 
     def close(self) -> None:
         """Finish what was accepted, sign the chain head, close. Call from outside the loop thread."""
@@ -250,7 +238,6 @@ class SqliteStore:
         if threading.get_ident() == self._loop_thread:
             raise RuntimeError("close() would block the store's own loop; call it from another thread")
         asyncio.run_coroutine_threadsafe(self._drain_and_close(), self._loop).result()
-        self._commit_thread.shutdown(wait=True)
         if self._own_thread is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._own_thread.join()
@@ -259,124 +246,9 @@ class SqliteStore:
     async def _drain_and_close(self) -> None:
         self._closed = True
         self._drained = asyncio.Event()
-        if self._pending or self._committing or self._flush_scheduled:
+        if self._pending or self._in_flight or self._flush_scheduled:
             await self._drained.wait()
-        self._final_checkpoint(self._writer_conn)
-        self._writer_conn.close()
-
-    def _final_checkpoint(self, conn: sqlite3.Connection) -> None:
-        """Sign the chain head at shutdown, so that a clean stop leaves nothing unsigned."""
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            self._audit.checkpoint(conn)
-            conn.execute("COMMIT")
-        except sqlite3.Error:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-
-    def _append_audit(self, conn: sqlite3.Connection, event: AuditEvent) -> int:
-        """Append after the head known in this batch (read once, at its start)."""
-        started = time.perf_counter()
-        try:
-            if self._audit_head is None:
-                self._audit_head = head(conn)
-            self._audit_head = self._audit.append_after(conn, event, self._audit_head)
-            return self._audit_head[0]
-        finally:
-            self.audit_seconds += time.perf_counter() - started
-
-    def _audit_only(self, conn: sqlite3.Connection, event: AuditEvent) -> int:
-        return self._append_audit(conn, event)  # a failure fails the batch: nothing unaudited commits
-
-    def _apply_one(self, conn: sqlite3.Connection, request: WriteRequest) -> WriteResult | BaseException:
-        """One update and its audit entry, in the batch's transaction: both commit, or neither.
-
-        A rule that crashes refuses its own job only (nothing was written for it yet); a failed
-        write or audit append fails the whole batch, which is rolled back and answered with
-        StoreError (the callers retry with the same request ids).
-        """
-        result, audit = self._decide_and_write(conn, request)
-        self._append_audit(conn, audit)
-        return result
-
-    def _decide_and_write(
-        self, conn: sqlite3.Connection, request: WriteRequest
-    ) -> tuple[WriteResult | BaseException, AuditEvent]:
-        audit = request.audit
-        row = conn.execute(
-            "SELECT fingerprint, update_seq FROM requests WHERE request_id = ?", (request.request_id,)
-        ).fetchone()
-        if row is not None:
-            if row[0] != request.fingerprint:
-                refused = violation("REQUEST_ID_REUSED", "request_id")
-                return WriteResult(record=None, violation=refused), audit.with_outcome(REFUSED, reason=refused.code)
-            replayed = self._version(conn, row[1])
-            result = WriteResult(record=replayed, violation=None, replayed=True)
-            return result, audit.with_outcome(OK, update_seq=replayed.update_seq, detail=REPLAYED)
-        try:
-            decision = request.decide(_TxView(conn))
-        except Exception as exc:  # noqa: BLE001 - a crashing rule refuses this job only
-            return StoreError(f"update not stored: {type(exc).__name__}"), audit.with_outcome(
-                ERROR, reason=type(exc).__name__
-            )
-        if not isinstance(decision, Accepted):
-            return WriteResult(record=None, violation=decision), audit.with_outcome(REFUSED, reason=decision.code)
-        record = self._write(conn, request, decision)
-        return WriteResult(record=record, violation=None), audit.with_outcome(
-            OK,
-            update_seq=record.update_seq,
-            subject_juminhyo_code=record.juminhyo_code,
-            subject_individual_number=record.individual_number,
-        )
-
-    def _write(self, conn: sqlite3.Connection, request: WriteRequest, decision: Accepted) -> IdentityRecord:
-        seq = self._next_seq
-        record = decision.record.with_stored(seq, self._now())
-        data = _dumps(record_to_dict(record))
-        person = decision.person_key
-        if person is None:
-            cur = conn.execute(
-                "INSERT INTO persons (juminhyo_code, update_seq) VALUES (?, ?)",
-                (record.juminhyo_code, seq),
-            )
-            person = cur.lastrowid
-        else:
-            conn.execute(
-                "UPDATE persons SET juminhyo_code = ?, update_seq = ? WHERE person_id = ?",
-                (record.juminhyo_code, seq, person),
-            )
-        if decision.retire_code is not None:
-            conn.execute("UPDATE codes SET retired = 1 WHERE juminhyo_code = ?", (decision.retire_code,))
-        conn.execute(
-            "INSERT OR IGNORE INTO codes (juminhyo_code, person_id) VALUES (?, ?)", (record.juminhyo_code, person)
-        )
-        conn.execute(
-            "INSERT OR IGNORE INTO individual_numbers (individual_number, person_id) VALUES (?, ?)",
-            (record.individual_number, person),
-        )
-        assert record.timestamp is not None
-        conn.execute(
-            "INSERT INTO history (update_seq, person_id, juminhyo_code, change_reason, recorded_at, record) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (seq, person, record.juminhyo_code, int(record.change_reason), record.timestamp.isoformat(), data),
-        )
-        conn.execute("INSERT INTO outbox (update_seq, notice) VALUES (?, ?)", (seq, _dumps(change_notice(record))))
-        conn.execute(
-            "INSERT INTO requests (request_id, fingerprint, update_seq) VALUES (?, ?, ?)",
-            (request.request_id, request.fingerprint, seq),
-        )
-        self._next_seq = seq + 1
-        return record
-
-    @staticmethod
-    def _version(conn: sqlite3.Connection, update_seq: int) -> IdentityRecord:
-        (data,) = conn.execute("SELECT record FROM history WHERE update_seq = ?", (update_seq,)).fetchone()
-        return record_from_dict(json.loads(data))
-
-    @staticmethod
-    def _read_last_seq(conn: sqlite3.Connection) -> int:
-        (last,) = conn.execute("SELECT COALESCE(MAX(update_seq), 0) FROM history").fetchone()
-        return int(last)
+        self._writer.close()
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -389,7 +261,7 @@ class SqliteStore:
         return conn
 
     def find(self, juminhyo_code: str) -> StoredPerson | None:
-        return _find(self._reader(), juminhyo_code)
+        return find_person(self._reader(), juminhyo_code)
 
     def history(self, juminhyo_code: str) -> list[IdentityRecord]:
         """Every version of the person holding (or having held) this code, oldest first."""
@@ -405,7 +277,7 @@ class SqliteStore:
         return [record_from_dict(json.loads(r[0])) for r in rows]
 
     def last_update_seq(self) -> int:
-        return self._read_last_seq(self._reader())
+        return read_last_seq(self._reader())
 
     def pending_notices(self, limit: int = 100) -> list[tuple[int, dict[str, object]]]:
         """Change notices not yet delivered to the 都道府県サーバー, in 更新順番号 order."""
@@ -417,3 +289,6 @@ class SqliteStore:
             .fetchall()
         )
         return [(seq, json.loads(notice)) for seq, notice in rows]
+
+
+from .writer_process import ProcessWriter  # noqa: E402 - the process writer imports this module's peers

@@ -1,0 +1,228 @@
+"""The write logic of the store: one batch of jobs (updates, audit-only entries) applied in one
+transaction on one SQLite connection. Used in the gateway's process (SqliteStore with a commit
+thread) or in a writer process of its own (writer_process.py); the logic is the same.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ..audit.event import ERROR, OK, REFUSED, REPLAYED, AuditEvent
+from ..audit.trail import AuditTrail, head
+from ..domain.change_notice import change_notice
+from ..domain.logic_checks import Accepted, decide
+from ..domain.record import IdentityRecord
+from ..domain.record_codec import record_from_dict, record_to_dict
+from ..domain.registry import StoredPerson
+from ..domain.violations import violation
+from .interface import StoreError, WriteRequest, WriteResult
+from .schema import migrate
+
+_FIND = (
+    "SELECT c.person_id, c.retired, h.record FROM codes c JOIN persons p ON p.person_id = c.person_id "
+    "JOIN history h ON h.update_seq = p.update_seq "
+    "WHERE c.juminhyo_code = ?"
+)
+
+
+def dumps(data: object) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+def read_last_seq(conn: sqlite3.Connection) -> int:
+    (last,) = conn.execute("SELECT COALESCE(MAX(update_seq), 0) FROM history").fetchone()
+    return int(last)
+
+
+class _TxView:
+    """RegistryView over the writer's open transaction (sees this batch's earlier items)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def find(self, juminhyo_code: str) -> StoredPerson | None:
+        return find_person(self._conn, juminhyo_code)
+
+    def individual_number_holder(self, individual_number: str) -> int | None:
+        row = self._conn.execute(
+            "SELECT person_id FROM individual_numbers WHERE individual_number = ?", (individual_number,)
+        ).fetchone()
+        return row[0] if row else None
+
+
+def find_person(conn: sqlite3.Connection, juminhyo_code: str) -> StoredPerson | None:
+    row = conn.execute(_FIND, (juminhyo_code,)).fetchone()
+    if row is None:
+        return None
+    return StoredPerson(person_key=row[0], retired=bool(row[1]), record=record_from_dict(json.loads(row[2])))
+
+
+class WriterCore:
+    """Owns the writing connection: apply a batch (BEGIN + every job), then commit or abandon."""
+
+    def __init__(
+        self, path: Path, audit: AuditTrail, *, now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
+        self._conn = connect(Path(path))
+        migrate(self._conn)
+        self._audit = audit
+        self._now = now
+        self._next_seq = read_last_seq(self._conn) + 1
+        self._audit_head: tuple[int, str] | None = None
+        self.audit_seconds = 0.0  # time spent appending audit entries (for the benchmark)
+
+    def apply(self, jobs: list[WriteRequest | AuditEvent]) -> list[object]:
+        """BEGIN and apply every job; the outcomes (WriteResult, audit seq or a job's own
+        StoreError). On a failure of the batch it rolls back and raises."""
+        conn = self._conn
+        self._audit_head = None  # re-read inside this transaction: other processes may append too
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return [
+                self._audit_only(conn, job) if isinstance(job, AuditEvent) else self._apply_one(conn, job)
+                for job in jobs
+            ]
+        except BaseException:
+            self.abandon()
+            raise
+
+    def commit(self) -> None:
+        """COMMIT (waits for fsync; the sqlite3 module releases the GIL meanwhile)."""
+        self._conn.execute("COMMIT")
+
+    def abandon(self) -> None:
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
+        self._next_seq = read_last_seq(self._conn) + 1
+        self._audit_head = None
+
+    def close(self) -> None:
+        self._final_checkpoint(self._conn)
+        self._conn.close()
+
+    def _final_checkpoint(self, conn: sqlite3.Connection) -> None:
+        """Sign the chain head at shutdown, so that a clean stop leaves nothing unsigned."""
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            self._audit.checkpoint(conn)
+            conn.execute("COMMIT")
+        except sqlite3.Error:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+
+    def _append_audit(self, conn: sqlite3.Connection, event: AuditEvent) -> int:
+        """Append after the head known in this batch (read once, at its start)."""
+        started = time.perf_counter()
+        try:
+            if self._audit_head is None:
+                self._audit_head = head(conn)
+            self._audit_head = self._audit.append_after(conn, event, self._audit_head)
+            return self._audit_head[0]
+        finally:
+            self.audit_seconds += time.perf_counter() - started
+
+    def _audit_only(self, conn: sqlite3.Connection, event: AuditEvent) -> int:
+        return self._append_audit(conn, event)  # a failure fails the batch: nothing unaudited commits
+
+    def _apply_one(self, conn: sqlite3.Connection, request: WriteRequest) -> WriteResult | BaseException:
+        """One update and its audit entry, in the batch's transaction: both commit, or neither.
+
+        A rule that crashes refuses its own job only (nothing was written for it yet); a failed
+        write or audit append fails the whole batch, which is rolled back and answered with
+        StoreError (the callers retry with the same request ids).
+        """
+        result, audit = self._decide_and_write(conn, request)
+        self._append_audit(conn, audit)
+        return result
+
+    def _decide_and_write(
+        self, conn: sqlite3.Connection, request: WriteRequest
+    ) -> tuple[WriteResult | BaseException, AuditEvent]:
+        audit = request.audit
+        row = conn.execute(
+            "SELECT fingerprint, update_seq FROM requests WHERE request_id = ?", (request.request_id,)
+        ).fetchone()
+        if row is not None:
+            if row[0] != request.fingerprint:
+                refused = violation("REQUEST_ID_REUSED", "request_id")
+                return WriteResult(record=None, violation=refused), audit.with_outcome(REFUSED, reason=refused.code)
+            replayed = self._version(conn, row[1])
+            result = WriteResult(record=replayed, violation=None, replayed=True)
+            return result, audit.with_outcome(OK, update_seq=replayed.update_seq, detail=REPLAYED)
+        try:
+            view = _TxView(conn)
+            if request.decide is not None:
+                decision = request.decide(view)
+            else:
+                assert request.command is not None and request.today is not None
+                decision = decide(request.command, view, request.today)
+        except Exception as exc:  # noqa: BLE001 - a crashing rule refuses this job only
+            return StoreError(f"update not stored: {type(exc).__name__}"), audit.with_outcome(
+                ERROR, reason=type(exc).__name__
+            )
+        if not isinstance(decision, Accepted):
+            return WriteResult(record=None, violation=decision), audit.with_outcome(REFUSED, reason=decision.code)
+        record = self._write(conn, request, decision)
+        return WriteResult(record=record, violation=None), audit.with_outcome(
+            OK,
+            update_seq=record.update_seq,
+            subject_juminhyo_code=record.juminhyo_code,
+            subject_individual_number=record.individual_number,
+        )
+
+    def _write(self, conn: sqlite3.Connection, request: WriteRequest, decision: Accepted) -> IdentityRecord:
+        seq = self._next_seq
+        record = decision.record.with_stored(seq, self._now())
+        data = dumps(record_to_dict(record))
+        person = decision.person_key
+        if person is None:
+            cur = conn.execute(
+                "INSERT INTO persons (juminhyo_code, update_seq) VALUES (?, ?)",
+                (record.juminhyo_code, seq),
+            )
+            person = cur.lastrowid
+        else:
+            conn.execute(
+                "UPDATE persons SET juminhyo_code = ?, update_seq = ? WHERE person_id = ?",
+                (record.juminhyo_code, seq, person),
+            )
+        if decision.retire_code is not None:
+            conn.execute("UPDATE codes SET retired = 1 WHERE juminhyo_code = ?", (decision.retire_code,))
+        conn.execute(
+            "INSERT OR IGNORE INTO codes (juminhyo_code, person_id) VALUES (?, ?)", (record.juminhyo_code, person)
+        )
+        conn.execute(
+            "INSERT OR IGNORE INTO individual_numbers (individual_number, person_id) VALUES (?, ?)",
+            (record.individual_number, person),
+        )
+        assert record.timestamp is not None
+        conn.execute(
+            "INSERT INTO history (update_seq, person_id, juminhyo_code, change_reason, recorded_at, record) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (seq, person, record.juminhyo_code, int(record.change_reason), record.timestamp.isoformat(), data),
+        )
+        conn.execute("INSERT INTO outbox (update_seq, notice) VALUES (?, ?)", (seq, dumps(change_notice(record))))
+        conn.execute(
+            "INSERT INTO requests (request_id, fingerprint, update_seq) VALUES (?, ?, ?)",
+            (request.request_id, request.fingerprint, seq),
+        )
+        self._next_seq = seq + 1
+        return record
+
+    @staticmethod
+    def _version(conn: sqlite3.Connection, update_seq: int) -> IdentityRecord:
+        (data,) = conn.execute("SELECT record FROM history WHERE update_seq = ?", (update_seq,)).fetchone()
+        return record_from_dict(json.loads(data))

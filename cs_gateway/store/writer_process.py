@@ -1,0 +1,144 @@
+"""The store's writer in a process of its own.
+
+The gateway's event loop thread is the bottleneck under load (one Python thread, one GIL);
+the write logic of the store (logic checks, rows, JSON, audit entries, SQLite) is about half of
+its work per update. Here a child process owns the writing connection and applies each batch
+(WriterCore), while the gateway only sends batches and reads results through a pipe watched by
+its event loop. The child dies with the gateway (PR_SET_PDEATHSIG), so a SIGKILLed gateway never
+leaves a writer holding the database; an acknowledged update was committed by the child before
+the gateway saw its result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import ctypes
+import multiprocessing
+import signal
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from ..audit.event import AuditEvent
+from ..audit.spec import AuditSpec
+from .interface import StoreError, WriteRequest
+from .writer_core import WriterCore
+
+Work = WriteRequest | AuditEvent
+Done = Callable[[list[object] | BaseException], None]
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except OSError:  # not Linux: the pipe's EOF still ends the loop below
+        pass
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the gateway decides when to stop (a "close")
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def writer_main(conn: Connection, path: str, spec: AuditSpec) -> None:
+    """The child: apply each batch it receives, commit, answer; until "close" or the pipe ends."""
+    _die_with_parent()
+    try:
+        core = WriterCore(Path(path), spec.build())
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which refuses to start
+        conn.send(("failed", f"{type(exc).__name__}: {exc}"))
+        return
+    conn.send(("ready",))
+    while True:
+        try:
+            message = conn.recv()
+        except EOFError:
+            return  # the gateway is gone
+        if message[0] == "close":
+            core.close()
+            conn.send(("closed", core.audit_seconds))
+            return
+        try:
+            outcomes: list[object] | BaseException = core.apply(message[1])
+            core.commit()
+        except BaseException as exc:  # noqa: BLE001 - the batch failed: acknowledge nothing
+            core.abandon()
+            outcomes = StoreError(f"commit failed: {type(exc).__name__}")
+        conn.send(("results", outcomes, core.audit_seconds))
+
+
+class ProcessWriter:
+    """The gateway's side: one batch in flight at a time; results come back on the event loop."""
+
+    def __init__(self, path: Path, spec: AuditSpec, loop: asyncio.AbstractEventLoop) -> None:
+        context = multiprocessing.get_context("spawn")
+        parent, child = context.Pipe()
+        self._process = context.Process(
+            target=writer_main, args=(child, str(path), spec), name="cs-store-writer", daemon=True
+        )
+        self._process.start()
+        child.close()
+        self._conn = parent
+        if not parent.poll(60):
+            self._process.kill()
+            raise StoreError("the store's writer process did not start")
+        first = parent.recv()
+        if first[0] != "ready":
+            self._process.join(5)
+            raise StoreError(f"the store's writer process failed to start: {first[1]}")
+        self._loop = loop
+        self._waiting: collections.deque[Done] = collections.deque()
+        self._dead = False
+        self.commits = 0
+        self.audit_seconds = 0.0
+        # The child applies batches in order; while it works on one, the next waits in the pipe,
+        # so that neither side idles while the other works.
+        self.max_in_flight = 2
+        loop.add_reader(parent.fileno(), self._on_readable)
+
+    def run(self, works: list[Work], done: Done) -> None:
+        if self._dead:
+            self._loop.call_soon(done, StoreError("the store's writer process is gone"))
+            return
+        self._waiting.append(done)
+        try:
+            self._conn.send(("batch", works))
+        except (OSError, ValueError) as exc:
+            self._fail_all(StoreError(f"the store's writer process is gone: {type(exc).__name__}"))
+
+    def _on_readable(self) -> None:
+        try:
+            message = self._conn.recv()
+        except (EOFError, OSError):
+            self._fail_all(StoreError("the store's writer process is gone"))
+            return
+        if message[0] == "results" and self._waiting:
+            _, outcomes, self.audit_seconds = message
+            if not isinstance(outcomes, BaseException):
+                self.commits += 1
+            self._waiting.popleft()(outcomes)
+
+    def _fail_all(self, error: StoreError) -> None:
+        if not self._dead:
+            self._dead = True
+            self._loop.remove_reader(self._conn.fileno())
+        while self._waiting:
+            self._waiting.popleft()(error)
+
+    def close(self) -> None:
+        """Ask the child to sign the chain head and close; wait for it (called once, drained)."""
+        if not self._dead:
+            self._loop.remove_reader(self._conn.fileno())
+            self._dead = True
+            try:
+                self._conn.send(("close",))
+                if self._conn.poll(30):
+                    message = self._conn.recv()
+                    if message[0] == "closed":
+                        self.audit_seconds = message[1]
+            except (EOFError, OSError):
+                pass
+        self._conn.close()
+        self._process.join(30)
+        if self._process.is_alive():
+            self._process.kill()
