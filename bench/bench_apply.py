@@ -22,10 +22,8 @@ import re
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -41,7 +39,12 @@ from cs_gateway.config import load_config  # noqa: E402
 from cs_gateway.domain.check_digit import make_individual_number, make_juminhyo_code  # noqa: E402
 from cs_gateway.gen.jukinet.cs.v1 import identity_pb2 as pb  # noqa: E402
 from cs_gateway.gen.jukinet.cs.v1 import update_service_pb2 as upb  # noqa: E402
-from cs_gateway.process import GatewayProcess, start_gateway_process, write_dev_config  # noqa: E402
+from cs_gateway.process import (  # noqa: E402
+    GatewayProcess,
+    start_gateway_process,
+    start_listening_process,
+    write_dev_config,
+)
 from cs_gateway.server import server_options  # noqa: E402
 from pki.dev_pki import DevPki, init_dev_pki  # noqa: E402
 
@@ -97,30 +100,8 @@ async def _serve_echo(config_path: Path) -> None:
 
 def start_echo_process(config: Path, timeout: float = 30.0) -> GatewayProcess:
     """Run this script as ``--echo-server`` in a child process (like start_gateway_process)."""
-    proc = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), "--echo-server", str(config)],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=dict(os.environ, PYTHONUNBUFFERED="1"),
-    )
-    found: list[tuple[str, int]] = []
-    ready = threading.Event()
-
-    def read_stdout() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            match = _ECHO_LISTENING.search(line)
-            if match and not found:
-                found.append((match.group(1), int(match.group(2))))
-                ready.set()
-        ready.set()
-
-    threading.Thread(target=read_stdout, daemon=True).start()
-    if not ready.wait(timeout) or not found:
-        proc.kill()
-        proc.wait()
-        raise RuntimeError(f"the echo server did not start (exit code {proc.returncode})")
-    return GatewayProcess(process=proc, host=found[0][0], port=found[0][1])
+    command = [sys.executable, str(Path(__file__).resolve()), "--echo-server", str(config)]
+    return start_listening_process(command, _ECHO_LISTENING, what="the echo server", timeout=timeout)
 
 
 def process_cpu_seconds(pid: int) -> float | None:

@@ -71,9 +71,17 @@ class GatewayProcess:
 
 def start_gateway_process(config: Path, *, timeout: float = 30.0, stderr: int | None = None) -> GatewayProcess:
     """Run ``cs-gateway serve`` in a child process and wait for its listening line."""
+    command = [sys.executable, "-m", "cs_gateway", "serve", "--config", str(config)]
+    return start_listening_process(command, _LISTENING, what="the gateway", timeout=timeout, stderr=stderr)
+
+
+def start_listening_process(
+    command: list[str], listening: re.Pattern[str], *, what: str, timeout: float = 30.0, stderr: int | None = None
+) -> GatewayProcess:
+    """Run a server in a child process; wait for the stdout line ``listening`` matches (host, port)."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cs_gateway", "serve", "--config", str(config)],
+        command,
         stdout=subprocess.PIPE,
         stderr=stderr if stderr is not None else subprocess.DEVNULL,
         text=True,
@@ -85,7 +93,7 @@ def start_gateway_process(config: Path, *, timeout: float = 30.0, stderr: int | 
     def read_stdout() -> None:
         assert proc.stdout is not None
         for line in proc.stdout:
-            match = _LISTENING.search(line)
+            match = listening.search(line)
             if match and not found:
                 found.append((match.group(1), int(match.group(2))))
                 ready.set()
@@ -95,6 +103,6 @@ def start_gateway_process(config: Path, *, timeout: float = 30.0, stderr: int | 
     if not ready.wait(timeout) or not found:
         proc.kill()
         proc.wait()
-        raise RuntimeError(f"the gateway did not start (exit code {proc.returncode})")
+        raise RuntimeError(f"{what} did not start (exit code {proc.returncode})")
     host, port = found[0]
     return GatewayProcess(process=proc, host=host, port=port)
