@@ -105,13 +105,38 @@ def start_echo_process(config: Path, timeout: float = 30.0) -> GatewayProcess:
 
 
 def process_cpu_seconds(pid: int) -> float | None:
-    """user+system CPU time of a process (all threads), or None where /proc is unavailable."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            fields = fh.read().rpartition(")")[2].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / _CLK_TCK
+    """user+system CPU time of a process and its live descendants (all threads; the gateway's
+    store writer process included), or None where /proc is unavailable."""
+    total = 0.0
+    for member in _process_tree(pid):
+        try:
+            with open(f"/proc/{member}/stat", encoding="ascii") as fh:
+                fields = fh.read().rpartition(")")[2].split()
+        except OSError:
+            if member == pid:
+                return None
+            continue
+        total += (int(fields[11]) + int(fields[12])) / _CLK_TCK
+    return total
+
+
+def _process_tree(pid: int) -> list[int]:
+    """pid and its descendants, from /proc/<pid>/task/*/children."""
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        try:
+            tasks = os.listdir(f"/proc/{current}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as fh:
+                    todo.extend(int(child) for child in fh.read().split())
+            except OSError:
+                continue
+    return tree
 
 
 # -- requests -----------------------------------------------------------------------------------
