@@ -22,8 +22,11 @@ from pathlib import Path
 
 from ..audit.event import AuditEvent
 from ..audit.spec import AuditSpec
+from ..logging_setup import get_logger
 from .interface import StoreError, WriteRequest
 from .writer_core import WriterCore
+
+log = get_logger("cs_gateway.store")
 
 Work = WriteRequest | AuditEvent
 Done = Callable[[list[object] | BaseException], None]
@@ -118,10 +121,16 @@ class ProcessWriter:
                 self.commits += 1
             self._waiting.popleft()(outcomes)
 
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
+
     def _fail_all(self, error: StoreError) -> None:
         if not self._dead:
             self._dead = True
             self._loop.remove_reader(self._conn.fileno())
+            # Fail closed: from now on every write and every audited read is refused (UNAVAILABLE).
+            log.error("store_writer_gone", pid=self._process.pid, exitcode=self._process.exitcode)
         while self._waiting:
             self._waiting.popleft()(error)
 

@@ -114,3 +114,29 @@ def test_refused_update_leaves_every_table_unchanged(store: SqliteStore) -> None
     reused = apply.submit(dataclasses.replace(command(2), request_id=command(1).request_id)).result(30)
     assert reused.violation is not None and reused.violation.code == "REQUEST_ID_REUSED"
     assert snapshot() == before
+
+
+def test_gateway_fails_closed_when_its_store_writer_process_dies(gateway) -> None:  # noqa: ANN001
+    """The writer process owns the database: if it dies, nothing is stored or read unaudited."""
+    import os
+    import signal
+
+    import grpc
+
+    from clients.synthetic import synthetic_entry
+    from cs_gateway.gen.jukinet.cs.v1 import update_service_pb2 as upb
+    from tests.grpc_helpers import error_info
+
+    stub = gateway.stub()
+    stub.Apply(tennyu_request(1), timeout=10)
+    writer_pid = gateway.running.store._writer.pid  # noqa: SLF001 - the test kills the real child
+    os.kill(writer_pid, signal.SIGKILL)
+    for call in (
+        lambda: stub.Apply(tennyu_request(2), timeout=10),
+        lambda: stub.GetRecord(upb.GetRecordRequest(juminhyo_code=synthetic_entry(1).juminhyo_code), timeout=10),
+    ):
+        with pytest.raises(grpc.RpcError) as caught:
+            call()
+        assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert error_info(caught.value).reason == "STORE_UNAVAILABLE"
+    assert gateway.running.store.find(synthetic_entry(2).juminhyo_code) is None
