@@ -5,7 +5,8 @@ valid 転入 updates (every one must be accepted), stops it, and reads the ``sto
 it logs at shutdown: the seconds spent appending audit entries (HMACs of the subjects, the
 hash chain, the insert, the signed checkpoints) inside the store's transactions (in the store's
 writer process). The share is that time over the CPU time of the gateway and its writer
-process during the load (all threads), so the baseline is the same gateway in the same run. The last line is ``ratio audit_share=X`` (target <= 0.15).
+process during the load (all threads), so the baseline is the same gateway in the same run.
+The last line is ``ratio audit_share=X`` (target <= 0.15).
 
 Usage: python bench/bench_audit.py [--duration S]
 """
