@@ -35,9 +35,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from clients.synthetic import tennyu_request  # noqa: E402
 from cs_gateway.config import load_config  # noqa: E402
 from cs_gateway.domain.check_digit import make_individual_number, make_juminhyo_code  # noqa: E402
-from cs_gateway.gen.jukinet.cs.v1 import identity_pb2 as pb  # noqa: E402
 from cs_gateway.gen.jukinet.cs.v1 import update_service_pb2 as upb  # noqa: E402
 from cs_gateway.process import (  # noqa: E402
     GatewayProcess,
@@ -142,37 +142,6 @@ def _process_tree(pid: int) -> list[int]:
 # -- requests -----------------------------------------------------------------------------------
 
 
-def _date(year: int, month: int, day: int) -> pb.Date:
-    return pb.Date(year=year, month=month, day=day)
-
-
-def _template() -> upb.UpdateRequest:
-    entry = pb.ResidentEntry(
-        juminhyo_code=make_juminhyo_code("0000000000"),
-        name_kanji="山田　太郎",
-        name_kana="ヤマダ　タロウ",
-        birth_date=_date(1985, 4, 1),
-        sex=pb.SEX_MALE,
-        municipality_code="022021",
-        aza_code="0010001",
-        postal_code="0368551",
-        address="青森県弘前市大字上白銀町1番地1",
-        individual_number=make_individual_number("00000000000"),
-        resident_since=_date(2025, 4, 1),
-        address_since=_date(2025, 4, 1),
-        notified_on=_date(2025, 4, 2),
-        relationship=pb.RELATIONSHIP_HEAD,
-    )
-    return upb.UpdateRequest(
-        request_id="bench-0000000000",
-        change_reason=pb.CHANGE_REASON_TENNYU,
-        change_date=_date(2025, 4, 1),
-        operator_id="op-bench",
-        terminal_id="term-bench",
-        entry=entry,
-    )
-
-
 @dataclass(frozen=True)
 class Batch:
     payloads: list[bytes]  # serialized UpdateRequests
@@ -184,7 +153,7 @@ class RequestFactory:
 
     def __init__(self, start: int = 1) -> None:
         self._next = start
-        self._message = _template()
+        self._message = tennyu_request(0, request_prefix="bench")  # the synthetic 弘前市 resident
 
     def build(self, count: int) -> Batch:
         msg = self._message

@@ -33,6 +33,7 @@ from ..domain.registry import StoredPerson
 from .interface import Answer, StoreError, WriteRequest
 from .schema import migrate
 from .writer_core import WriterCore, connect, find_person, read_last_seq
+from .writer_process import ProcessWriter
 
 _SEQ = object()  # resolve a job's answer with its own outcome (the result, or the audit seq)
 Work = WriteRequest | AuditEvent
@@ -290,5 +291,3 @@ class SqliteStore:
         )
         return [(seq, json.loads(notice)) for seq, notice in rows]
 
-
-from .writer_process import ProcessWriter  # noqa: E402 - the process writer imports this module's peers
