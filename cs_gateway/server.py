@@ -16,15 +16,14 @@ import grpc
 from pki.profiles import ROLES
 
 from .api.guard import Guard, GuardedServer
+from .api.update_codec import UpdateCodec
 from .api.update_servicer import UpdateServicer
-from .app.apply_update import ApplyUpdate
 from .audit.event import DENIED, Actor, AuditEvent
 from .audit.keys import load_or_create_hmac_key
 from .audit.signing import CheckpointSigner
 from .audit.spec import AuditSpec
 from .clock import Today, jst_today
 from .config import GatewayConfig
-from .gen.jukinet.cs.v1 import update_service_pb2_grpc
 from .logging_setup import get_logger
 from .security.identity import PeerIdentity
 from .security.neighbours import NeighbourTable
@@ -96,7 +95,8 @@ def open_store(config: GatewayConfig, loop: asyncio.AbstractEventLoop | None = N
         signing_cert=config.tls.cert,
         checkpoint_every=config.audit.checkpoint_every,
     )
-    return SqliteStore(config.store_path, audit=spec, loop=loop, writer="process")
+    codec = UpdateCodec(municipality_code=config.municipality_code)  # decodes Apply requests in the writer
+    return SqliteStore(config.store_path, audit=spec, loop=loop, writer="process", codec=codec)
 
 
 def refusal_auditor(store: SqliteStore) -> Callable[[str, str, str, PeerIdentity | None], Awaitable[None]]:
@@ -150,8 +150,7 @@ async def start_gateway(config: GatewayConfig, *, today: Today = jst_today) -> R
         )
         server = grpc.aio.server(options=server_options(config))
         guarded = GuardedServer(server, guard)  # every servicer registers through the guard
-        apply_update = ApplyUpdate(store, municipality_code=config.municipality_code, today=today)
-        update_service_pb2_grpc.add_UpdateServiceServicer_to_server(UpdateServicer(apply_update, store), guarded)
+        UpdateServicer(store, today=today).register(guarded)
         guarded.seal()
         credentials = server_credentials(config)
         port = server.add_secure_port(config.listen, credentials)

@@ -1,26 +1,31 @@
-"""UpdateService: the 既存住基システム's write path (and its reconciliation reads)."""
+"""UpdateService: the 既存住基システム's write path (and its reconciliation reads).
+
+Apply and ApplyStream take and return bytes: each request is queued as an EncodedWrite, and the
+store's writer decodes, checks, applies and encodes it (api/update_codec.py). The event loop
+thread here does the guard, the queueing and gRPC itself, nothing per field.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import AsyncIterator
 
 import grpc
 
-from ..app.apply_update import ApplyUpdate
 from ..app.read_records import get_history, get_record
-from ..audit.event import Actor, AuditEvent
+from ..audit.event import Actor
+from ..clock import Today, jst_today
 from ..domain.violations import Violation
-from ..gen.jukinet.cs.v1 import identity_pb2, update_service_pb2, update_service_pb2_grpc
-from ..store.interface import StoreError, UpdateStore, WriteResult
-from .convert import record_to_proto, refusal_to_proto, update_from_proto
+from ..gen.jukinet.cs.v1 import identity_pb2, update_service_pb2
+from ..store.interface import Encoded, EncodedWrite, StoreError, UpdateStore
+from .convert import record_to_proto
 from .errors import abort_with_violation, store_unavailable_status
-from .guard import current_peer
+from .guard import GuardedServer, current_peer
 
 # How many stream requests may be in flight (read, not yet answered) at once.
 STREAM_WINDOW = 512
-SERVICE = "/jukinet.cs.v1.UpdateService/"
+SERVICE_NAME = "jukinet.cs.v1.UpdateService"
+SERVICE = f"/{SERVICE_NAME}/"
 
 
 def actor_of(context: grpc.aio.ServicerContext) -> Actor:
@@ -31,78 +36,74 @@ def actor_of(context: grpc.aio.ServicerContext) -> Actor:
     return Actor(spiffe_id=identity.spiffe_id, cert_fingerprint=identity.fingerprint_sha256, peer=context.peer())
 
 
-def result_to_proto(request_id: str, result: WriteResult) -> update_service_pb2.UpdateResult:
-    if result.violation is not None:
-        return update_service_pb2.UpdateResult(request_id=request_id, refusal=refusal_to_proto(result.violation))
-    assert result.record is not None
-    return update_service_pb2.UpdateResult(
-        request_id=request_id, record=record_to_proto(result.record), replayed=result.replayed
-    )
-
-
-class UpdateServicer(update_service_pb2_grpc.UpdateServiceServicer):
-    def __init__(self, apply_update: ApplyUpdate, store: UpdateStore) -> None:
-        self._apply_update = apply_update
+class UpdateServicer:
+    def __init__(self, store: UpdateStore, *, today: Today = jst_today) -> None:
         self._store = store
+        self._today = today
 
-    def _submit(
-        self, request: update_service_pb2.UpdateRequest, actor: Actor, action: str
-    ) -> asyncio.Future[WriteResult]:
-        """Convert and queue one request now (so that queue order = request order)."""
-        answer: asyncio.Future[WriteResult] = asyncio.get_running_loop().create_future()
-        command = update_from_proto(request)
-        if isinstance(command, Violation):
-            audit = AuditEvent(
-                action=action,
-                outcome="",
-                actor=actor,
-                request_id=request.request_id,
-                subject_juminhyo_code=request.entry.juminhyo_code,
-            )
-            return self._apply_update.refuse(audit, command, answer)  # type: ignore[return-value]
-        fingerprint = "pb1:" + hashlib.sha256(request.SerializeToString(deterministic=True)).hexdigest()
-        return self._apply_update.submit(  # type: ignore[return-value]
-            command, actor=actor, action=action, answer=answer, fingerprint=fingerprint
-        )
+    def method_handlers(self) -> dict[str, grpc.RpcMethodHandler]:
+        """Every method of UpdateService (a test checks them against the proto's service).
+        Apply and ApplyStream without (de)serializers: the writer parses and encodes."""
+        return {
+            "Apply": grpc.unary_unary_rpc_method_handler(self.Apply),
+            "ApplyStream": grpc.stream_stream_rpc_method_handler(self.ApplyStream),
+            "GetRecord": grpc.unary_unary_rpc_method_handler(
+                self.GetRecord,
+                request_deserializer=update_service_pb2.GetRecordRequest.FromString,
+                response_serializer=identity_pb2.IdentityRecord.SerializeToString,
+            ),
+            "GetHistory": grpc.unary_unary_rpc_method_handler(
+                self.GetHistory,
+                request_deserializer=update_service_pb2.GetHistoryRequest.FromString,
+                response_serializer=update_service_pb2.History.SerializeToString,
+            ),
+        }
 
-    async def Apply(  # noqa: N802 - gRPC method name
-        self, request: update_service_pb2.UpdateRequest, context: grpc.aio.ServicerContext
-    ) -> update_service_pb2.UpdateResult:
+    def register(self, server: GuardedServer) -> None:
+        """Register through the GuardedServer, which wraps every handler with the guard."""
+        server.add_registered_method_handlers(SERVICE_NAME, self.method_handlers())
+
+    def _submit(self, payload: bytes, actor: Actor, action: str, *, in_band: bool) -> asyncio.Future[Encoded]:
+        """Queue one request now (so that queue order = request order)."""
+        answer: asyncio.Future[Encoded] = asyncio.get_running_loop().create_future()
+        self._store.submit(EncodedWrite(payload, actor, action, self._today(), in_band), answer)
+        return answer
+
+    async def Apply(self, request: bytes, context: grpc.aio.ServicerContext) -> bytes:  # noqa: N802 - gRPC name
         try:
-            result = await self._submit(request, actor_of(context), SERVICE + "Apply")
+            result = await self._submit(request, actor_of(context), SERVICE + "Apply", in_band=False)
         except StoreError:
             await context.abort_with_status(store_unavailable_status())
             raise  # unreachable: abort raises
         if result.violation is not None:
             await abort_with_violation(context, result.violation)
-        return result_to_proto(request.request_id, result)
+        assert result.payload is not None
+        return result.payload
 
     async def ApplyStream(  # noqa: N802
-        self,
-        request_iterator: AsyncIterator[update_service_pb2.UpdateRequest],
-        context: grpc.aio.ServicerContext,
-    ) -> AsyncIterator[update_service_pb2.UpdateResult]:
-        pending: asyncio.Queue[tuple[str, asyncio.Future[WriteResult]] | None] = asyncio.Queue(STREAM_WINDOW)
+        self, request_iterator: AsyncIterator[bytes], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[bytes]:
+        pending: asyncio.Queue[asyncio.Future[Encoded] | None] = asyncio.Queue(STREAM_WINDOW)
         actor = actor_of(context)
         action = SERVICE + "ApplyStream"
 
         async def pump() -> None:
             try:
                 async for request in request_iterator:
-                    await pending.put((request.request_id, self._submit(request, actor, action)))
+                    await pending.put(self._submit(request, actor, action, in_band=True))
             finally:
                 await pending.put(None)
 
         reader = asyncio.create_task(pump())
         try:
-            while (item := await pending.get()) is not None:
-                request_id, future = item
+            while (future := await pending.get()) is not None:
                 try:
                     result = await future
                 except StoreError:
                     await context.abort_with_status(store_unavailable_status())
                     return
-                yield result_to_proto(request_id, result)
+                assert result.payload is not None
+                yield result.payload
             await reader  # surfaces a failure of the request stream
         finally:
             if not reader.done():

@@ -1,11 +1,13 @@
 """Use case: apply one update from the 既存住基システム.
 
-Format checks run first (no state needed); the logic checks run inside the store's write
-transaction, against the state the update will be applied to. Every outcome, refusals
+Format checks run first (no state needed: prepare_update); the logic checks run inside the
+store's write transaction, against the state the update will be applied to. Every outcome, refusals
 included, is audited; a refusal is answered only once its audit entry is durable.
 """
 
 from __future__ import annotations
+
+from datetime import date
 
 from ..audit.event import REFUSED, Actor, AuditEvent
 from ..clock import Today
@@ -13,6 +15,39 @@ from ..domain.format_checks import FormatContext, check_command
 from ..domain.record import UpdateCommand
 from ..domain.violations import Violation
 from ..store.interface import Answer, UpdateStore, WriteRequest, WriteResult
+
+
+def prepare_update(
+    cmd: UpdateCommand,
+    *,
+    actor: Actor,
+    action: str,
+    today: date,
+    municipality_code: str,
+    fingerprint: str | None = None,
+) -> WriteRequest | tuple[AuditEvent, Violation]:
+    """The write for one update, or its format refusal (the audit entry to record, and why).
+
+    Pure: no state is read. Runs wherever the update is applied from (the gateway's writer
+    process decodes and prepares wire requests itself)."""
+    audit = AuditEvent(
+        action=action,
+        outcome="",
+        actor=actor,
+        request_id=cmd.request_id,
+        subject_juminhyo_code=cmd.subject_code,
+        subject_individual_number=cmd.entry.individual_number,
+    )
+    found = check_command(cmd, FormatContext(today=today, municipality_code=municipality_code))
+    if found is not None:
+        return audit.with_outcome(REFUSED, reason=found.code), found
+    return WriteRequest(
+        request_id=cmd.request_id,
+        fingerprint=fingerprint or cmd.fingerprint(),
+        command=cmd,
+        today=today,
+        audit=audit,
+    )
 
 
 class ApplyUpdate:
@@ -32,31 +67,16 @@ class ApplyUpdate:
     ) -> Answer:
         """Queue the update; ``answer`` resolves with the WriteResult once the update is durably
         stored or refused (and audited either way). ``fingerprint`` identifies the content for
-        idempotency (default: the command's own digest; the gRPC layer passes a digest of the
-        request's deterministic wire form, which is cheaper)."""
-        audit = AuditEvent(
-            action=action,
-            outcome="",
+        idempotency (default: the command's own digest)."""
+        prepared = prepare_update(
+            cmd,
             actor=actor,
-            request_id=cmd.request_id,
-            subject_juminhyo_code=cmd.subject_code,
-            subject_individual_number=cmd.entry.individual_number,
+            action=action,
+            today=self._today(),
+            municipality_code=self._municipality_code,
+            fingerprint=fingerprint,
         )
-        today = self._today()
-        found = check_command(cmd, FormatContext(today=today, municipality_code=self._municipality_code))
-        if found is not None:
-            return self.refuse(audit, found, answer)
-
-        request = WriteRequest(
-            request_id=cmd.request_id,
-            fingerprint=fingerprint or cmd.fingerprint(),
-            command=cmd,
-            today=today,
-            audit=audit,
-        )
-        return self._store.submit(request, answer)
-
-    def refuse(self, audit: AuditEvent, violation: Violation, answer: Answer | None = None) -> Answer:
-        """Refuse without touching the data: audit the refusal, then answer it."""
-        refused = WriteResult(record=None, violation=violation)
-        return self._store.record_audit(audit.with_outcome(REFUSED, reason=violation.code), answer, refused)
+        if isinstance(prepared, WriteRequest):
+            return self._store.submit(prepared, answer)
+        audit, violation = prepared
+        return self._store.record_audit(audit, answer, WriteResult(record=None, violation=violation))

@@ -85,6 +85,11 @@ CATALOG: dict[str, tuple[Kind, str, str]] = {
         "住民票コード変更の新旧コードが同じです",
         "a 住民票コード変更 needs a new code different from the old one",
     ),
+    "MALFORMED_REQUEST": (
+        Kind.FORMAT,
+        "要求を解析できません(プロトコルバッファとして不正です)",
+        "the request could not be parsed (not a valid protobuf message)",
+    ),
     "INVALID_REQUEST_ID": (
         Kind.FORMAT,
         "{field} は1〜64文字の英数字・記号で指定してください",

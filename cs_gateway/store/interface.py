@@ -7,9 +7,9 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
-from ..audit.event import AuditEvent
+from ..audit.event import Actor, AuditEvent
 from ..domain.logic_checks import Accepted
 from ..domain.record import IdentityRecord, UpdateCommand
 from ..domain.registry import RegistryView, StoredPerson
@@ -44,14 +44,43 @@ class WriteResult:
     replayed: bool = False
 
 
+class EncodedWrite(NamedTuple):
+    """An update as it arrived (wire bytes), decoded and answered by the store's JobCodec where
+    the batch is applied. The gateway's one Python thread then only moves bytes; parsing,
+    checks, the write and the reply's encoding run in the writer."""
+
+    payload: bytes
+    actor: Actor
+    action: str
+    today: date
+    in_band: bool  # a refusal is part of the answer (a stream) rather than the call's status
+
+
+class Encoded(NamedTuple):
+    """The answer to an EncodedWrite: the reply's bytes (stored, replayed, or an in-band
+    refusal) and the violation if refused."""
+
+    payload: bytes | None
+    violation: Violation | None
+
+
+class JobCodec(Protocol):
+    """Turns an EncodedWrite into a write (or its refusal) and a result into reply bytes.
+    Must be picklable: a writer process gets its own copy."""
+
+    def decode(self, job: EncodedWrite) -> WriteRequest | tuple[AuditEvent, Violation]: ...
+
+    def encode(self, job: EncodedWrite, request_id: str, result: WriteResult) -> Encoded: ...
+
+
 class StoreError(Exception):
     """The store could not durably apply a write; nothing was acknowledged."""
 
 
 class UpdateStore(Protocol):
-    def submit(self, request: WriteRequest, answer: Answer | None = None) -> Answer:
-        """Queue a write; ``answer`` (made if not given) resolves with the WriteResult after the
-        commit (data + audit entry) is durable."""
+    def submit(self, request: WriteRequest | EncodedWrite, answer: Answer | None = None) -> Answer:
+        """Queue a write; ``answer`` (made if not given) resolves with the WriteResult (an
+        Encoded for an EncodedWrite) after the commit (data + audit entry) is durable."""
         ...
 
     def record_audit(self, event: AuditEvent, answer: Answer | None = None, value: object = None) -> Answer:

@@ -30,13 +30,13 @@ from ..audit.trail import AuditTrail
 from ..domain.record import IdentityRecord
 from ..domain.record_codec import record_from_dict
 from ..domain.registry import StoredPerson
-from .interface import Answer, StoreError, WriteRequest
+from .interface import Answer, EncodedWrite, JobCodec, StoreError, WriteRequest
 from .schema import migrate
 from .writer_core import WriterCore, connect, find_person, read_last_seq
 from .writer_process import ProcessWriter
 
 _SEQ = object()  # resolve a job's answer with its own outcome (the result, or the audit seq)
-Work = WriteRequest | AuditEvent
+Work = WriteRequest | EncodedWrite | AuditEvent
 Done = Callable[[list[object] | BaseException], None]
 
 
@@ -107,6 +107,7 @@ class SqliteStore:
         audit: AuditTrail | AuditSpec,
         loop: asyncio.AbstractEventLoop | None = None,
         writer: str = "thread",
+        codec: JobCodec | None = None,
         max_batch: int = 512,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -143,10 +144,10 @@ class SqliteStore:
             prepared = connect(self.path)
             migrate(prepared)  # before the child starts, so that readers here see the schema
             prepared.close()
-            self._writer = self._on_loop(lambda: ProcessWriter(self.path, audit, self._loop))
+            self._writer = self._on_loop(lambda: ProcessWriter(self.path, audit, self._loop, codec=codec))
         elif writer == "thread":
             trail = audit.build() if isinstance(audit, AuditSpec) else audit
-            self._writer = ThreadWriter(WriterCore(self.path, trail, now=now), self._loop)
+            self._writer = ThreadWriter(WriterCore(self.path, trail, codec=codec, now=now), self._loop)
         else:
             raise ValueError(f"writer must be 'thread' or 'process', not {writer!r}")
 
@@ -171,9 +172,10 @@ class SqliteStore:
 
     # -- writes ---------------------------------------------------------------------------
 
-    def submit(self, request: WriteRequest, answer: Answer | None = None) -> Answer:
+    def submit(self, request: WriteRequest | EncodedWrite, answer: Answer | None = None) -> Answer:
         """Queue an update; ``answer`` (a concurrent or an asyncio future of the store's loop)
-        resolves once the update and its audit entry are durable, or it is refused."""
+        resolves once the update and its audit entry are durable, or it is refused (with an
+        Encoded for an EncodedWrite: the store must have been given a codec)."""
         answer = answer if answer is not None else Future()
         self._post(_Job(request, answer, _SEQ))
         return answer
@@ -290,4 +292,3 @@ class SqliteStore:
             .fetchall()
         )
         return [(seq, json.loads(notice)) for seq, notice in rows]
-

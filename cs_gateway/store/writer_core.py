@@ -20,7 +20,7 @@ from ..domain.record import IdentityRecord
 from ..domain.record_codec import record_from_dict, record_to_dict
 from ..domain.registry import StoredPerson
 from ..domain.violations import violation
-from .interface import StoreError, WriteRequest, WriteResult
+from .interface import Encoded, EncodedWrite, JobCodec, StoreError, WriteRequest, WriteResult
 from .schema import migrate
 
 _FIND = (
@@ -74,30 +74,60 @@ class WriterCore:
     """Owns the writing connection: apply a batch (BEGIN + every job), then commit or abandon."""
 
     def __init__(
-        self, path: Path, audit: AuditTrail, *, now: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self,
+        path: Path,
+        audit: AuditTrail,
+        *,
+        codec: JobCodec | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._conn = connect(Path(path))
         migrate(self._conn)
         self._audit = audit
+        self._codec = codec
         self._now = now
         self._next_seq = read_last_seq(self._conn) + 1
         self._audit_head: tuple[int, str] | None = None
         self.audit_seconds = 0.0  # time spent appending audit entries (for the benchmark)
 
-    def apply(self, jobs: list[WriteRequest | AuditEvent]) -> list[object]:
-        """BEGIN and apply every job; the outcomes (WriteResult, audit seq or a job's own
-        StoreError). On a failure of the batch it rolls back and raises."""
+    def apply(self, jobs: list[WriteRequest | EncodedWrite | AuditEvent]) -> list[object]:
+        """BEGIN and apply every job; the outcomes (WriteResult, Encoded for an EncodedWrite,
+        audit seq, or a job's own StoreError). On a failure of the batch it rolls back and raises."""
         conn = self._conn
         self._audit_head = None  # re-read inside this transaction: other processes may append too
         try:
             conn.execute("BEGIN IMMEDIATE")
-            return [
-                self._audit_only(conn, job) if isinstance(job, AuditEvent) else self._apply_one(conn, job)
-                for job in jobs
-            ]
+            return [self._apply_job(conn, job) for job in jobs]
         except BaseException:
             self.abandon()
             raise
+
+    def _apply_job(self, conn: sqlite3.Connection, job: WriteRequest | EncodedWrite | AuditEvent) -> object:
+        if isinstance(job, EncodedWrite):
+            return self._apply_encoded(conn, job)
+        if isinstance(job, AuditEvent):
+            return self._append_audit(conn, job)  # a failure fails the batch: nothing unaudited commits
+        return self._apply_one(conn, job)
+
+    def _apply_encoded(self, conn: sqlite3.Connection, job: EncodedWrite) -> Encoded | BaseException:
+        """Decode (parse and format checks), apply, and encode the reply; refusals are audited too."""
+        if self._codec is None:
+            return StoreError("this store has no codec for encoded writes")
+        try:
+            decoded = self._codec.decode(job)
+        except Exception as exc:  # noqa: BLE001 - a crashing decoder refuses this job only
+            self._append_audit(conn, AuditEvent(job.action, ERROR, job.actor, reason=type(exc).__name__))
+            return StoreError(f"update not stored: {type(exc).__name__}")
+        if isinstance(decoded, WriteRequest):
+            request_id = decoded.request_id
+            result = self._apply_one(conn, decoded)
+            if isinstance(result, BaseException):
+                return result
+        else:
+            audit, refused = decoded
+            self._append_audit(conn, audit)
+            request_id, result = audit.request_id, WriteResult(record=None, violation=refused)
+        return self._codec.encode(job, request_id, result)
 
     def commit(self) -> None:
         """COMMIT (waits for fsync; the sqlite3 module releases the GIL meanwhile)."""
@@ -133,9 +163,6 @@ class WriterCore:
             return self._audit_head[0]
         finally:
             self.audit_seconds += time.perf_counter() - started
-
-    def _audit_only(self, conn: sqlite3.Connection, event: AuditEvent) -> int:
-        return self._append_audit(conn, event)  # a failure fails the batch: nothing unaudited commits
 
     def _apply_one(self, conn: sqlite3.Connection, request: WriteRequest) -> WriteResult | BaseException:
         """One update and its audit entry, in the batch's transaction: both commit, or neither.

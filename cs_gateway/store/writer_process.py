@@ -23,12 +23,12 @@ from pathlib import Path
 from ..audit.event import AuditEvent
 from ..audit.spec import AuditSpec
 from ..logging_setup import get_logger
-from .interface import StoreError, WriteRequest
+from .interface import EncodedWrite, JobCodec, StoreError, WriteRequest
 from .writer_core import WriterCore
 
 log = get_logger("cs_gateway.store")
 
-Work = WriteRequest | AuditEvent
+Work = WriteRequest | EncodedWrite | AuditEvent
 Done = Callable[[list[object] | BaseException], None]
 _PR_SET_PDEATHSIG = 1
 
@@ -43,11 +43,11 @@ def _die_with_parent() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
-def writer_main(conn: Connection, path: str, spec: AuditSpec) -> None:
+def writer_main(conn: Connection, path: str, spec: AuditSpec, codec: JobCodec | None = None) -> None:
     """The child: apply each batch it receives, commit, answer; until "close" or the pipe ends."""
     _die_with_parent()
     try:
-        core = WriterCore(Path(path), spec.build())
+        core = WriterCore(Path(path), spec.build(), codec=codec)
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which refuses to start
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
@@ -73,11 +73,13 @@ def writer_main(conn: Connection, path: str, spec: AuditSpec) -> None:
 class ProcessWriter:
     """The gateway's side: one batch in flight at a time; results come back on the event loop."""
 
-    def __init__(self, path: Path, spec: AuditSpec, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, path: Path, spec: AuditSpec, loop: asyncio.AbstractEventLoop, *, codec: JobCodec | None = None
+    ) -> None:
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe()
         self._process = context.Process(
-            target=writer_main, args=(child, str(path), spec), name="cs-store-writer", daemon=True
+            target=writer_main, args=(child, str(path), spec, codec), name="cs-store-writer", daemon=True
         )
         self._process.start()
         child.close()
