@@ -15,7 +15,6 @@ Where the batch is applied:
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -32,7 +31,7 @@ from ..domain.record_codec import record_from_dict
 from ..domain.registry import StoredPerson
 from .interface import Answer, EncodedWrite, JobCodec, StoreError, WriteRequest
 from .schema import migrate
-from .writer_core import WriterCore, connect, find_person, read_last_seq
+from .writer_core import WriterCore, connect, find_person, loads, read_last_seq
 from .writer_process import ProcessWriter
 
 _SEQ = object()  # resolve a job's answer with its own outcome (the result, or the audit seq)
@@ -277,7 +276,7 @@ class SqliteStore:
             )
             .fetchall()
         )
-        return [record_from_dict(json.loads(r[0])) for r in rows]
+        return [record_from_dict(loads(r[0])) for r in rows]
 
     def last_update_seq(self) -> int:
         return read_last_seq(self._reader())
@@ -291,4 +290,4 @@ class SqliteStore:
             )
             .fetchall()
         )
-        return [(seq, json.loads(notice)) for seq, notice in rows]
+        return [(seq, loads(notice)) for seq, notice in rows]

@@ -17,8 +17,10 @@ import ctypes
 import multiprocessing
 import signal
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import NamedTuple
 
 from ..audit.event import AuditEvent
 from ..audit.spec import AuditSpec
@@ -44,7 +46,11 @@ def _die_with_parent() -> None:
 
 
 def writer_main(conn: Connection, path: str, spec: AuditSpec, codec: JobCodec | None = None) -> None:
-    """The child: apply each batch it receives, commit, answer; until "close" or the pipe ends."""
+    """The child: apply each batch it receives, commit, answer; until "close" or the pipe ends.
+
+    COMMIT (the wait for fsync) runs on a helper thread while this thread encodes the batch's
+    replies and, when the next batch is already waiting, decodes it; the next batch is applied
+    only once the previous COMMIT is known, and its answers are sent only after its own."""
     _die_with_parent()
     try:
         core = WriterCore(Path(path), spec.build(), codec=codec)
@@ -52,22 +58,48 @@ def writer_main(conn: Connection, path: str, spec: AuditSpec, codec: JobCodec | 
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
     conn.send(("ready",))
+    committer = ThreadPoolExecutor(1, thread_name_prefix="store-commit")
+    committing: _Committing | None = None
     while True:
+        if committing is not None and not conn.poll(0):
+            _answer(conn, core, committing)  # nothing else to do meanwhile: wait for the disk, answer
+            committing = None
         try:
             message = conn.recv()
         except EOFError:
             return  # the gateway is gone
         if message[0] == "close":
+            if committing is not None:
+                _answer(conn, core, committing)
             core.close()
             conn.send(("closed", core.audit_seconds))
             return
+        jobs = core.decode(message[1])  # overlaps the previous batch's COMMIT
+        if committing is not None:
+            _answer(conn, core, committing)
+            committing = None
         try:
-            outcomes: list[object] | BaseException = core.apply(message[1])
-            core.commit()
-        except BaseException as exc:  # noqa: BLE001 - the batch failed: acknowledge nothing
-            core.abandon()
-            outcomes = StoreError(f"commit failed: {type(exc).__name__}")
-        conn.send(("results", outcomes, core.audit_seconds))
+            outcomes = core.apply_decoded(jobs)
+        except BaseException as exc:  # noqa: BLE001 - the batch failed (rolled back): acknowledge nothing
+            conn.send(("results", StoreError(f"commit failed: {type(exc).__name__}"), core.audit_seconds))
+            continue
+        started = committer.submit(core.commit)
+        committing = _Committing(started, core.encode(outcomes))
+
+
+class _Committing(NamedTuple):
+    commit: Future[None]
+    outcomes: list[object]
+
+
+def _answer(conn: Connection, core: WriterCore, committing: _Committing) -> None:
+    """Wait for the batch's COMMIT, then send its outcomes (or its failure: nothing acknowledged)."""
+    outcomes: list[object] | BaseException = committing.outcomes
+    error = committing.commit.exception()
+    if error is not None:
+        core.abandon()
+        outcomes = StoreError(f"commit failed: {type(error).__name__}")
+    conn.send(("results", outcomes, core.audit_seconds))
 
 
 class ProcessWriter:
