@@ -60,7 +60,7 @@ class SubjectHasher:
     def digest(self, kind: str, value: str) -> str:
         if not value:
             return ""
-        return hmac.new(self._key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+        return hmac.digest(self._key, f"{kind}:{value}".encode(), "sha256").hex()
 
     def juminhyo_code(self, value: str) -> str:
         return self.digest("juminhyo_code", value)
