@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import date
 
 import grpc
@@ -164,3 +165,64 @@ def test_every_accepted_update_queues_one_change_notice(gateway: InProcessGatewa
     assert first["individual_number"] == entry.individual_number
     assert first["change_reason"] == pb.CHANGE_REASON_TENNYU
     assert set(first) >= {"name_kanji", "birth_date", "sex", "address", "change_date", "update_seq"}
+
+
+def _raw_apply(gateway: InProcessGateway, payload: bytes) -> grpc.RpcError:
+    call = gateway.channel().unary_unary(
+        "/jukinet.cs.v1.UpdateService/Apply", request_serializer=lambda b: b, response_deserializer=lambda b: b
+    )
+    with pytest.raises(grpc.RpcError) as caught:
+        call(payload, timeout=10)
+    return caught.value
+
+
+def _audit_reasons(gateway: InProcessGateway) -> list[tuple[str, str]]:
+    conn = sqlite3.connect(gateway.config.store_path)
+    try:
+        return conn.execute("SELECT outcome, reason FROM audit_log ORDER BY seq").fetchall()
+    finally:
+        conn.close()
+
+
+def test_bytes_that_are_not_an_update_request_are_refused_and_audited(gateway: InProcessGateway) -> None:
+    """The gateway parses requests itself (in its store writer): garbage gets a reason, not INTERNAL."""
+    for garbage in (b"\xff\xff\xff\xff", b"\x0a\x80"):  # a bad tag; a length beyond the end
+        error = _raw_apply(gateway, garbage)
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert error_info(error).reason == "MALFORMED_REQUEST"
+    assert _audit_reasons(gateway)[-2:] == [("refused", "MALFORMED_REQUEST")] * 2
+    assert gateway.running.store.last_update_seq() == 0
+    # in a stream, the refusal is that message's answer and the stream goes on
+    good = tennyu_request(60)
+    results = list(
+        gateway.channel().stream_stream(
+            "/jukinet.cs.v1.UpdateService/ApplyStream",
+            request_serializer=lambda b: b,
+            response_deserializer=upb.UpdateResult.FromString,
+        )(iter([b"\xff\xff", good.SerializeToString()]), timeout=10)
+    )
+    assert [r.WhichOneof("outcome") for r in results] == ["refusal", "record"]
+    assert results[0].refusal.reason == "MALFORMED_REQUEST"
+    assert results[1].record.update_seq == 1
+
+
+def test_the_same_request_in_another_field_order_is_a_replay(gateway: InProcessGateway) -> None:
+    """Idempotency compares content, not bytes: the same message encoded with its fields in
+    another order (valid protobuf) replays the first result instead of REQUEST_ID_REUSED."""
+    request = tennyu_request(61)
+    first = gateway.stub().Apply(request, timeout=10)
+    entry_only = upb.UpdateRequest(entry=request.entry).SerializeToString()
+    rest = upb.UpdateRequest()
+    rest.CopyFrom(request)
+    rest.ClearField("entry")
+    reordered = entry_only + rest.SerializeToString()  # entry first: concatenated messages merge
+    assert reordered != request.SerializeToString()
+    assert upb.UpdateRequest.FromString(reordered) == request
+    call = gateway.channel().unary_unary(
+        "/jukinet.cs.v1.UpdateService/Apply",
+        request_serializer=lambda b: b,
+        response_deserializer=upb.UpdateResult.FromString,
+    )
+    again = call(reordered, timeout=10)
+    assert again.replayed and again.record == first.record
+    assert gateway.running.store.last_update_seq() == 1
