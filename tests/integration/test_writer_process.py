@@ -1,0 +1,163 @@
+"""The store's writer process, driven through its pipe: batches pipelined back to back (the next
+one is decoded while the previous COMMIT waits for the disk), answers in order, and a COMMIT
+that fails acknowledges nothing of its batch while the batches after it are stored gaplessly.
+
+The child is a real spawned process running writer_main on a real SQLite file; the only thing
+injected is the failure of one COMMIT (the disk refusing a write cannot be provoked portably).
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import sqlite3
+from collections.abc import Iterator
+from datetime import date
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import pytest
+
+from clients.synthetic import tennyu_request
+from cs_gateway.api.update_codec import UpdateCodec
+from cs_gateway.audit.event import Actor
+from cs_gateway.audit.spec import AuditSpec
+from cs_gateway.audit.trail import verify
+from cs_gateway.gen.jukinet.cs.v1 import update_service_pb2 as upb
+from cs_gateway.store.interface import Encoded, EncodedWrite, StoreError
+from cs_gateway.store.writer_process import writer_main
+
+TODAY = date(2026, 11, 29)
+ACTOR = Actor(spiffe_id="spiffe://hirosaki.jukinet.test/kizon-juki/kizon-juki-01", peer="ipv4:127.0.0.1:1")
+SPEC = AuditSpec(hmac_key=b"k" * 32, signing_key=None, signing_cert=None)
+
+
+def writer_with_failing_commit(conn: Connection, path: str, fail_on: int) -> None:
+    """The child: writer_main, with its fail_on-th COMMIT refused (nothing else changed)."""
+    from cs_gateway.store import writer_core
+
+    calls = itertools.count(1)
+    real_commit = writer_core.WriterCore.commit
+
+    def commit(self: writer_core.WriterCore) -> None:
+        if next(calls) == fail_on:
+            raise sqlite3.OperationalError("disk I/O error (injected)")
+        real_commit(self)
+
+    writer_core.WriterCore.commit = commit  # type: ignore[method-assign]
+    writer_main(conn, path, SPEC, UpdateCodec(municipality_code="022021"))
+
+
+@pytest.fixture
+def writer(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Connection, Path]]:
+    fail_on = getattr(request, "param", 0)
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    db = tmp_path / "cs.sqlite3"
+    process = context.Process(target=writer_with_failing_commit, args=(child, str(db), fail_on), daemon=True)
+    process.start()
+    child.close()
+    assert parent.poll(60) and parent.recv() == ("ready",)
+    try:
+        yield parent, db
+    finally:
+        parent.send(("close",))
+        assert parent.poll(30) and parent.recv()[0] == "closed"
+        process.join(30)
+        assert process.exitcode == 0
+
+
+def batch(first: int, count: int) -> list[EncodedWrite]:
+    return [
+        EncodedWrite(tennyu_request(i).SerializeToString(), ACTOR, "/jukinet.cs.v1.UpdateService/Apply", TODAY, True)
+        for i in range(first, first + count)
+    ]
+
+
+def answers(conn: Connection, batches: int) -> list[list[object] | BaseException]:
+    out = []
+    for _ in range(batches):
+        assert conn.poll(30), "no answer from the writer"
+        kind, outcomes, _seconds = conn.recv()
+        assert kind == "results"
+        out.append(outcomes)
+    return out
+
+
+def seqs(outcomes: list[object]) -> list[int]:
+    result = []
+    for outcome in outcomes:
+        assert isinstance(outcome, Encoded) and outcome.payload is not None
+        result.append(upb.UpdateResult.FromString(outcome.payload).record.update_seq)
+    return result
+
+
+def stored(db: Path) -> list[tuple[int, str]]:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute("SELECT update_seq, juminhyo_code FROM history ORDER BY update_seq").fetchall()
+    finally:
+        conn.close()
+
+
+def test_pipelined_batches_are_answered_in_order(writer: tuple[Connection, Path]) -> None:
+    conn, db = writer
+    for k in range(6):
+        conn.send(("batch", batch(1 + 7 * k, 7)))  # no waiting: the writer overlaps them
+    got = answers(conn, 6)
+    assert [seqs(outcomes) for outcomes in got] == [list(range(1 + 7 * k, 8 + 7 * k)) for k in range(6)]  # type: ignore[arg-type]
+    assert [seq for seq, _ in stored(db)] == list(range(1, 43))
+
+
+@pytest.mark.parametrize("writer", [2], indirect=True)
+def test_a_failed_commit_acknowledges_nothing_and_later_batches_follow_without_gap(
+    writer: tuple[Connection, Path],
+) -> None:
+    conn, db = writer
+    conn.send(("batch", batch(1, 3)))
+    assert seqs(answers(conn, 1)[0]) == [1, 2, 3]  # type: ignore[arg-type]
+    conn.send(("batch", batch(10, 4)))  # its COMMIT fails
+    conn.send(("batch", batch(20, 2)))  # decoded while that COMMIT runs; applied after it failed
+    failed, after = answers(conn, 2)
+    assert isinstance(failed, StoreError)
+    assert seqs(after) == [4, 5]  # type: ignore[arg-type]
+    codes = {tennyu_request(i).entry.juminhyo_code for i in range(10, 14)}
+    assert not codes & {code for _, code in stored(db)}  # nothing of the failed batch is stored
+    assert [seq for seq, _ in stored(db)] == [1, 2, 3, 4, 5]
+    check = sqlite3.connect(db)
+    try:
+        report = verify(check, [])
+        assert report.ok, report.describe()
+        assert report.entries == 5  # the failed batch's audit entries were rolled back with it
+    finally:
+        check.close()
+
+
+class _CrashingCodec(UpdateCodec):
+    """Decodes like the real codec, except that a request whose id ends in "boom" crashes it."""
+
+    def decode(self, job: EncodedWrite):  # noqa: ANN201
+        if upb.UpdateRequest.FromString(job.payload).request_id.endswith("boom"):
+            raise RuntimeError("decoder bug")
+        return super().decode(job)
+
+
+def test_a_crashing_decoder_fails_its_own_request_only_and_is_audited(tmp_path: Path) -> None:
+    from cs_gateway.store.writer_core import WriterCore
+
+    core = WriterCore(tmp_path / "cs.sqlite3", SPEC.build(), codec=_CrashingCodec(municipality_code="022021"))
+    jobs = batch(1, 3)
+    crashing = tennyu_request(2)
+    crashing.request_id = "req-boom"
+    jobs[1] = jobs[1]._replace(payload=crashing.SerializeToString())
+    outcomes = core.apply(jobs)
+    core.commit()
+    assert isinstance(outcomes[1], StoreError)
+    assert seqs([outcomes[0], outcomes[2]]) == [1, 2]
+    conn = sqlite3.connect(tmp_path / "cs.sqlite3")
+    try:
+        rows = conn.execute("SELECT outcome, reason FROM audit_log ORDER BY seq").fetchall()
+    finally:
+        conn.close()
+    core.close()
+    assert rows == [("ok", ""), ("error", "RuntimeError"), ("ok", "")]
