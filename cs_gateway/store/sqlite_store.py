@@ -1,6 +1,7 @@
 """The embedded store: one SQLite file in WAL mode, written with group commit.
 
-Jobs (updates, audit-only entries) gather while the previous batch commits; the next batch
+Jobs (updates, encoded updates that a JobCodec decodes where the batch is applied, audit-only
+entries) gather while the previous batch commits; the next batch
 applies each job in turn inside one transaction (WriterCore), commits once (one fsync for the
 batch, ``synchronous=FULL`` so that a commit survives power loss) and only then resolves the
 callers' futures. An acknowledged update is therefore durable.

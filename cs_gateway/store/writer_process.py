@@ -1,10 +1,10 @@
 """The store's writer in a process of its own.
 
-The gateway's event loop thread is the bottleneck under load (one Python thread, one GIL);
-the write logic of the store (logic checks, rows, JSON, audit entries, SQLite) is about half of
-its work per update. Here a child process owns the writing connection and applies each batch
-(WriterCore), while the gateway only sends batches and reads results through a pipe watched by
-its event loop. The child dies with the gateway (PR_SET_PDEATHSIG), so a SIGKILLed gateway never
+The gateway's event loop thread is one Python thread (one GIL) that also runs gRPC. Here a
+child process owns the writing connection and does the work of each update (with a JobCodec:
+parsing and format checks of the wire request, logic checks, rows, JSON, audit entries, SQLite,
+the encoded reply; WriterCore), while the gateway only sends batches and reads results through a
+pipe watched by its event loop. The child dies with the gateway (PR_SET_PDEATHSIG), so a SIGKILLed gateway never
 leaves a writer holding the database; an acknowledged update was committed by the child before
 the gateway saw its result.
 """
@@ -103,7 +103,8 @@ def _answer(conn: Connection, core: WriterCore, committing: _Committing) -> None
 
 
 class ProcessWriter:
-    """The gateway's side: one batch in flight at a time; results come back on the event loop."""
+    """The gateway's side: up to two batches in flight (one committing, the next being decoded
+    and applied); results come back, in order, on the event loop."""
 
     def __init__(
         self, path: Path, spec: AuditSpec, loop: asyncio.AbstractEventLoop, *, codec: JobCodec | None = None
@@ -128,8 +129,8 @@ class ProcessWriter:
         self._dead = False
         self.commits = 0
         self.audit_seconds = 0.0
-        # The child applies batches in order; while it works on one, the next waits in the pipe,
-        # so that neither side idles while the other works.
+        # The child applies batches in order; while one commits, it decodes the next. More in
+        # flight (3, 4, 8, with the child merging waiting batches) measured no faster.
         self.max_in_flight = 2
         loop.add_reader(parent.fileno(), self._on_readable)
 
