@@ -202,7 +202,8 @@ def _identity(data: bytes) -> bytes:
 @dataclass(frozen=True)
 class Measurement:
     rate: float  # calls/s or messages/s
-    server_cpu_us: float | None  # server process CPU per call/message
+    server_cpu_us: float | None  # server process CPU per call/message (the gateway's writer included)
+    client_cpu_us: float  # this process's CPU (the load generator) per call/message
 
 
 async def unary_load(
@@ -244,14 +245,14 @@ async def unary_load(
 
     tasks = [asyncio.create_task(worker()) for _ in range(CONCURRENCY)]
     await asyncio.sleep(warmup)
-    count0, cpu0, t0 = done, process_cpu_seconds(server_pid), time.perf_counter()
+    count0, cpu0, own0, t0 = done, process_cpu_seconds(server_pid), time.process_time(), time.perf_counter()
     await asyncio.sleep(duration)
-    count1, cpu1, t1 = done, process_cpu_seconds(server_pid), time.perf_counter()
+    count1, cpu1, own1, t1 = done, process_cpu_seconds(server_pid), time.process_time(), time.perf_counter()
     stop = True
     await asyncio.gather(*tasks)
     calls = count1 - count0
     cpu = (cpu1 - cpu0) / calls * 1e6 if cpu0 is not None and cpu1 is not None and calls else None
-    return Measurement(calls / (t1 - t0), cpu), checker
+    return Measurement(calls / (t1 - t0), cpu, (own1 - own0) / max(calls, 1) * 1e6), checker
 
 
 async def stream_load(
@@ -267,7 +268,7 @@ async def stream_load(
     expected = iter(batch.request_ids)
     payloads = iter(batch.payloads)
     received = 0
-    cpu0, t0 = process_cpu_seconds(server_pid), time.perf_counter()
+    cpu0, own0, t0 = process_cpu_seconds(server_pid), time.process_time(), time.perf_counter()
     async for response in method(iter(batch.payloads)):
         request_id = next(expected, "?")
         if gateway:
@@ -275,11 +276,11 @@ async def stream_load(
         elif response != next(payloads, None):
             checker.fail("echo returned other bytes")
         received += 1
-    cpu1, t1 = process_cpu_seconds(server_pid), time.perf_counter()
+    cpu1, own1, t1 = process_cpu_seconds(server_pid), time.process_time(), time.perf_counter()
     if received != len(batch.payloads):
         checker.fail(f"stream returned {received} results for {len(batch.payloads)} requests")
     cpu = (cpu1 - cpu0) / received * 1e6 if cpu0 is not None and cpu1 is not None and received else None
-    return Measurement(received / (t1 - t0), cpu), checker
+    return Measurement(received / (t1 - t0), cpu, (own1 - own0) / max(received, 1) * 1e6), checker
 
 
 def secure_channel(pki: DevPki, target: str) -> grpc.aio.Channel:
@@ -319,8 +320,9 @@ class Series:
 
     def add(self, rnd: int, measurement: Measurement) -> None:
         self.runs.append(measurement)
-        cpu = "" if measurement.server_cpu_us is None else f"  (server CPU {measurement.server_cpu_us:5.0f} us/msg)"
-        _say(f"round {rnd}: {self.label:<20} {measurement.rate:8.0f} {self.unit}{cpu}")
+        parts = [] if measurement.server_cpu_us is None else [f"server CPU {measurement.server_cpu_us:5.0f} us/msg"]
+        parts.append(f"load generator {measurement.client_cpu_us:4.0f} us/msg")
+        _say(f"round {rnd}: {self.label:<20} {measurement.rate:8.0f} {self.unit}  ({', '.join(parts)})")
 
     def summary(self) -> str:
         return f"{self.label:<20} best {self.best:8.0f}  median {self.median:8.0f} {self.unit:<10}{self.cpu()}"
