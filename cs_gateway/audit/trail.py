@@ -6,6 +6,7 @@ if the entry cannot be written, the transaction (and so the change) does not com
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,6 +19,11 @@ from .event import AuditEvent
 from .signing import CheckpointSigner, checkpoint_message, signature_valid
 
 ENTRY_COLUMNS: tuple[str, ...] = (*CHAINED_FIELDS, "prev_hash", "entry_hash")
+# The 依頼管理番号 is the one item of an entry the caller chooses freely. Entries keep it only when it
+# has the format a request id must have (1-64 printable ASCII, no space): a refused request with a
+# megabyte of id, or terminal escapes in it, must not reach the trail, nor an auditor's screen.
+_REQUEST_ID = re.compile(r"[\x21-\x7e]{0,64}")
+INVALID_REQUEST_ID = "<not kept: not a valid request id>"  # has spaces: no valid id looks like it
 _COLUMNS = ", ".join(ENTRY_COLUMNS)
 _FIELDS = ENTRY_COLUMNS
 
@@ -83,7 +89,7 @@ class AuditTrail:
                 "terminal_id": actor.terminal_id,
                 "subject_code_hmac": self._hasher.juminhyo_code(event.subject_juminhyo_code),
                 "subject_number_hmac": self._hasher.individual_number(event.subject_individual_number),
-                "request_id": event.request_id,
+                "request_id": event.request_id if _REQUEST_ID.fullmatch(event.request_id) else INVALID_REQUEST_ID,
                 "update_seq": event.update_seq,
                 "detail": event.detail,
             }

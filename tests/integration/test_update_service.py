@@ -226,3 +226,24 @@ def test_the_same_request_in_another_field_order_is_a_replay(gateway: InProcessG
     again = call(reordered, timeout=10)
     assert again.replayed and again.record == first.record
     assert gateway.running.store.last_update_seq() == 1
+
+
+def test_a_request_id_that_is_not_one_stays_out_of_the_audit_trail(gateway: InProcessGateway) -> None:
+    """The id is the caller's free choice: a refused request with terminal escapes and kilobytes
+    in it is audited with a fixed marker instead; a valid id on a refused request is kept."""
+    stub = gateway.stub()
+    hostile = tennyu_request(62)
+    hostile.request_id = "\x1b[2J" + "x" * 5000
+    assert refusal(stub, hostile)[1:] == ("INVALID_REQUEST_ID", "request_id")
+    bad_date = tennyu_request(63)
+    bad_date.entry.birth_date.CopyFrom(pb.Date(year=2001, month=2, day=30))
+    assert refusal(stub, bad_date)[1:] == ("INVALID_DATE", "birth_date")
+    conn = sqlite3.connect(gateway.config.store_path)
+    try:
+        rows = conn.execute("SELECT request_id, reason FROM audit_log ORDER BY seq DESC LIMIT 2").fetchall()
+    finally:
+        conn.close()
+    assert rows == [
+        (bad_date.request_id, "INVALID_DATE"),
+        ("<not kept: not a valid request id>", "INVALID_REQUEST_ID"),
+    ]
