@@ -32,21 +32,15 @@ _FIND = (
 )
 
 
-def dumps(data: object) -> str:
-    """Compact JSON, non-ASCII kept as UTF-8 (the same text as json.dumps(data,
-    ensure_ascii=False, separators=(",", ":")), about 6x faster: it runs for every update)."""
-    return orjson.dumps(data).decode()
-
-
 def record_json(record: IdentityRecord) -> str:
-    """A version's stored form: the text of dumps(record_to_dict(record)), made by orjson from the
-    dataclass itself (fields in order, dates ISO 8601, enums as numbers; a test checks that the
-    texts are equal)."""
+    """A version's stored form: compact JSON of record_to_dict(record), non-ASCII as UTF-8 (the
+    text of json.dumps(..., ensure_ascii=False, separators=(",", ":"))), made by orjson from the
+    dataclass itself, several times faster; a test checks that the texts are equal."""
     return orjson.dumps(record).decode()
 
 
 def notice_json(record: IdentityRecord) -> str:
-    """The outbox's stored notice: the text of dumps(change_notice(record)) (checked by a test)."""
+    """The outbox's stored notice: the same JSON text of change_notice(record) (checked by a test)."""
     if record.update_seq <= 0:
         raise ValueError("a change notice needs the stored 更新順番号")
     return orjson.dumps({name: getattr(record, name) for name in NOTICE_ITEMS}).decode()
