@@ -18,7 +18,7 @@ from pki.profiles import ROLES
 from .api.guard import Guard, GuardedServer
 from .api.update_codec import UpdateCodec
 from .api.update_servicer import UpdateServicer
-from .audit.event import DENIED, Actor, AuditEvent
+from .audit.event import Actor, AuditEvent
 from .audit.keys import load_or_create_hmac_key
 from .audit.signing import CheckpointSigner
 from .audit.spec import AuditSpec
@@ -35,12 +35,19 @@ from .store.sqlite_store import SqliteStore
 log = get_logger("cs_gateway.server")
 
 
+# grpc itself cuts a request message this many times the configured limit, unread and unaudited
+# (the application never sees it); between the limit and this cap the gateway refuses the request
+# itself, audited, with RESOURCE_EXHAUSTED / MESSAGE_TOO_LARGE (ApplyStream: inline, and the stream
+# goes on). The cap bounds memory: max_concurrent_streams x this x the limit.
+TRANSPORT_CAP_FACTOR = 4
+
+
 def server_options(config: GatewayConfig) -> list[tuple[str, int]]:
     """Hardening that grpcio exposes as channel arguments."""
     limits = config.limits
     return [
         ("grpc.so_reuseport", 0),  # nobody else may bind our port
-        ("grpc.max_receive_message_length", limits.max_receive_message_bytes),
+        ("grpc.max_receive_message_length", limits.max_receive_message_bytes * TRANSPORT_CAP_FACTOR),
         ("grpc.max_send_message_length", limits.max_send_message_bytes),
         ("grpc.max_concurrent_streams", limits.max_concurrent_streams),
         ("grpc.max_metadata_size", limits.max_metadata_bytes),
@@ -99,12 +106,15 @@ def open_store(config: GatewayConfig, loop: asyncio.AbstractEventLoop | None = N
     return SqliteStore(config.store_path, audit=spec, loop=loop, writer="process", codec=codec)
 
 
-def refusal_auditor(store: SqliteStore) -> Callable[[str, str, str, PeerIdentity | None], Awaitable[None]]:
-    async def audit_refusal(method: str, peer: str, rule: str, identity: PeerIdentity | None) -> None:
+def refusal_auditor(store: SqliteStore) -> Callable[[str, str, str, str, PeerIdentity | None], Awaitable[None]]:
+    """The guard's refusals (denied callers; requests too large or unparsable), audited."""
+
+    async def audit_refusal(method: str, peer: str, outcome: str, rule: str, identity: PeerIdentity | None) -> None:
         log.warning(
             "rpc_refused",
             method=method,
             peer=peer,
+            outcome=outcome,
             rule=rule,
             spiffe_id=identity.spiffe_id if identity else None,
             fingerprint=identity.fingerprint_sha256 if identity else None,
@@ -114,7 +124,7 @@ def refusal_auditor(store: SqliteStore) -> Callable[[str, str, str, PeerIdentity
             cert_fingerprint=identity.fingerprint_sha256 if identity else "",
             peer=peer,
         )
-        event = AuditEvent(action=method, outcome=DENIED, actor=actor, reason=rule)
+        event = AuditEvent(action=method, outcome=outcome, actor=actor, reason=rule)
         await store.record_audit(event, asyncio.get_running_loop().create_future())
 
     return audit_refusal
@@ -149,8 +159,9 @@ async def start_gateway(config: GatewayConfig, *, today: Today = jst_today) -> R
             on_refusal=refusal_auditor(store),
         )
         server = grpc.aio.server(options=server_options(config))
-        guarded = GuardedServer(server, guard)  # every servicer registers through the guard
-        UpdateServicer(store, today=today).register(guarded)
+        limit = config.limits.max_receive_message_bytes
+        guarded = GuardedServer(server, guard, max_request_bytes=limit)  # every servicer registers through it
+        UpdateServicer(store, today=today, max_request_bytes=limit).register(guarded)
         guarded.seal()
         credentials = server_credentials(config)
         port = server.add_secure_port(config.listen, credentials)

@@ -20,6 +20,7 @@ STATUS_BY_KIND: dict[Kind, grpc.StatusCode] = {
     Kind.STATE: grpc.StatusCode.FAILED_PRECONDITION,
     Kind.CONFLICT: grpc.StatusCode.ALREADY_EXISTS,
     Kind.NOT_FOUND: grpc.StatusCode.NOT_FOUND,
+    Kind.TOO_LARGE: grpc.StatusCode.RESOURCE_EXHAUSTED,
 }
 
 

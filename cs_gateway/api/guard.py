@@ -10,6 +10,14 @@ handlers themselves: servicers register through a GuardedServer, which wraps eve
 before it reaches the grpc server, and a last catch-all handler denies every other method.
 (No interceptor: an async interceptor chain costs every RPC a coroutine round trip.)
 The caller of a refused RPC gets one uniform PERMISSION_DENIED that says nothing about records.
+
+Requests reach the checks as bytes: grpc is never given a request deserializer, because it would
+parse the request before any check runs (a caller without access could then tell existing
+methods from unknown ones by their parse errors, unaudited). Only after the checks pass does the
+wrapper refuse a request over the size limit (RESOURCE_EXHAUSTED, MESSAGE_TOO_LARGE) or one that
+does not parse (INVALID_ARGUMENT, MALFORMED_REQUEST), both audited, then parse it for the
+handler. Handlers that take bytes (UpdateService's Apply/ApplyStream) get the size check only on
+unary requests; ApplyStream refuses an oversized message inline itself.
 """
 
 from __future__ import annotations
@@ -21,20 +29,22 @@ from typing import Any
 
 import grpc
 
+from ..audit.event import DENIED, REFUSED
+from ..domain.violations import Violation, violation
 from ..logging_setup import get_logger
 from ..security.identity import IdentityError, PeerIdentity, identity_from_auth_context
 from ..security.network import NetworkGate
 from ..security.policy_file import Policy
 from ..security.revocation import RevocationChecker
-from .errors import access_denied_status
+from .errors import access_denied_status, violation_status
 
 log = get_logger("cs_gateway.guard")
 
 current_peer: contextvars.ContextVar[PeerIdentity | None] = contextvars.ContextVar("current_peer", default=None)
 
-# (method, peer address, rule, identity); awaited before the caller is answered, so that the
-# denial is in the audit trail when the caller learns of it.
-RefusalHook = Callable[[str, str, str, PeerIdentity | None], Awaitable[None]]
+# (method, peer address, outcome, rule or reason code, identity); awaited before the caller is
+# answered, so that the refusal is in the audit trail when the caller learns of it.
+RefusalHook = Callable[[str, str, str, str, PeerIdentity | None], Awaitable[None]]
 
 
 class Guard:
@@ -76,12 +86,22 @@ class Guard:
     async def _refuse(
         self, context: grpc.aio.ServicerContext, method: str, rule: str, identity: PeerIdentity | None
     ) -> None:
+        await self._record(context, method, DENIED, rule, identity)
+        await context.abort_with_status(access_denied_status())
+
+    async def refuse_request(self, context: grpc.aio.ServicerContext, method: str, refused: Violation) -> None:
+        """Refuse, audited, a request of a caller that passed the checks (too large, unparsable)."""
+        await self._record(context, method, REFUSED, refused.code, current_peer.get())
+        await context.abort_with_status(violation_status(refused))
+
+    async def _record(
+        self, context: grpc.aio.ServicerContext, method: str, outcome: str, reason: str, identity: PeerIdentity | None
+    ) -> None:
         if self._on_refusal is not None:
             try:
-                await self._on_refusal(method, context.peer(), rule, identity)
-            except Exception:  # noqa: BLE001 - the call is denied whatever happens to the record of it
-                log.error("refusal_not_audited", method=method, rule=rule)
-        await context.abort_with_status(access_denied_status())
+                await self._on_refusal(method, context.peer(), outcome, reason, identity)
+            except Exception:  # noqa: BLE001 - the call is refused whatever happens to the record of it
+                log.error("refusal_not_audited", method=method, rule=reason)
 
 
 class GuardedServer:
@@ -90,16 +110,17 @@ class GuardedServer:
     the real server sees it. Call ``seal()`` last: it adds the catch-all that denies any other
     method, so that nothing unguarded can be reached and unknown methods look like forbidden ones."""
 
-    def __init__(self, server: grpc.aio.Server, guard: Guard) -> None:
+    def __init__(self, server: grpc.aio.Server, guard: Guard, *, max_request_bytes: int) -> None:
         self._server = server
         self._guard = guard
+        self._max_request_bytes = max_request_bytes
 
     def add_generic_rpc_handlers(self, _handlers: object) -> None:
         """Ignored: the same handlers arrive, wrapped, through add_registered_method_handlers."""
 
     def add_registered_method_handlers(self, service: str, handlers: dict[str, grpc.RpcMethodHandler]) -> None:
         wrapped = {
-            name: _wrap(handler, functools.partial(self._guard.check, f"/{service}/{name}"))
+            name: _Checked(self._guard, f"/{service}/{name}", handler, self._max_request_bytes).handler()
             for name, handler in handlers.items()
         }
         self._server.add_registered_method_handlers(service, wrapped)
@@ -126,43 +147,71 @@ def _deny_handler(guard: Guard, method: str) -> grpc.RpcMethodHandler:
     return grpc.unary_unary_rpc_method_handler(deny, request_deserializer=None, response_serializer=None)
 
 
-def _wrap(
-    handler: grpc.RpcMethodHandler, check: Callable[[grpc.aio.ServicerContext], Awaitable[None]]
-) -> grpc.RpcMethodHandler:
-    kwargs = {
-        "request_deserializer": handler.request_deserializer,
-        "response_serializer": handler.response_serializer,
-    }
-    if handler.unary_unary is not None:
-        inner_uu = handler.unary_unary
+class _Checked:
+    """One method's handler behind the guard: check the caller, then (for a request the handler
+    wants parsed) the request's size and wire format, then call the handler."""
 
-        async def unary_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+    def __init__(self, guard: Guard, method: str, handler: grpc.RpcMethodHandler, max_request_bytes: int) -> None:
+        self._guard = guard
+        self._method = method
+        self._handler = handler
+        self._parse: Callable[[bytes], Any] | None = handler.request_deserializer
+        self._max = max_request_bytes
+
+    async def _request(self, raw: bytes, context: grpc.aio.ServicerContext) -> Any:
+        if len(raw) > self._max:
+            await self._guard.refuse_request(context, self._method, violation("MESSAGE_TOO_LARGE", "request"))
+        if self._parse is None:
+            return raw
+        try:
+            return self._parse(raw)
+        except Exception:  # noqa: BLE001 - DecodeError, or whatever a deserializer raises on bad bytes
+            await self._guard.refuse_request(context, self._method, violation("MALFORMED_REQUEST", "request"))
+            raise AssertionError("unreachable: refuse_request aborts") from None
+
+    async def _requests(self, raw: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        async for message in raw:
+            yield await self._request(message, context)
+
+    def handler(self) -> grpc.RpcMethodHandler:
+        handler = self._handler
+        check = functools.partial(self._guard.check, self._method)
+        # grpc gets no request deserializer: nothing is parsed before check() has run.
+        kwargs: dict[str, Any] = {"request_deserializer": None, "response_serializer": handler.response_serializer}
+        if handler.unary_unary is not None:
+            inner_uu = handler.unary_unary
+
+            async def unary_unary(request: bytes, context: grpc.aio.ServicerContext) -> Any:
+                await check(context)
+                return await inner_uu(await self._request(request, context), context)
+
+            return grpc.unary_unary_rpc_method_handler(unary_unary, **kwargs)
+        if handler.unary_stream is not None:
+            inner_us = handler.unary_stream
+
+            async def unary_stream(request: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+                await check(context)
+                async for response in inner_us(await self._request(request, context), context):
+                    yield response
+
+            return grpc.unary_stream_rpc_method_handler(unary_stream, **kwargs)
+        # Stream requests: parsed one by one after the check. A handler that takes bytes reads
+        # the raw stream and applies its own per-message limit (ApplyStream refuses inline).
+        if handler.stream_unary is not None:
+            inner_su = handler.stream_unary
+
+            async def stream_unary(requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> Any:
+                await check(context)
+                return await inner_su(self._requests(requests, context) if self._parse else requests, context)
+
+            return grpc.stream_unary_rpc_method_handler(stream_unary, **kwargs)
+        inner_ss = handler.stream_stream
+
+        async def stream_stream(
+            requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext
+        ) -> AsyncIterator[Any]:
             await check(context)
-            return await inner_uu(request, context)
-
-        return grpc.unary_unary_rpc_method_handler(unary_unary, **kwargs)
-    if handler.unary_stream is not None:
-        inner_us = handler.unary_stream
-
-        async def unary_stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            await check(context)
-            async for response in inner_us(request, context):
+            async for response in inner_ss(self._requests(requests, context) if self._parse else requests, context):
                 yield response
 
-        return grpc.unary_stream_rpc_method_handler(unary_stream, **kwargs)
-    if handler.stream_unary is not None:
-        inner_su = handler.stream_unary
-
-        async def stream_unary(request_iterator: Any, context: grpc.aio.ServicerContext) -> Any:
-            await check(context)
-            return await inner_su(request_iterator, context)
-
-        return grpc.stream_unary_rpc_method_handler(stream_unary, **kwargs)
-    inner_ss = handler.stream_stream
-
-    async def stream_stream(request_iterator: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-        await check(context)
-        async for response in inner_ss(request_iterator, context):
-            yield response
-
-    return grpc.stream_stream_rpc_method_handler(stream_stream, **kwargs)
+        return grpc.stream_stream_rpc_method_handler(stream_stream, **kwargs)

@@ -13,12 +13,12 @@ from collections.abc import AsyncIterator
 import grpc
 
 from ..app.read_records import get_history, get_record
-from ..audit.event import Actor
+from ..audit.event import REFUSED, Actor, AuditEvent
 from ..clock import Today, jst_today
-from ..domain.violations import Violation
+from ..domain.violations import Violation, violation
 from ..gen.jukinet.cs.v1 import identity_pb2, update_service_pb2
 from ..store.interface import Encoded, EncodedWrite, StoreError, UpdateStore
-from .convert import record_to_proto
+from .convert import record_to_proto, refusal_to_proto
 from .errors import abort_with_violation, store_unavailable_status
 from .guard import GuardedServer, current_peer
 
@@ -37,9 +37,10 @@ def actor_of(context: grpc.aio.ServicerContext) -> Actor:
 
 
 class UpdateServicer:
-    def __init__(self, store: UpdateStore, *, today: Today = jst_today) -> None:
+    def __init__(self, store: UpdateStore, *, today: Today = jst_today, max_request_bytes: int = 64 * 1024) -> None:
         self._store = store
         self._today = today
+        self._max_request_bytes = max_request_bytes  # ApplyStream's per-message limit (unary: the guard's)
 
     def method_handlers(self) -> dict[str, grpc.RpcMethodHandler]:
         """Every method of UpdateService (a test checks them against the proto's service).
@@ -69,6 +70,16 @@ class UpdateServicer:
         self._store.submit(EncodedWrite(payload, actor, action, self._today(), in_band), answer)
         return answer
 
+    def _refuse_too_large(self, actor: Actor, action: str) -> asyncio.Future[Encoded]:
+        """A stream message over the limit: refused inline (unread, so without its request id) once
+        the refusal is audited, in its place in the stream."""
+        refused = violation("MESSAGE_TOO_LARGE", "request")
+        reply = update_service_pb2.UpdateResult(refusal=refusal_to_proto(refused)).SerializeToString()
+        answer: asyncio.Future[Encoded] = asyncio.get_running_loop().create_future()
+        event = AuditEvent(action=action, outcome=REFUSED, actor=actor, reason=refused.code)
+        self._store.record_audit(event, answer, Encoded(reply, refused))
+        return answer
+
     async def Apply(self, request: bytes, context: grpc.aio.ServicerContext) -> bytes:  # noqa: N802 - gRPC name
         try:
             result = await self._submit(request, actor_of(context), SERVICE + "Apply", in_band=False)
@@ -90,7 +101,10 @@ class UpdateServicer:
         async def pump() -> None:
             try:
                 async for request in request_iterator:
-                    await pending.put(self._submit(request, actor, action, in_band=True))
+                    if len(request) > self._max_request_bytes:
+                        await pending.put(self._refuse_too_large(actor, action))
+                    else:
+                        await pending.put(self._submit(request, actor, action, in_band=True))
             finally:
                 await pending.put(None)
 

@@ -15,6 +15,7 @@ class Kind(Enum):
     STATE = "state"  # not allowed in the person's current state -> FAILED_PRECONDITION
     CONFLICT = "conflict"  # collides with something that exists -> ALREADY_EXISTS
     NOT_FOUND = "not_found"  # no such record (callers entitled to know only) -> NOT_FOUND
+    TOO_LARGE = "too_large"  # the request exceeds a size limit -> RESOURCE_EXHAUSTED
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,11 @@ CATALOG: dict[str, tuple[Kind, str, str]] = {
         Kind.FORMAT,
         "住民票コード変更の新旧コードが同じです",
         "a 住民票コード変更 needs a new code different from the old one",
+    ),
+    "MESSAGE_TOO_LARGE": (
+        Kind.TOO_LARGE,
+        "要求が大きすぎます(上限を超えています)",
+        "the request is larger than the gateway accepts",
     ),
     "MALFORMED_REQUEST": (
         Kind.FORMAT,

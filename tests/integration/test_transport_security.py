@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import grpc
 import pytest
@@ -116,13 +118,96 @@ def test_unknown_method_refused_like_an_unauthorised_one(gateway: InProcessGatew
         assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED, method
 
 
-def test_oversized_message_refused(gateway: InProcessGateway) -> None:
+def test_oversized_message_refused_with_a_reason_and_audited(gateway: InProcessGateway) -> None:
+    """Over the configured limit (64 KiB here), the gateway refuses the request itself, unparsed:
+    RESOURCE_EXHAUSTED with MESSAGE_TOO_LARGE, in the audit trail, nothing stored."""
     request = tennyu_request(1)
-    request.change_reason_detail = "あ" * 100_000
+    request.change_reason_detail = "あ" * 30_000  # ~90 KB: over the limit, under grpc's own cap
     with pytest.raises(grpc.RpcError) as caught:
         gateway.stub().Apply(request, timeout=10)
     assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert error_info(caught.value).reason == "MESSAGE_TOO_LARGE"
+    assert _audit_rows(gateway)[-1] == ("/jukinet.cs.v1.UpdateService/Apply", "refused", "MESSAGE_TOO_LARGE")
     assert gateway.running.store.last_update_seq() == 0
+
+
+def test_a_message_over_the_transport_cap_is_cut_by_grpc(gateway: InProcessGateway) -> None:
+    """Over 4x the limit grpc drops the message before the application sees it (bounded memory):
+    still RESOURCE_EXHAUSTED, but without a reason and unaudited (README: what is not enforced)."""
+    request = tennyu_request(1)
+    request.change_reason_detail = "あ" * 100_000  # ~300 KB > 4 x 64 KiB
+    before = len(_audit_rows(gateway))
+    with pytest.raises(grpc.RpcError) as caught:
+        gateway.stub().Apply(request, timeout=10)
+    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert len(_audit_rows(gateway)) == before
+    assert gateway.running.store.last_update_seq() == 0
+
+
+def _audit_rows(gateway: InProcessGateway) -> list[tuple[str, str, str]]:
+    conn = sqlite3.connect(gateway.config.store_path)
+    try:
+        return conn.execute("SELECT action, outcome, reason FROM audit_log ORDER BY seq").fetchall()
+    finally:
+        conn.close()
+
+
+def _raw(gateway: InProcessGateway, role: str, method: str, payload: bytes) -> grpc.RpcError:
+    call = gateway.channel(role).unary_unary(method, request_serializer=None, response_deserializer=None)
+    with pytest.raises(grpc.RpcError) as caught:
+        call(payload, timeout=10)
+    return caught.value
+
+
+@pytest.mark.parametrize("role", OTHER_ROLES)
+def test_unparsable_bytes_meet_the_guard_before_any_parser(gateway: InProcessGateway, role: str) -> None:
+    """grpc is given no request deserializer: a caller without access gets the uniform denial
+    for garbage as for a valid request (no parse error names a method or a message type)."""
+    code = synthetic_entry(1).juminhyo_code
+    for method, valid in (
+        ("/jukinet.cs.v1.UpdateService/GetRecord", upb.GetRecordRequest(juminhyo_code=code).SerializeToString()),
+        ("/jukinet.cs.v1.UpdateService/GetHistory", upb.GetHistoryRequest(juminhyo_code=code).SerializeToString()),
+        ("/jukinet.cs.v1.UpdateService/NoSuchMethod", b""),
+    ):
+        seen = set()
+        for payload in (valid, b"\xff\xff\xff"):
+            error = _raw(gateway, role, method, payload)
+            seen.add((error.code(), error.details(), error_info(error).reason))
+        assert seen == {(grpc.StatusCode.PERMISSION_DENIED, "access denied", "ACCESS_DENIED")}, (role, method)
+    rows = _audit_rows(gateway)
+    assert len(rows) == 6 and {outcome for _, outcome, _ in rows} == {"denied"}
+
+
+def test_unparsable_bytes_from_an_allowed_caller_are_refused_and_audited(gateway: InProcessGateway) -> None:
+    for method in ("/jukinet.cs.v1.UpdateService/GetRecord", "/jukinet.cs.v1.UpdateService/GetHistory"):
+        error = _raw(gateway, "kizon-juki", method, b"\xff\xff\xff")
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert error_info(error).reason == "MALFORMED_REQUEST"
+        assert "GetRecordRequest" not in error.details() and "Wire format" not in error.details()
+        assert _audit_rows(gateway)[-1] == (method, "refused", "MALFORMED_REQUEST")
+
+
+def test_no_handler_reaches_grpc_with_a_request_parser() -> None:
+    """What GuardedServer hands to grpc: every method takes bytes (parsing happens after the guard)."""
+    from cs_gateway.api.guard import GuardedServer
+    from cs_gateway.api.update_servicer import UpdateServicer
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.handlers: dict[str, grpc.RpcMethodHandler] = {}
+
+        def add_registered_method_handlers(self, _service: str, handlers: dict[str, grpc.RpcMethodHandler]) -> None:
+            self.handlers.update(handlers)
+
+        def add_generic_rpc_handlers(self, _handlers: object) -> None:
+            pass
+
+    recorder = Recorder()
+    guarded = GuardedServer(recorder, guard=SimpleNamespace(check=print), max_request_bytes=1024)  # type: ignore[arg-type]
+    UpdateServicer(store=None).register(guarded)  # type: ignore[arg-type]
+    assert set(recorder.handlers) == {"Apply", "ApplyStream", "GetRecord", "GetHistory"}
+    assert all(h.request_deserializer is None for h in recorder.handlers.values())
+    assert recorder.handlers["GetRecord"].response_serializer is not None  # replies are still messages
 
 
 def test_peer_outside_its_role_segment_refused_and_audited(tmp_path, dev_pki) -> None:  # noqa: ANN001
