@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from google.protobuf.message import DecodeError
 
-from ..app.apply_update import prepare_update
+from ..app.apply_update import prepare_update, with_operator
 from ..audit.event import REFUSED, AuditEvent
 from ..domain.violations import Violation, violation
 from ..gen.jukinet.cs.v1 import update_service_pb2 as upb
@@ -53,7 +53,7 @@ class UpdateCodec:
             audit = AuditEvent(
                 job.action,
                 REFUSED,
-                job.actor,
+                with_operator(job.actor, request.operator_id, request.terminal_id),
                 reason=command.code,
                 subject_juminhyo_code=request.entry.juminhyo_code,
                 request_id=request.request_id,

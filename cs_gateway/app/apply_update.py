@@ -7,6 +7,7 @@ included, is audited; a refusal is answered only once its audit entry is durable
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from ..audit.event import REFUSED, Actor, AuditEvent
@@ -15,6 +16,14 @@ from ..domain.format_checks import FormatContext, check_command
 from ..domain.record import UpdateCommand
 from ..domain.violations import Violation
 from ..store.interface import Answer, UpdateStore, WriteRequest, WriteResult
+
+
+def with_operator(actor: Actor, operator_id: str, terminal_id: str) -> Actor:
+    """The certificate's identity plus the operator and terminal the request names (#27, #28): who
+    at the 既存住基 side made the change. (The trail keeps them only if they are valid ids.)"""
+    if not operator_id and not terminal_id:
+        return actor
+    return replace(actor, operator_id=operator_id, terminal_id=terminal_id)
 
 
 def prepare_update(
@@ -33,7 +42,7 @@ def prepare_update(
     audit = AuditEvent(
         action=action,
         outcome="",
-        actor=actor,
+        actor=with_operator(actor, cmd.operator_id, cmd.terminal_id),
         request_id=cmd.request_id,
         subject_juminhyo_code=cmd.subject_code,
         subject_individual_number=cmd.entry.individual_number,

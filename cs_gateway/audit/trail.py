@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from cryptography import x509
 
+from ..logging_setup import mask_text
 from .chain import CHAINED_FIELDS, GENESIS, SubjectHasher, entry_hash
 from .event import AuditEvent
 from .signing import CheckpointSigner, checkpoint_message, signature_valid
@@ -22,8 +23,18 @@ ENTRY_COLUMNS: tuple[str, ...] = (*CHAINED_FIELDS, "prev_hash", "entry_hash")
 # The 依頼管理番号 is the one item of an entry the caller chooses freely. Entries keep it only when it
 # has the format a request id must have (1-64 printable ASCII, no space): a refused request with a
 # megabyte of id, or terminal escapes in it, must not reach the trail, nor an auditor's screen.
+# The same holds for the operator and terminal ids a caller names in its request. An id that is kept
+# still has every 11- or 12-digit run masked like the operational log: a 既存住基 system that builds
+# its request ids from a 住民票コード or 個人番号 must not put them in the trail in clear.
 _REQUEST_ID = re.compile(r"[\x21-\x7e]{0,64}")
 INVALID_REQUEST_ID = "<not kept: not a valid request id>"  # has spaces: no valid id looks like it
+INVALID_ACTOR_ID = "<not kept: not a valid id>"
+
+
+def _kept(text: str, marker: str) -> str:
+    return mask_text(text) if _REQUEST_ID.fullmatch(text) else marker
+
+
 _COLUMNS = ", ".join(ENTRY_COLUMNS)
 _FIELDS = ENTRY_COLUMNS
 
@@ -85,11 +96,11 @@ class AuditTrail:
                 "spiffe_id": actor.spiffe_id,
                 "cert_fingerprint": actor.cert_fingerprint,
                 "peer": actor.peer,
-                "operator_id": actor.operator_id,
-                "terminal_id": actor.terminal_id,
+                "operator_id": _kept(actor.operator_id, INVALID_ACTOR_ID),
+                "terminal_id": _kept(actor.terminal_id, INVALID_ACTOR_ID),
                 "subject_code_hmac": self._hasher.juminhyo_code(event.subject_juminhyo_code),
                 "subject_number_hmac": self._hasher.individual_number(event.subject_individual_number),
-                "request_id": event.request_id if _REQUEST_ID.fullmatch(event.request_id) else INVALID_REQUEST_ID,
+                "request_id": _kept(event.request_id, INVALID_REQUEST_ID),
                 "update_seq": event.update_seq,
                 "detail": event.detail,
             }

@@ -247,3 +247,45 @@ def test_a_request_id_that_is_not_one_stays_out_of_the_audit_trail(gateway: InPr
         (bad_date.request_id, "INVALID_DATE"),
         ("<not kept: not a valid request id>", "INVALID_REQUEST_ID"),
     ]
+
+
+def test_an_oversized_message_in_a_stream_is_refused_inline_and_the_stream_goes_on(
+    gateway: InProcessGateway,
+) -> None:
+    big = tennyu_request(70)
+    big.change_reason_detail = "あ" * 30_000  # over the 64 KiB limit, under grpc's own cap
+    results = list(gateway.stub().ApplyStream(iter([tennyu_request(71), big, tennyu_request(72)]), timeout=10))
+    assert [r.WhichOneof("outcome") for r in results] == ["record", "refusal", "record"]
+    assert results[1].refusal.reason == "MESSAGE_TOO_LARGE"
+    assert results[1].request_id == ""  # the message was not read
+    assert [r.record.update_seq for r in (results[0], results[2])] == [1, 2]
+    assert ("refused", "MESSAGE_TOO_LARGE") in _audit_reasons(gateway)
+
+
+def test_the_audit_entry_names_the_operator_and_terminal_of_the_request(gateway: InProcessGateway) -> None:
+    request = tennyu_request(73)
+    request.operator_id, request.terminal_id = "kizon-op01", "kizon-term-07"
+    gateway.stub().Apply(request, timeout=10)
+    conn = sqlite3.connect(gateway.config.store_path)
+    try:
+        row = conn.execute("SELECT outcome, operator_id, terminal_id FROM audit_log ORDER BY seq DESC").fetchone()
+    finally:
+        conn.close()
+    assert row == ("ok", "kizon-op01", "kizon-term-07")
+
+
+def test_identifiers_inside_a_request_id_are_masked_in_the_audit_trail(gateway: InProcessGateway) -> None:
+    """A 既存住基 system may build its request ids from a 個人番号 or 住民票コード: the trail keeps
+    the id (for correlation) with every 11- or 12-digit run masked, like the operational log."""
+    request = tennyu_request(74)
+    number = request.entry.individual_number
+    request.request_id = f"rid-{number}"
+    gateway.stub().Apply(request, timeout=10)
+    conn = sqlite3.connect(gateway.config.store_path)
+    try:
+        (kept,) = conn.execute("SELECT request_id FROM audit_log ORDER BY seq DESC").fetchone()
+        (stored,) = conn.execute("SELECT request_id FROM requests").fetchone()
+    finally:
+        conn.close()
+    assert kept == "rid-********" + number[-4:]
+    assert stored == request.request_id  # idempotency works on the id as sent
