@@ -43,6 +43,7 @@ from grpc_status import rpc_status
 
 from clients.masking import mask_identifier
 from cs_gateway.gen.jukinet.cs.v1 import identity_pb2, update_service_pb2, update_service_pb2_grpc
+from cs_gateway.logging_setup import mask_text
 
 __all__ = [
     "DEMO_SCENARIO",
@@ -388,7 +389,7 @@ def outcome_from_rpc_error(err: grpc.RpcError) -> Outcome:
                     message_ja = localized.message
     if status is None or info is None:
         details = err.details() if isinstance(err, grpc.Call) else str(err)
-        return Outcome("error", code_name, message_en=str(details or ""))
+        return Outcome("error", code_name, message_en=mask_text(str(details or "")))
     return Outcome(
         "refused",
         info.reason,
@@ -517,7 +518,7 @@ class _Printer:
         entry = self.sim.entries[step["person"]]  # as known before the step
         print(format_result_line(number, request.change_reason, entry, outcome, expect), file=self.out)
         if self.verbose and step.get("note"):
-            print(f"    {step['note']}", file=self.out)
+            print(f"    {mask_text(str(step['note']))}", file=self.out)
         s = self.summary
         s.outcomes.append(outcome)
         s.accepted += outcome.kind == "accepted"
@@ -656,7 +657,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         scenario = load_scenario(args.scenario)
     except (OSError, ScenarioError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {mask_text(str(exc))}", file=sys.stderr)
         return 2
     try:
         channel = _channel(args)

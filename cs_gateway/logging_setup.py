@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import structlog
@@ -25,15 +25,23 @@ def mask_text(text: str) -> str:
 
 
 def _mask(value: Any) -> Any:
+    """``value`` with every identifier masked, whatever its type: keys of mappings included, and
+    anything but str, int, float, bool and None turned into its masked text here (the renderer
+    would otherwise print its repr() after this processor has run)."""
     if isinstance(value, str):
         return mask_text(value)
-    if isinstance(value, int) and not isinstance(value, bool) and 10**10 <= abs(value) < 10**12:
-        return mask_text(str(value))
-    if isinstance(value, dict):
-        return {k: _mask(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return mask_text(str(value)) if 10**10 <= abs(value) < 10**12 else value
+    if isinstance(value, float):
+        text = repr(value)
+        return value if mask_text(text) == text else mask_text(text)
+    if isinstance(value, Mapping):
+        return {mask_text(str(k)): _mask(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
         return [_mask(v) for v in value]
-    return value
+    return mask_text(str(value))
 
 
 def mask_identifiers(_logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:

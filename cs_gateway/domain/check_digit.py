@@ -48,7 +48,8 @@ def _matches(pattern: re.Pattern[str], value: object) -> bool:
 
 def _require(pattern: re.Pattern[str], value: str, what: str) -> str:
     if not _matches(pattern, value):
-        raise ValueError(f"{what} must be exactly {pattern.pattern}: {value!r}")
+        got = f"{len(value)} characters" if isinstance(value, str) else type(value).__name__
+        raise ValueError(f"{what} must be exactly {pattern.pattern}, got {got}")  # never the value itself
     return value
 
 

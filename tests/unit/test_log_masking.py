@@ -31,6 +31,31 @@ def test_processor_masks_every_field_and_nested_value() -> None:
     assert out["seq"] == 5
 
 
+def test_processor_masks_keys_and_values_of_any_type() -> None:
+    """Whatever a call site passes (a record, bytes, a set, an exception, a float, a dict keyed by a
+    code), nothing reaches the renderer with an identifier in it."""
+    from clients.synthetic import tennyu_request
+
+    request = tennyu_request(1)
+    request.entry.juminhyo_code, request.entry.individual_number = CODE, NUMBER
+    event = {
+        "request": request,
+        "raw": NUMBER.encode(),
+        "set": {CODE},
+        "error": ValueError(f"bad {NUMBER}"),
+        "float": float(CODE),
+        "by_code": {CODE: 1, int(NUMBER): 2},
+        "ok": True,
+        "none": None,
+        "seq": 7,
+    }
+    rendered = json.dumps(mask_identifiers(None, "info", event), ensure_ascii=False, default=repr)
+    for identifier in (CODE, NUMBER):
+        assert identifier not in rendered
+    out = mask_identifiers(None, "info", event)
+    assert (out["ok"], out["none"], out["seq"]) == (True, None, 7)
+
+
 def test_configured_logger_output_is_masked() -> None:
     program = (
         "from cs_gateway.logging_setup import configure_logging, get_logger\n"

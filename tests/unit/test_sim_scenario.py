@@ -7,6 +7,7 @@ the whole demo run through the simulator's Apply and ApplyStream code paths.
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -454,3 +455,19 @@ def test_mask_identifier_never_shows_more_than_four_digits(value: str) -> None:
     assert sum(ch.isdigit() for ch in masked) <= 4
     if len(value) > 4:
         assert masked.endswith(value[-4:])
+
+
+def test_main_never_prints_an_identifier_from_a_bad_scenario(tmp_path, capsys) -> None:
+    """A scenario that gives a 個人番号 as a JSON number is refused; the message says where, and
+    masks the value like every other output of the simulator."""
+    data = json.loads(DEMO_SCENARIO.read_text(encoding="utf-8"))
+    person = next(iter(data["people"].values()))
+    number = person["individual_number"]
+    person["individual_number"] = int(number)
+    scenario = tmp_path / "bad.json"
+    scenario.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    common = ["--target", "localhost:1", "--ca", "x", "--cert", "y", "--key", "z"]
+    assert main([*common, str(scenario)]) == 2
+    err = capsys.readouterr().err
+    assert "individual_number: expected a string" in err
+    assert number not in err and number[-4:] in err
