@@ -503,10 +503,11 @@ def not_yet_valid(probe: Probe) -> Outcome:
 
 
 def revoked(probe: Probe) -> Outcome:
-    """A fresh kizon-juki certificate (probe host): served, revoked via pki.crl.revoke, then refused
-    on the same connection once the gateway has re-read the CRL."""
+    """A fresh kizon-juki certificate (a re-issue for the policy's host kizon-juki-01, with a serial
+    of its own): served, revoked via pki.crl.revoke, then refused on the same connection once the
+    gateway has re-read the CRL. The dev certificate of that host is not touched."""
     attack = "revoked"
-    credential = probe.issue(attack, "kizon-juki", probe_host("revoked"))
+    credential = probe.issue(attack, "kizon-juki", "kizon-juki-01")
     channel = probe.channel(credential)
     try:
         before = probe.unary(credential, GET_RECORD, PROBE_READ, channel=channel)

@@ -80,14 +80,14 @@ class NetworkGate:
             return SEGMENT_NOT_REACHING_CS
         if not segment.contains(address):
             return ADDRESS_OUTSIDE_SEGMENT
+        entry = self._policy.host(host)
+        if entry is None:
+            return UNKNOWN_HOST  # on every segment: the file names every host that may call
+        if entry.role != role:
+            return HOST_ROLE_MISMATCH
         if segment.mac_check == "waived-loopback":
             # The policy file guarantees every CIDR of such a segment is loopback; re-check anyway.
             return None if address.is_loopback else ADDRESS_OUTSIDE_SEGMENT
-        entry = self._policy.host(host)
-        if entry is None:
-            return UNKNOWN_HOST
-        if entry.role != role:
-            return HOST_ROLE_MISMATCH
         macs = self._neighbours.macs_of(address)
         if not macs:
             return MAC_UNKNOWN

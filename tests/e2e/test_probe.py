@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
 from clients.probe import format_table
 from clients.probe_attacks import Outcome
@@ -177,7 +178,12 @@ def test_probe_passes_every_attack_and_the_trail_records_each_denial(tmp_path: P
             assert entry["peer"].startswith(peer_prefix), (attack, entry["peer"])
             assert entry["spiffe_id"].startswith("spiffe://hirosaki.jukinet.test/"), dict(entry)
     spiffe_by_rule = {r["reason"]: r["spiffe_id"] for r in rows}
-    assert "/kizon-juki/probe-revoked-" in spiffe_by_rule["revocation:REVOKED"]  # the probe's own, never a shared cert
+    # the probe's own re-issue for the listed host kizon-juki-01 (hosts are checked on loopback
+    # too), never the shared dev certificate of that host
+    assert spiffe_by_rule["revocation:REVOKED"].endswith("/kizon-juki/kizon-juki-01")
+    revoked_fp = next(r["cert_fingerprint"] for r in rows if r["reason"] == "revocation:REVOKED")
+    dev_cert = x509.load_pem_x509_certificates(pki.cert_path("kizon-juki").read_bytes())[0]
+    assert revoked_fp != dev_cert.fingerprint(hashes.SHA256()).hex()
     if veth is not None:
         assert spiffe_by_rule["network:mac-not-allowed"].endswith("/prefecture/probe-mac-01")
     # ... and nothing else was denied (the oversized message, the metadata flood and the

@@ -62,6 +62,10 @@ macs = ["KJ_MAC"]
 role = "terminal"
 macs = ["TERMINAL_MAC"]
 
+[hosts.prefecture-01]
+role = "prefecture"
+macs = []
+
 [hosts.atena-01]
 role = "atena"
 macs = ["02:00:5e:10:00:0a"]
@@ -134,8 +138,9 @@ def test_default_policy_allows_loopback_without_mac(tmp_path: Path) -> None:
     gate = _gate(load_policy(REPO / "policy" / "default.toml"), _arp(tmp_path))  # empty neighbour table
     for peer in ("ipv4:127.0.0.1:40000", "ipv4:127.3.4.5:1", "ipv6:[::1]:40000", "ipv6:%5B::1%5D:1"):
         assert gate.check("kizon-juki", "kizon-juki-01", peer) is None
-        # the waiver does not look at the host either (dev certificates)
-        assert gate.check("kizon-juki", "anything", peer) is None
+        # the waiver is for the MAC only: a host the file does not name is refused on loopback too
+        assert gate.check("kizon-juki", "anything", peer) == "network:unknown-host"
+        assert gate.check("kizon-juki", "terminal-01", peer) == "network:host-role-mismatch"
     assert gate.check("kizon-juki", "kizon-juki-01", "ipv4:198.51.100.7:40000") == "network:address-outside-segment"
     assert gate.check("kizon-juki", "kizon-juki-01", "ipv6:[2001:db8::1]:1") == "network:address-outside-segment"
     assert gate.check("kizon-juki", "kizon-juki-01", "unix:/tmp/s") == "network:unparsable-peer"
