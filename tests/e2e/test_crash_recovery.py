@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import grpc
@@ -36,6 +37,29 @@ def _stream(pki: DevPki, port: int, acked: dict[str, int], progress: threading.E
         progress.set()
 
 
+def _children(pid: int) -> list[int]:
+    """The gateway's child processes (its store writer)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def _wait_dead(pids: list[int], timeout: float = 30.0) -> None:
+    """Wait until each process has exited (gone, or a zombie nobody reaped)."""
+    deadline = time.monotonic() + timeout
+    for pid in pids:
+        while True:
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+            except FileNotFoundError:
+                break
+            if stat[stat.rindex(")") + 2] in "ZX":
+                break
+            assert time.monotonic() < deadline, f"process {pid} outlived the gateway"
+            time.sleep(0.01)
+
+
 def _store_rows(path: Path) -> dict[str, list[tuple]]:
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
@@ -59,10 +83,16 @@ def test_sigkill_mid_stream_loses_no_acknowledged_update(tmp_path: Path, dev_pki
     client.start()
     try:
         assert progress.wait(120), "the stream made no progress"
+        writer = _children(gateway.process.pid)
+        assert writer, "the gateway has no store writer process"
         gateway.kill()  # SIGKILL: no shutdown, no flush
     finally:
         if gateway.process.poll() is None:
             gateway.kill()
+    # The writer dies with the gateway (PR_SET_PDEATHSIG), but only once its current system call
+    # returns: a COMMIT waiting for the disk still completes (durable, never acknowledged; the
+    # resend below replays it). Look at the file once nothing can write to it any more.
+    _wait_dead(writer)
     client.join(60)
     acknowledged = dict(acked)
     assert KILL_AFTER <= len(acknowledged) < TOTAL, "the kill did not land mid-stream"
