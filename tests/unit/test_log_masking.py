@@ -67,3 +67,25 @@ def test_configured_logger_output_is_masked() -> None:
     assert CODE not in done.stderr and NUMBER not in done.stderr
     line = json.loads(done.stderr.strip().splitlines()[-1])
     assert line["individual_number"].endswith(NUMBER[-4:])
+
+
+def test_standard_logging_and_uncaught_exceptions_are_masked_too() -> None:
+    """grpc and asyncio log through the standard library, and an exception that nobody catches
+    prints its message: in a process set up like the server, both come out masked."""
+    program = (
+        "import logging, threading\n"
+        "from cs_gateway.logging_setup import configure_logging\n"
+        "configure_logging()\n"
+        f"logging.getLogger('grpc._cython.cygrpc').error('callback failed for %s', '{NUMBER}')\n"
+        "try:\n"
+        f"    raise ValueError('no such code {CODE}')\n"
+        "except ValueError:\n"
+        "    logging.getLogger('asyncio').exception('Task exception was never retrieved')\n"
+        f"t = threading.Thread(target=lambda: int('x{NUMBER}'), name='worker'); t.start(); t.join()\n"
+        f"raise RuntimeError('last words {CODE}')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    for seen in ("callback failed for ********", "no such code *******", "Exception in thread worker", "last words"):
+        assert seen in done.stderr, done.stderr
+    assert NUMBER not in done.stderr and CODE not in done.stderr, done.stderr

@@ -99,10 +99,11 @@ def test_every_logger_call_names_its_logger_literally() -> None:
 
 
 def test_no_module_logs_through_the_standard_library_logging() -> None:
-    """logging.getLogger(...) would bypass the masking processor."""
+    """logging.getLogger(...) would bypass the masking processor. (logging_setup.py itself uses it
+    to put a masking filter on the root logger, for grpc's and asyncio's own lines.)"""
     offenders = []
     for path in sorted(PACKAGE.rglob("*.py")):
-        if GENERATED in path.parents:
+        if GENERATED in path.parents or path == FACTORY:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (
