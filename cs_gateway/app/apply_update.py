@@ -7,7 +7,6 @@ included, is audited; a refusal is answered only once its audit entry is durable
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 
 from ..audit.event import REFUSED, Actor, AuditEvent
@@ -23,7 +22,13 @@ def with_operator(actor: Actor, operator_id: str, terminal_id: str) -> Actor:
     at the 既存住基 side made the change. (The trail keeps them only if they are valid ids.)"""
     if not operator_id and not terminal_id:
         return actor
-    return replace(actor, operator_id=operator_id, terminal_id=terminal_id)
+    return Actor(
+        spiffe_id=actor.spiffe_id,
+        cert_fingerprint=actor.cert_fingerprint,
+        peer=actor.peer,
+        operator_id=operator_id,
+        terminal_id=terminal_id,
+    )
 
 
 def prepare_update(
