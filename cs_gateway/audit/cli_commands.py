@@ -154,7 +154,8 @@ def _report(config: GatewayConfig, args: argparse.Namespace) -> int:
 def _lookup(config: GatewayConfig, args: argparse.Namespace) -> int:
     from .lookup import lookup_subject, render_lookup
 
-    sys.stdout.write(render_lookup(lookup_subject(config, args.juminhyo_code.strip())))
+    code = sys.stdin.readline() if args.juminhyo_code == "-" else args.juminhyo_code
+    sys.stdout.write(render_lookup(lookup_subject(config, code.strip())))
     return EXIT_OK
 
 
@@ -244,7 +245,11 @@ def register(sub: Any) -> None:
 
     lookup = audit_sub.add_parser("lookup", help="who looked at one person (itself an audited operation)")
     _with_config(lookup)
-    lookup.add_argument("--juminhyo-code", required=True, help="the person's 住民票コード")
+    lookup.add_argument(
+        "--juminhyo-code",
+        required=True,
+        help="the person's 住民票コード, or - to read it from standard input (out of ps and shell history)",
+    )
     lookup.set_defaults(func=_guarded(_lookup))
 
     prune = audit_sub.add_parser("prune", help="archive (signed) and remove entries past the retention period")

@@ -322,6 +322,24 @@ def test_lookup_lists_who_looked_and_appends_its_own_entry(generated: Generated)
     assert verify(sqlite3.connect(generated.store), _certs(generated.pki)).ok
 
 
+def test_lookup_reads_the_code_from_standard_input_when_told(generated: Generated) -> None:
+    """``--juminhyo-code -``: the code stays out of the process list and the shell history."""
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    command = [sys.executable, "-m", "cs_gateway", "audit", "lookup", "--config", str(generated.config_path)]
+    done = subprocess.run(
+        [*command, "--juminhyo-code", "-"],
+        input=code(1) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"*******{code(1)[-4:]}" in done.stdout.splitlines()[0]
+    assert entries(generated.store)[-1]["subject_code_hmac"] == HASHER.juminhyo_code(code(1))
+
+
 def test_lookup_of_an_invalid_code_is_refused_and_audited(generated: Generated, capsys) -> None:  # noqa: ANN001
     status, out, err = run_main(
         capsys, "audit", "lookup", "--config", generated.config_path, "--juminhyo-code", "12345"
