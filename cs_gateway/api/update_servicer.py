@@ -8,6 +8,7 @@ thread here does the guard, the queueing and gRPC itself, nothing per field.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator
 
 import grpc
@@ -28,6 +29,12 @@ SERVICE_NAME = "jukinet.cs.v1.UpdateService"
 SERVICE = f"/{SERVICE_NAME}/"
 
 
+def _settled(done: asyncio.Future[object]) -> None:
+    """Mark an outcome nobody awaits as seen (asyncio would log it as never retrieved)."""
+    if done.done() and not done.cancelled():
+        done.exception()
+
+
 def actor_of(context: grpc.aio.ServicerContext) -> Actor:
     """The caller as the guard verified it (certificate identity) and where it called from."""
     identity = current_peer.get()
@@ -41,6 +48,7 @@ class UpdateServicer:
         self._store = store
         self._today = today
         self._max_request_bytes = max_request_bytes  # ApplyStream's per-message limit (unary: the guard's)
+        self._streams = itertools.count(1)  # ApplyStream calls, numbered for the store (EncodedWrite.stream)
 
     def method_handlers(self) -> dict[str, grpc.RpcMethodHandler]:
         """Every method of UpdateService (a test checks them against the proto's service).
@@ -64,10 +72,12 @@ class UpdateServicer:
         """Register through the GuardedServer, which wraps every handler with the guard."""
         server.add_registered_method_handlers(SERVICE_NAME, self.method_handlers())
 
-    def _submit(self, payload: bytes, actor: Actor, action: str, *, in_band: bool) -> asyncio.Future[Encoded]:
+    def _submit(
+        self, payload: bytes, actor: Actor, action: str, *, in_band: bool, stream: int = 0
+    ) -> asyncio.Future[Encoded]:
         """Queue one request now (so that queue order = request order)."""
         answer: asyncio.Future[Encoded] = asyncio.get_running_loop().create_future()
-        self._store.submit(EncodedWrite(payload, actor, action, self._today(), in_band), answer)
+        self._store.submit(EncodedWrite(payload, actor, action, self._today(), in_band, stream), answer)
         return answer
 
     def _refuse_too_large(self, actor: Actor, action: str) -> asyncio.Future[Encoded]:
@@ -97,6 +107,7 @@ class UpdateServicer:
         pending: asyncio.Queue[asyncio.Future[Encoded] | None] = asyncio.Queue(STREAM_WINDOW)
         actor = actor_of(context)
         action = SERVICE + "ApplyStream"
+        stream = next(self._streams)  # once one of its updates is not stored, no later one is
 
         async def pump() -> None:
             try:
@@ -104,7 +115,7 @@ class UpdateServicer:
                     if len(request) > self._max_request_bytes:
                         await pending.put(self._refuse_too_large(actor, action))
                     else:
-                        await pending.put(self._submit(request, actor, action, in_band=True))
+                        await pending.put(self._submit(request, actor, action, in_band=True, stream=stream))
             finally:
                 await pending.put(None)
 
@@ -114,6 +125,8 @@ class UpdateServicer:
                 try:
                     result = await future
                 except StoreError:
+                    # Everything answered so far is stored; nothing after this update will be
+                    # (the store breaks the stream): the caller resends from here.
                     await context.abort_with_status(store_unavailable_status())
                     return
                 assert result.payload is not None
@@ -122,6 +135,11 @@ class UpdateServicer:
         finally:
             if not reader.done():
                 reader.cancel()
+            else:
+                _settled(reader)
+            while not pending.empty():  # answers nobody will read (the call ended early)
+                if (left := pending.get_nowait()) is not None:
+                    left.add_done_callback(_settled)
 
     async def GetRecord(  # noqa: N802
         self, request: update_service_pb2.GetRecordRequest, context: grpc.aio.ServicerContext

@@ -54,6 +54,10 @@ class EncodedWrite(NamedTuple):
     action: str
     today: date
     in_band: bool  # a refusal is part of the answer (a stream) rather than the call's status
+    # The ApplyStream call it came in (0: none). Once one update of a stream is not stored (its
+    # caller gets UNAVAILABLE and resends from there), no later update of that stream is either:
+    # the order of a stream is the order its updates are stored in.
+    stream: int = 0
 
 
 class Encoded(NamedTuple):

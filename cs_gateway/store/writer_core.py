@@ -87,6 +87,8 @@ def find_person(conn: sqlite3.Connection, juminhyo_code: str) -> StoredPerson | 
 
 
 Job = WriteRequest | EncodedWrite | AuditEvent
+STREAM_BROKEN = "STREAM_BROKEN"  # audit reason: not applied, an earlier update of its stream was not stored
+_BROKEN_STREAMS_KEPT = 4096
 
 
 class Decoded(NamedTuple):
@@ -121,6 +123,8 @@ class WriterCore:
         self._next_seq = read_last_seq(self._conn) + 1
         self._audit_head: tuple[int, str] | None = None
         self.audit_seconds = 0.0  # time spent appending audit entries (for the benchmark)
+        self._batch_streams: set[int] = set()  # the streams with updates in the batch being applied
+        self._broken_streams: dict[int, None] = {}  # streams with an update not stored (bounded)
 
     def apply(self, jobs: list[Job]) -> list[object]:
         """decode + apply_decoded + encode: BEGIN and apply every job; the outcomes (WriteResult,
@@ -146,12 +150,26 @@ class WriterCore:
         it rolls back and raises."""
         conn = self._conn
         self._audit_head = None  # re-read inside this transaction: other processes may append too
+        self._batch_streams = {job.job.stream for job in jobs if isinstance(job, Decoded) and job.job.stream}
+        outcomes: list[object] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
-            return [self._apply_job(conn, job) for job in jobs]
+            for job in jobs:
+                outcome = self._apply_job(conn, job)
+                if isinstance(outcome, BaseException) and isinstance(job, Decoded):
+                    self._break_stream(job.job.stream)  # also for its later updates in this batch
+                outcomes.append(outcome)
         except BaseException:
             self.abandon()
             raise
+        return outcomes
+
+    def _break_stream(self, stream: int) -> None:
+        """No later update of this stream may be stored: one of it was not."""
+        if stream:
+            self._broken_streams[stream] = None
+            while len(self._broken_streams) > _BROKEN_STREAMS_KEPT:
+                del self._broken_streams[next(iter(self._broken_streams))]
 
     def encode(self, outcomes: list[object]) -> list[object]:
         """The replies to the encoded writes (no database)."""
@@ -162,6 +180,7 @@ class WriterCore:
         try:
             return self._codec.encode(applied.job, applied.request_id, applied.result)
         except Exception as exc:  # noqa: BLE001 - committed, but this reply cannot be made
+            self._break_stream(applied.job.stream)  # its caller resends from here
             return StoreError(f"reply not encoded: {type(exc).__name__}")
 
     def _apply_job(self, conn: sqlite3.Connection, job: Job | Decoded) -> object:
@@ -174,6 +193,9 @@ class WriterCore:
     def _apply_decoded_one(self, conn: sqlite3.Connection, decoded: Decoded) -> _Applied | BaseException:
         """Apply a decoded write, or audit its refusal or the crash of its decoding."""
         job, what = decoded
+        if job.stream in self._broken_streams:
+            self._append_audit(conn, AuditEvent(job.action, ERROR, job.actor, reason=STREAM_BROKEN))
+            return StoreError("not stored: an earlier update of this stream was not")
         if isinstance(what, WriteRequest):
             result = self._apply_one(conn, what)
             return result if isinstance(result, BaseException) else _Applied(job, what.request_id, result)
@@ -191,6 +213,10 @@ class WriterCore:
         self._conn.execute("COMMIT")
 
     def abandon(self) -> None:
+        """Roll back the batch: nothing of it is stored, so no later update of its streams may be."""
+        for stream in self._batch_streams:
+            self._break_stream(stream)
+        self._batch_streams = set()
         if self._conn.in_transaction:
             self._conn.execute("ROLLBACK")
         self._next_seq = read_last_seq(self._conn) + 1

@@ -161,3 +161,47 @@ def test_a_crashing_decoder_fails_its_own_request_only_and_is_audited(tmp_path: 
         conn.close()
     core.close()
     assert rows == [("ok", ""), ("error", "RuntimeError"), ("ok", "")]
+
+
+def stream_batch(first: int, count: int, stream: int) -> list[EncodedWrite]:
+    return [job._replace(stream=stream) for job in batch(first, count)]
+
+
+@pytest.mark.parametrize("writer", [2], indirect=True)
+def test_after_a_failed_batch_no_later_update_of_its_streams_is_stored(writer: tuple[Connection, Path]) -> None:
+    """A stream's order is the order its updates are stored in: once one of them is not stored
+    (its caller gets UNAVAILABLE and resends from there), the later ones, even those already
+    waiting in the writer, are not stored either. Other streams and single calls go on."""
+    conn, db = writer
+    conn.send(("batch", stream_batch(1, 3, stream=1)))
+    assert seqs(answers(conn, 1)[0]) == [1, 2, 3]  # type: ignore[arg-type]
+    conn.send(("batch", stream_batch(10, 2, stream=1) + stream_batch(12, 1, stream=2)))  # its COMMIT fails
+    conn.send(("batch", stream_batch(20, 2, stream=1) + stream_batch(22, 1, stream=2) + batch(23, 1)))
+    failed, after = answers(conn, 2)
+    assert isinstance(failed, StoreError)
+    assert isinstance(after, list)
+    assert [type(o).__name__ for o in after[:3]] == ["StoreError"] * 3  # streams 1 and 2: not stored
+    assert seqs(after[3:]) == [4]  # the single call is stored
+    assert [code for _, code in stored(db)][-1] == tennyu_request(23).entry.juminhyo_code
+    check = sqlite3.connect(db)
+    try:
+        rows = check.execute("SELECT outcome, reason FROM audit_log ORDER BY seq").fetchall()
+    finally:
+        check.close()
+    assert rows[3:] == [("error", "STREAM_BROKEN")] * 3 + [("ok", "")]
+
+
+def test_a_crashing_update_in_a_stream_stops_the_rest_of_that_stream_in_the_same_batch(tmp_path: Path) -> None:
+    from cs_gateway.store.writer_core import WriterCore
+
+    core = WriterCore(tmp_path / "cs.sqlite3", SPEC.build(), codec=_CrashingCodec(municipality_code="022021"))
+    jobs = stream_batch(1, 3, stream=5) + batch(4, 1)
+    crashing = tennyu_request(2)
+    crashing.request_id = "req-boom"
+    jobs[1] = jobs[1]._replace(payload=crashing.SerializeToString())
+    outcomes = core.apply(jobs)
+    core.commit()
+    assert seqs([outcomes[0]]) == [1]
+    assert isinstance(outcomes[1], StoreError) and isinstance(outcomes[2], StoreError)  # after the crash: not stored
+    assert seqs([outcomes[3]]) == [2]  # not part of the stream
+    core.close()

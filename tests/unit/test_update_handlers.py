@@ -22,3 +22,39 @@ def test_only_apply_and_apply_stream_skip_protobuf_parsing_in_grpc() -> None:
     handlers = UpdateServicer(store=None).method_handlers()  # type: ignore[arg-type]
     raw = {name for name, h in handlers.items() if h.request_deserializer is None}
     assert raw == {"Apply", "ApplyStream"}  # parsed (and refused when malformed) by UpdateCodec
+
+
+def test_each_apply_stream_call_numbers_its_updates_for_the_store() -> None:
+    """The store stops a stream after its first update that was not stored (order): for that it
+    must tell streams apart. Unary Apply calls are no stream (0)."""
+    import asyncio
+
+    from cs_gateway.store.interface import Encoded
+
+    class RecordingStore:
+        def __init__(self) -> None:
+            self.jobs: list = []
+
+        def submit(self, job, answer):  # noqa: ANN001, ANN202
+            self.jobs.append(job)
+            answer.set_result(Encoded(b"reply", None))
+            return answer
+
+    class Context:
+        def peer(self) -> str:
+            return "ipv4:127.0.0.1:1"
+
+    async def requests(n: int):  # noqa: ANN202
+        for _ in range(n):
+            yield b"\x0a\x00"
+
+    async def run(store: RecordingStore) -> None:
+        servicer = UpdateServicer(store=store)  # type: ignore[arg-type]
+        for n in (2, 3):
+            replies = [r async for r in servicer.ApplyStream(requests(n), Context())]  # type: ignore[arg-type]
+            assert replies == [b"reply"] * n
+        assert await servicer.Apply(b"\x0a\x00", Context()) == b"reply"  # type: ignore[arg-type]
+
+    store = RecordingStore()
+    asyncio.run(run(store))
+    assert [job.stream for job in store.jobs] == [1, 1, 2, 2, 2, 0]
