@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,11 +31,13 @@ from ..audit.trail import AuditTrail
 from ..domain.record import IdentityRecord
 from ..domain.record_codec import record_from_dict
 from ..domain.registry import StoredPerson
+from ..logging_setup import get_logger
 from .interface import Answer, EncodedWrite, JobCodec, StoreError, WriteRequest
 from .schema import migrate
 from .writer_core import WriterCore, connect, find_person, loads, read_last_seq
 from .writer_process import ProcessWriter
 
+log = get_logger("cs_gateway.store")
 _SEQ = object()  # resolve a job's answer with its own outcome (the result, or the audit seq)
 Work = WriteRequest | EncodedWrite | AuditEvent
 Done = Callable[[list[object] | BaseException], None]
@@ -56,6 +59,33 @@ def _settle(answer: Answer, error: BaseException | None, value: object = None) -
         answer.set_exception(error)
     else:
         answer.set_result(value)
+
+
+class _WriteHealth:
+    """Tells the operator when batches fail (a full disk, a failing disk) and when writing works
+    again: at most one line per REPORT_EVERY_S while it lasts, with the count since the last one."""
+
+    REPORT_EVERY_S = 10.0
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._failed = 0  # batches failed since the last line
+        self._failing_since: float | None = None
+        self._last_report = -self.REPORT_EVERY_S
+
+    def batch_done(self, outcomes: list[object] | BaseException, updates: int) -> None:
+        if isinstance(outcomes, BaseException):
+            self._failed += 1
+            now = self._clock()
+            if self._failing_since is None:
+                self._failing_since = now
+            if now - self._last_report >= self.REPORT_EVERY_S:
+                log.error("store_writes_failing", error=str(outcomes), batches=self._failed, updates=updates)
+                self._failed, self._last_report = 0, now
+        elif self._failing_since is not None:
+            failed_for = round(self._clock() - self._failing_since, 3)
+            log.warning("store_writes_resumed", failed_for_s=failed_for, batches_since_last_line=self._failed)
+            self._failed, self._failing_since = 0, None
 
 
 class ThreadWriter:
@@ -119,6 +149,7 @@ class SqliteStore:
         self._in_flight = 0  # batches handed to the writer and not yet answered
         self._closed = False
         self._drained: asyncio.Event | None = None
+        self._health = _WriteHealth()
         self._own_thread: threading.Thread | None = None
         if loop is None:
             self._loop = asyncio.new_event_loop()
@@ -221,6 +252,7 @@ class SqliteStore:
 
     def _committed(self, batch: list[_Job], outcomes: list[object] | BaseException) -> None:
         self._in_flight -= 1
+        self._health.batch_done(outcomes, len(batch))
         if isinstance(outcomes, BaseException):
             for job in batch:
                 _settle(job.answer, outcomes)
