@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -11,9 +12,10 @@ from .config import ConfigError, load_config
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .logging_setup import configure_logging
+    from .logging_setup import configure_logging, get_logger, mask_text
     from .security.tls_reload import TlsMaterialError
     from .server import serve
+    from .store.interface import StoreError
 
     configure_logging()
     try:
@@ -26,6 +28,11 @@ def _serve(args: argparse.Namespace) -> int:
     except TlsMaterialError as err:
         print(f"cs-gateway: TLS files unusable: {err.reason}", file=sys.stderr)
         return 2
+    except (sqlite3.Error, StoreError, OSError) as err:  # e.g. the store's disk is full at start
+        reason = mask_text(f"{type(err).__name__}: {err}")
+        get_logger("cs_gateway.server").error("store_unusable", store=str(config.store_path), error=reason)
+        print(f"cs-gateway: store unusable ({config.store_path}): {reason}", file=sys.stderr)
+        return 1
     return 0
 
 

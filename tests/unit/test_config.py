@@ -68,3 +68,19 @@ def test_serve_with_bad_config_exits_with_the_key_named(good: Path) -> None:
     )
     assert done.returncode == 2
     assert "gateway.municipality_code" in done.stderr
+
+
+def test_serve_with_an_unusable_store_exits_saying_so(good: Path, tmp_path: Path) -> None:
+    """A store that cannot be opened (here: a file that is not a database; on a full disk the
+    same path) stops the server with one line naming the store, not a traceback."""
+    (tmp_path / "cs.sqlite3").write_bytes(b"this is not an SQLite database, and it is long enough " * 4)
+    done = subprocess.run(
+        [sys.executable, "-m", "cs_gateway", "serve", "--config", str(good)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1, done.stderr
+    assert f"cs-gateway: store unusable ({tmp_path / 'cs.sqlite3'})" in done.stderr
+    assert '"event": "store_unusable"' in done.stderr
+    assert "Traceback" not in done.stderr
