@@ -70,22 +70,31 @@ class _WriteHealth:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._failed = 0  # batches failed since the last line
+        self._failed_jobs = 0  # and the updates and audit entries in them
         self._failing_since: float | None = None
         self._last_report = -self.REPORT_EVERY_S
 
-    def batch_done(self, outcomes: list[object] | BaseException, updates: int) -> None:
+    def batch_done(self, outcomes: list[object] | BaseException, jobs: int, *, stored_update: bool) -> None:
+        """After each batch: its outcome, its size, and whether it stored an update (a batch of
+        audit entries only, which may still fit on a full disk, says nothing about updates)."""
         if isinstance(outcomes, BaseException):
             self._failed += 1
+            self._failed_jobs += jobs
             now = self._clock()
             if self._failing_since is None:
                 self._failing_since = now
             if now - self._last_report >= self.REPORT_EVERY_S:
-                log.error("store_writes_failing", error=str(outcomes), batches=self._failed, updates=updates)
-                self._failed, self._last_report = 0, now
-        elif self._failing_since is not None:
+                log.error("store_writes_failing", error=str(outcomes), batches=self._failed, jobs=self._failed_jobs)
+                self._failed, self._failed_jobs, self._last_report = 0, 0, now
+        elif stored_update and self._failing_since is not None:
             failed_for = round(self._clock() - self._failing_since, 3)
-            log.warning("store_writes_resumed", failed_for_s=failed_for, batches_since_last_line=self._failed)
-            self._failed, self._failing_since = 0, None
+            log.warning(
+                "store_writes_resumed",
+                failed_for_s=failed_for,
+                batches_since_last_line=self._failed,
+                jobs_since_last_line=self._failed_jobs,
+            )
+            self._failed, self._failed_jobs, self._failing_since = 0, 0, None
 
 
 class ThreadWriter:
@@ -252,7 +261,11 @@ class SqliteStore:
 
     def _committed(self, batch: list[_Job], outcomes: list[object] | BaseException) -> None:
         self._in_flight -= 1
-        self._health.batch_done(outcomes, len(batch))
+        stored_update = not isinstance(outcomes, BaseException) and any(
+            not isinstance(job.work, AuditEvent) and not isinstance(outcome, BaseException)
+            for job, outcome in zip(batch, outcomes, strict=True)
+        )
+        self._health.batch_done(outcomes, len(batch), stored_update=stored_update)
         if isinstance(outcomes, BaseException):
             for job in batch:
                 _settle(job.answer, outcomes)

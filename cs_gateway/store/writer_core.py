@@ -194,7 +194,10 @@ class WriterCore:
         """Apply a decoded write, or audit its refusal or the crash of its decoding."""
         job, what = decoded
         if job.stream in self._broken_streams:
-            self._append_audit(conn, AuditEvent(job.action, ERROR, job.actor, reason=STREAM_BROKEN))
+            # audited with its request id and subject when it parsed: the caller resends it
+            known = what.audit if isinstance(what, WriteRequest) else what[0] if isinstance(what, tuple) else None
+            event = known or AuditEvent(job.action, "", job.actor)
+            self._append_audit(conn, event.with_outcome(ERROR, reason=STREAM_BROKEN))
             return StoreError("not stored: an earlier update of this stream was not")
         if isinstance(what, WriteRequest):
             result = self._apply_one(conn, what)

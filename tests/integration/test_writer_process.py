@@ -189,6 +189,12 @@ def test_after_a_failed_batch_no_later_update_of_its_streams_is_stored(writer: t
     finally:
         check.close()
     assert rows[3:] == [("error", "STREAM_BROKEN")] * 3 + [("ok", "")]
+    check = sqlite3.connect(db)
+    try:
+        ids = [r for (r,) in check.execute("SELECT request_id FROM audit_log WHERE reason = 'STREAM_BROKEN'")]
+    finally:
+        check.close()
+    assert ids == [tennyu_request(i).request_id for i in (20, 21, 22)]  # the caller resends these
 
 
 def test_a_crashing_update_in_a_stream_stops_the_rest_of_that_stream_in_the_same_batch(tmp_path: Path) -> None:
