@@ -22,6 +22,7 @@ unary requests; ApplyStream refuses an oversized message inline itself.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -76,8 +77,13 @@ class Guard:
         revoked = self._revocation.check_serial(identity.serial)  # the verified leaf's serial
         if revoked is not None:
             await self._refuse(context, method, f"revocation:{revoked}", identity)
-        network_rule = self._network.check(identity.role, identity.host, context.peer())
+        peer = context.peer()
+        network_rule = self._network.check(identity.role, identity.host, peer)
         if network_rule is not None:
+            if not peer and context.cancelled():
+                # The caller cancelled before the checks ran, and grpc no longer knows its address:
+                # no refusal to give, nor a network denial to record (it would be a false alert).
+                raise asyncio.CancelledError
             await self._refuse(context, method, network_rule, identity)
         if not self._policy.allows(identity.role, method):
             await self._refuse(context, method, "policy:role-not-allowed", identity)
