@@ -71,7 +71,7 @@ def _verify(config: GatewayConfig, args: argparse.Namespace) -> int:
     conn = open_readonly(config.store_path)
     try:
         conn.execute("BEGIN")  # one snapshot for the chain, the anchor and the cross-check
-        chain = verify(conn, certificates)
+        chain = verify(conn, certificates, checkpoint_every=config.audit.checkpoint_every)
         anchor = latest_anchor(conn)
         anchor_problem = check_anchor(conn, certificates)
         cross = crosscheck_updates(conn)

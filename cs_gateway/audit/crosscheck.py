@@ -91,6 +91,16 @@ def latest_export(conn: sqlite3.Connection) -> tuple[int, int, int] | None:
     return int(span.group(1)), int(span.group(2)), int(covered.group(1))
 
 
+def _export_signed(conn: sqlite3.Connection) -> bool:
+    """Is the newest audit.export entry at or before a signed checkpoint (verify checks those)?"""
+    (signed,) = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM audit_checkpoints WHERE seq >= "
+        "(SELECT MAX(seq) FROM audit_log WHERE action = ? AND outcome = 'ok'))",
+        (EXPORT_ACTION,),
+    ).fetchone()
+    return bool(signed)
+
+
 def covered_updates(conn: sqlite3.Connection) -> int:
     """update_seq up to which updates have their audit entries in an archive (0: none pruned)."""
     found = latest_export(conn)
@@ -122,6 +132,9 @@ def crosscheck_updates(conn: sqlite3.Connection) -> CrossCheckReport:
             covered = export[2]
             if export[1] != anchor[0]:
                 problems.append(Mismatch(None, f"the last export ends at entry {export[1]}, the anchor at {anchor[0]}"))
+            if not _export_signed(conn):
+                # the prune signs a checkpoint right after it: an unsigned one may be forged
+                problems.append(Mismatch(None, "the audit.export entry saying what is archived is not signed"))
     history = {int(seq) for (seq,) in conn.execute("SELECT update_seq FROM history WHERE update_seq > ?", (covered,))}
     below = {int(seq) for (seq,) in conn.execute("SELECT update_seq FROM history WHERE update_seq <= ?", (covered,))}
     own: dict[int, list[int]] = defaultdict(list)

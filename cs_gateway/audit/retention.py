@@ -362,6 +362,7 @@ def prune(config: GatewayConfig, *, now: datetime | None = None, certificates: l
             export_seq = trail.append(
                 conn, AuditEvent(action=EXPORT_ACTION, outcome=OK, actor=local_actor(), detail=detail)
             )
+            trail.checkpoint(conn)  # the export entry says what the archive covers: signed at once
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:

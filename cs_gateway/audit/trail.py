@@ -145,10 +145,20 @@ class VerifyReport:
     checkpoints: int
     first_bad_seq: int | None = None
     problem: str = ""
+    unsigned: int = 0  # entries after the last signed checkpoint (or anchor)
+    last_signed: tuple[int, str] | None = None  # (seq, entry hash) of the last signed checkpoint
 
     def describe(self) -> str:
         if self.ok:
-            return f"audit trail OK: {self.entries} entries, {self.checkpoints} signed checkpoints"
+            text = (
+                f"audit trail OK: {self.entries} entries, {self.checkpoints} signed checkpoints, "
+                f"{self.unsigned} entries after the last one"
+            )
+            if self.last_signed is not None:
+                # Kept outside this file (a notebook, a ticket), it shows a later rollback of the
+                # file: the trail then ends before this entry, or holds another hash at it.
+                text += f"; last signed: entry {self.last_signed[0]}, hash {self.last_signed[1]}"
+            return text
         return f"audit trail BROKEN at entry {self.first_bad_seq}: {self.problem}"
 
 
@@ -157,10 +167,15 @@ def iter_entries(conn: sqlite3.Connection) -> Iterator[dict[str, object]]:
         yield dict(zip(_FIELDS, row, strict=True))
 
 
-def verify(conn: sqlite3.Connection, certificates: list[x509.Certificate]) -> VerifyReport:
+def verify(
+    conn: sqlite3.Connection, certificates: list[x509.Certificate], *, checkpoint_every: int | None = None
+) -> VerifyReport:
     """Recompute the chain and check every checkpoint signature; name the first bad entry.
 
-    Rows are read in storage order (rowid), so a reordering shows as a seq or link break.
+    Rows are read in storage order (rowid), so a reordering shows as a seq or link break. With
+    ``checkpoint_every`` (the configured interval: the trail signs every entry whose seq is a
+    multiple of it), at least that many entries after the last signed checkpoint mean that
+    checkpoints were removed, and the entries after them could have been rewritten: broken.
     """
     anchor = conn.execute("SELECT last_seq, last_hash FROM audit_anchor ORDER BY last_seq DESC LIMIT 1").fetchone()
     expected_seq, prev = (int(anchor[0]) + 1, str(anchor[1])) if anchor else (1, GENESIS)
@@ -184,6 +199,8 @@ def verify(conn: sqlite3.Connection, certificates: list[x509.Certificate]) -> Ve
         if problem:
             return VerifyReport(False, count, 0, int(anchor[0]), problem)
     checkpoints = 0
+    last_signed = int(anchor[0]) if anchor else 0
+    last_signed_hash = ""
     for seq, digest, signed_at, fingerprint, signature in conn.execute(
         "SELECT seq, entry_hash, signed_at, key_fingerprint, signature FROM audit_checkpoints ORDER BY seq"
     ):
@@ -197,7 +214,19 @@ def verify(conn: sqlite3.Connection, certificates: list[x509.Certificate]) -> Ve
         if hashes.get(seq) != digest:
             return VerifyReport(False, count, checkpoints, seq, "entry differs from its signed checkpoint")
         checkpoints += 1
-    return VerifyReport(True, count, checkpoints)
+        last_signed, last_signed_hash = seq, str(digest)
+    unsigned = expected_seq - 1 - last_signed
+    if checkpoint_every is not None and unsigned >= checkpoint_every:
+        return VerifyReport(
+            False,
+            count,
+            checkpoints,
+            last_signed + 1,
+            f"{unsigned} entries after the last signed checkpoint, where the trail signs every "
+            f"{checkpoint_every}: signed checkpoints are missing",
+        )
+    signed = (last_signed, last_signed_hash) if last_signed_hash else None
+    return VerifyReport(True, count, checkpoints, unsigned=unsigned, last_signed=signed)
 
 
 def anchor_problem(

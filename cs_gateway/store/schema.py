@@ -89,6 +89,19 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
         BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;
     """,
+    # 3: signed checkpoints cannot be deleted (nothing ever removes one, the prune neither), and
+    # a prune anchor is written only by the prune (with its token) and never changed.
+    """
+    CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+        BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;
+    CREATE TRIGGER audit_anchor_only_by_prune BEFORE INSERT ON audit_anchor
+        WHEN NOT EXISTS (SELECT 1 FROM audit_prune_token)
+        BEGIN SELECT RAISE(ABORT, 'audit_anchor is written by the prune only'); END;
+    CREATE TRIGGER audit_anchor_no_update BEFORE UPDATE ON audit_anchor
+        BEGIN SELECT RAISE(ABORT, 'audit_anchor is append-only'); END;
+    CREATE TRIGGER audit_anchor_no_delete BEFORE DELETE ON audit_anchor
+        BEGIN SELECT RAISE(ABORT, 'audit_anchor is append-only'); END;
+    """,
 )
 
 
