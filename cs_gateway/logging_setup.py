@@ -1,8 +1,9 @@
 """Operational log: structlog, JSON lines on stderr, every line through the masking processor.
 
-個人番号 (12 digits) and 住民票コード (11 digits) are masked in every string value of every
-line, whatever the key, before anything is rendered; the standard library's loggers (grpc,
-asyncio) and uncaught exceptions print masked text too.
+個人番号 (12 digits) and 住民票コード (11 digits), and any longer run of digits that could hold
+one, are masked in every string value of every line, whatever the key, before anything is
+rendered; the standard library's loggers (grpc, asyncio) and uncaught exceptions print masked
+text too.
 """
 
 from __future__ import annotations
@@ -18,15 +19,33 @@ from typing import Any
 
 import structlog
 
-# 11 or 12 digit runs not part of a longer digit run (ASCII and full-width digits).
-_IDENTIFIER = re.compile(r"(?<![0-9０-９])([0-9０-９]{7,8})([0-9０-９]{4})(?![0-9０-９])")
+# A run of digits (ASCII or full-width), possibly split by single hyphens (1003-1676-008).
+_DIGIT_RUN = re.compile(r"[0-9０-９](?:-?[0-9０-９])*")
 # 個人番号 as printed on the card: 4-4-4 with spaces or hyphens.
 _GROUPED = re.compile(r"(?<![0-9０-９])[0-9０-９]{4}[ \-　][0-9０-９]{4}[ \-　]([0-9０-９]{4})(?![0-9０-９])")
+_VISIBLE = 4
+
+
+def _mask_run(match: re.Match[str]) -> str:
+    """A run of 11 digits or more may hold a 住民票コード (11) or 個人番号 (12), alone or inside a
+    longer number (a date and a code run together): all but its last four digits are masked."""
+    run = match.group(0)
+    if len(run) - run.count("-") < 11:
+        return run
+    out: list[str] = []
+    visible = _VISIBLE
+    for ch in reversed(run):
+        if ch == "-" or visible > 0:
+            visible -= ch != "-"
+            out.append(ch)
+        else:
+            out.append("*")
+    return "".join(reversed(out))
 
 
 def mask_text(text: str) -> str:
     text = _GROUPED.sub(lambda m: "**** **** " + m.group(1), text)
-    return _IDENTIFIER.sub(lambda m: "*" * len(m.group(1)) + m.group(2), text)
+    return _DIGIT_RUN.sub(_mask_run, text)
 
 
 def _mask(value: Any) -> Any:

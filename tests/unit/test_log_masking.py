@@ -23,6 +23,15 @@ def test_mask_text_keeps_only_the_last_four_digits() -> None:
     assert mask_text(f"{NUMBER[:4]} {NUMBER[4:8]}-{NUMBER[8:]}") == f"**** **** {NUMBER[8:]}"
 
 
+def test_identifiers_inside_longer_numbers_or_split_by_hyphens_are_masked() -> None:
+    """A request id may run a date and a code together, or write a code 4-4-3: any run of 11
+    digits or more keeps only its last four visible (a probe found these in the audit trail)."""
+    assert mask_text(f"20261003{CODE}") == "*" * 15 + CODE[-4:]
+    assert mask_text(f"{NUMBER}9") == "*" * 9 + NUMBER[-3:] + "9"
+    assert mask_text(f"{CODE[:4]}-{CODE[4:8]}-{CODE[8:]}") == f"****-***{CODE[7]}-{CODE[8:]}"
+    assert mask_text("2026-11-29 seq=1234567890") == "2026-11-29 seq=1234567890"  # 8 and 10 digits: kept
+
+
 def test_processor_masks_every_field_and_nested_value() -> None:
     event = {"event": f"x {CODE}", "n": int(NUMBER), "nested": {"list": [NUMBER, CODE]}, "seq": 5}
     out = mask_identifiers(None, "info", event)
