@@ -75,10 +75,15 @@ def _verify(config: GatewayConfig, args: argparse.Namespace) -> int:
         anchor = latest_anchor(conn)
         anchor_problem = check_anchor(conn, certificates)
         cross = crosscheck_updates(conn)
+        overridden = conn.execute(
+            "SELECT seq, at FROM audit_log WHERE action = 'audit.export' AND detail LIKE '% clock-override=%'"
+        ).fetchall()
         conn.execute("COMMIT")
     finally:
         conn.close()
     print(chain.describe())
+    for seq, at in overridden:  # a drill's prune, or someone pruning ahead of time: the auditor decides
+        print(f"note: entry {seq} ({at}) is a prune run with an overridden clock (--now): check why")
     if anchor is not None:
         state = f"BROKEN: {anchor_problem.problem}" if anchor_problem else "signed"
         print(f"anchor: entries up to {anchor[0]} archived to {anchor[2]} on {anchor[3]} ({state})")

@@ -427,6 +427,8 @@ def test_prune_archives_then_removes_and_everything_still_verifies(generated: Ge
     assert "audit trail OK: 6 entries" in done.stdout
     assert "anchor: entries up to 62 archived to audit-archive/audit-1-62.jsonl" in done.stdout
     assert "(signed)" in done.stdout
+    # the test's own prune ran with --now seven years on: verify says so, for an auditor to ask why
+    assert "note: entry " in done.stdout and "a prune run with an overridden clock (--now)" in done.stdout
     assert "updates cross-check OK: 0 updates, each with exactly one audit entry (updates up to 30 archived)" in (
         done.stdout
     )
