@@ -284,3 +284,17 @@ def test_municipality_code_non_ascii_digit_rejected(value: str, position: int, s
 def test_postal_code_full_width_digit_rejected(body: str, position: int) -> None:
     bad = _replace_at(body, position, 0xFF10)
     assert not is_valid_postal_code(bad)
+
+
+def test_a_misused_helper_never_puts_the_identifier_in_its_error() -> None:
+    """Given a whole 個人番号 or 住民票コード where a body is expected, the error says the length,
+    not the value (error messages reach logs and terminals)."""
+    from cs_gateway.domain.check_digit import make_individual_number, make_juminhyo_code
+
+    number, code = make_individual_number("12345678901"), make_juminhyo_code("9876543210")
+    with pytest.raises(ValueError) as caught:
+        make_individual_number(number)
+    assert number not in str(caught.value) and "12 characters" in str(caught.value)
+    with pytest.raises(ValueError) as caught:
+        make_juminhyo_code(code)
+    assert code not in str(caught.value) and "11 characters" in str(caught.value)

@@ -58,3 +58,50 @@ def test_each_apply_stream_call_numbers_its_updates_for_the_store() -> None:
     store = RecordingStore()
     asyncio.run(run(store))
     assert [job.stream for job in store.jobs] == [1, 1, 2, 2, 2, 0]
+
+
+def test_a_stream_ended_by_a_store_failure_leaves_no_unread_failure_behind() -> None:
+    """After the first update that was not stored the call ends (UNAVAILABLE); the answers of the
+    updates queued behind it fail too. Nobody reads them: they must not each make asyncio log
+    'exception was never retrieved' (a full disk flooded the log with hundreds)."""
+    import asyncio
+    import gc
+
+    from cs_gateway.store.interface import StoreError
+
+    class FailingStore:
+        def submit(self, job, answer):  # noqa: ANN001, ANN202
+            asyncio.get_running_loop().call_later(0.01, answer.set_exception, StoreError("commit failed: disk full"))
+            return answer
+
+    class Aborted(Exception):  # noqa: N818 - stands for grpc's AbortError
+        pass
+
+    class Context:
+        def peer(self) -> str:
+            return "ipv4:127.0.0.1:1"
+
+        async def abort_with_status(self, _status: object) -> None:
+            raise Aborted
+
+    async def requests():  # noqa: ANN202
+        for _ in range(20):
+            yield b"\x0a\x00"
+
+    reported: list[str] = []
+
+    async def run() -> None:
+        asyncio.get_running_loop().set_exception_handler(lambda _loop, ctx: reported.append(ctx["message"]))
+        servicer = UpdateServicer(store=FailingStore())  # type: ignore[arg-type]
+        try:
+            async for _ in servicer.ApplyStream(requests(), Context()):  # type: ignore[arg-type]
+                raise AssertionError("nothing was stored, nothing may be answered")
+        except Aborted:
+            pass
+        await asyncio.sleep(0.05)  # every queued answer has failed by now
+        gc.collect()
+        await asyncio.sleep(0)
+
+    asyncio.run(run())
+    gc.collect()
+    assert not [m for m in reported if "never retrieved" in m], reported
