@@ -28,10 +28,15 @@ def _serve(args: argparse.Namespace) -> int:
     except TlsMaterialError as err:
         print(f"cs-gateway: TLS files unusable: {err.reason}", file=sys.stderr)
         return 2
-    except (sqlite3.Error, StoreError, OSError) as err:  # e.g. the store's disk is full at start
+    except (sqlite3.Error, StoreError) as err:  # e.g. the store's disk is full at start
         reason = mask_text(f"{type(err).__name__}: {err}")
         get_logger("cs_gateway.server").error("store_unusable", store=str(config.store_path), error=reason)
         print(f"cs-gateway: store unusable ({config.store_path}): {reason}", file=sys.stderr)
+        return 1
+    except OSError as err:  # e.g. "cannot listen on ...": the address is taken
+        reason = mask_text(str(err))
+        get_logger("cs_gateway.server").error("cannot_start", error=reason)
+        print(f"cs-gateway: {reason}", file=sys.stderr)
         return 1
     return 0
 

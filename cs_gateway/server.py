@@ -130,6 +130,17 @@ def refusal_auditor(store: SqliteStore) -> Callable[[str, str, str, str, PeerIde
     return audit_refusal
 
 
+def _listen(server: grpc.aio.Server, address: str, credentials: grpc.ServerCredentials) -> int:
+    """Bind ``address``; OSError naming it if it cannot be (taken, not local, ...)."""
+    try:
+        port = server.add_secure_port(address, credentials)
+    except RuntimeError:  # grpcio raises on a failed bind ("Failed to bind to address ...")
+        port = 0
+    if port == 0:
+        raise OSError(f"cannot listen on {address}")
+    return port
+
+
 @dataclass
 class RunningGateway:
     server: grpc.aio.Server
@@ -163,19 +174,16 @@ async def start_gateway(config: GatewayConfig, *, today: Today = jst_today) -> R
         guarded = GuardedServer(server, guard, max_request_bytes=limit)  # every servicer registers through it
         UpdateServicer(store, today=today, max_request_bytes=limit).register(guarded)
         guarded.seal()
-        credentials = server_credentials(config)
-        port = server.add_secure_port(config.listen, credentials)
-        if port == 0:
-            raise OSError(f"cannot listen on {config.listen}")
+        port = _listen(server, config.listen, server_credentials(config))
         for address in config.also_listen:
             host, _, wanted = address.rpartition(":")
             # grpc hands a dynamic credentials object's initial configuration to its first port only
-            extra = server_credentials(config)
-            if server.add_secure_port(f"{host}:{wanted if wanted != '0' else port}", extra) == 0:
-                raise OSError(f"cannot listen on {address}")
+            _listen(server, f"{host}:{wanted if wanted != '0' else port}", server_credentials(config))
         await server.start()
     except BaseException:
-        store.close()
+        # Off the loop thread (close() waits for the loop): the writer process signs the chain
+        # head and exits. Left running, it would keep this process from ever exiting.
+        await asyncio.to_thread(store.close)
         raise
     return RunningGateway(server=server, port=port, store=store)
 

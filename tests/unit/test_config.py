@@ -84,3 +84,23 @@ def test_serve_with_an_unusable_store_exits_saying_so(good: Path, tmp_path: Path
     assert f"cs-gateway: store unusable ({tmp_path / 'cs.sqlite3'})" in done.stderr
     assert '"event": "store_unusable"' in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_serve_on_a_taken_address_says_so_and_blames_nothing_else(good: Path) -> None:
+    """A bind failure is not a store problem: one line naming the address, exit 1, no traceback."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        _edit(good, 'listen = "127.0.0.1:0"', f'listen = "127.0.0.1:{port}"')
+        done = subprocess.run(
+            [sys.executable, "-m", "cs_gateway", "serve", "--config", str(good)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 1, done.stderr
+    assert f"cs-gateway: cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "store unusable" not in done.stderr and "Traceback" not in done.stderr
