@@ -74,6 +74,10 @@ class _WriteHealth:
         self._failing_since: float | None = None
         self._last_report = -self.REPORT_EVERY_S
 
+    @property
+    def failing(self) -> bool:
+        return self._failing_since is not None
+
     def batch_done(self, outcomes: list[object] | BaseException, jobs: int, *, stored_update: bool) -> None:
         """After each batch: its outcome, its size, and whether it stored an update (a batch of
         audit entries only, which may still fit on a full disk, says nothing about updates)."""
@@ -261,11 +265,12 @@ class SqliteStore:
 
     def _committed(self, batch: list[_Job], outcomes: list[object] | BaseException) -> None:
         self._in_flight -= 1
-        stored_update = not isinstance(outcomes, BaseException) and any(
-            not isinstance(job.work, AuditEvent) and not isinstance(outcome, BaseException)
-            for job, outcome in zip(batch, outcomes, strict=True)
-        )
-        self._health.batch_done(outcomes, len(batch), stored_update=stored_update)
+        if isinstance(outcomes, BaseException) or self._health.failing:  # nothing to do while all is well
+            stored_update = not isinstance(outcomes, BaseException) and any(
+                not isinstance(job.work, AuditEvent) and not isinstance(outcome, BaseException)
+                for job, outcome in zip(batch, outcomes, strict=True)
+            )
+            self._health.batch_done(outcomes, len(batch), stored_update=stored_update)
         if isinstance(outcomes, BaseException):
             for job in batch:
                 _settle(job.answer, outcomes)
