@@ -16,7 +16,3 @@ def jst_today() -> date:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def fixed_today(day: date) -> Today:
-    return lambda: day

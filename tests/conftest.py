@@ -14,7 +14,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from cs_gateway.app.apply_update import ApplyUpdate
+from cs_gateway.app.apply_update import UpdateOutcome, prepare_update
 from cs_gateway.audit.chain import SubjectHasher
 from cs_gateway.audit.event import Actor
 from cs_gateway.audit.signing import CheckpointSigner
@@ -23,12 +23,12 @@ from cs_gateway.config import GatewayConfig, load_config
 from cs_gateway.domain.record import UpdateCommand
 from cs_gateway.gen.jukinet.cs.v1 import update_service_pb2_grpc
 from cs_gateway.process import write_dev_config
-from cs_gateway.server import RunningGateway, start_gateway
-from cs_gateway.store.interface import WriteResult
+from cs_gateway.server import RunningGateway, command_registry, start_gateway
 from cs_gateway.store.sqlite_store import SqliteStore
 from pki.dev_pki import DevPki, init_dev_pki
 
 TODAY = date(2026, 11, 29)
+MUNICIPALITY = "022021"
 
 
 @pytest.fixture(scope="session")
@@ -95,14 +95,16 @@ def new_store(path: Path, pki: DevPki | None = None, *, checkpoint_every: int = 
     """A real store with a real audit trail (checkpoints signed with the cs key when pki given)."""
     signer = CheckpointSigner.from_files(pki.key_path("cs"), pki.cert_path("cs")) if pki else None
     trail = AuditTrail(SubjectHasher(TEST_HMAC_KEY), signer, checkpoint_every=checkpoint_every)
-    return SqliteStore(path, audit=trail)
+    return SqliteStore(path, audit=trail, registry=command_registry(MUNICIPALITY))
 
 
 class AuditedApply:
-    """The real ApplyUpdate use case, called as the kizon-juki test actor."""
+    """An update as the writer runs it: format-checked into a command (prepare_update, as the
+    wire codec does), then run by the registered handler; called as the kizon-juki test actor."""
 
     def __init__(self, store: SqliteStore) -> None:
-        self.use_case = ApplyUpdate(store, municipality_code="022021", today=lambda: TODAY)
+        self.store = store
 
-    def submit(self, cmd: UpdateCommand) -> Future[WriteResult]:
-        return self.use_case.submit(cmd, actor=TEST_ACTOR, action=APPLY)
+    def submit(self, cmd: UpdateCommand) -> Future[UpdateOutcome]:
+        prepared = prepare_update(cmd, actor=TEST_ACTOR, action=APPLY, today=TODAY, municipality_code=MUNICIPALITY)
+        return self.store.submit(prepared)  # type: ignore[return-value]

@@ -1,20 +1,49 @@
-"""Use case: apply one update from the 既存住基システム.
+"""Use case: apply one update from the 既存住基システム, as commands the store's writer runs.
 
-Format checks run first (no state needed: prepare_update); the logic checks run inside the
-store's write transaction, against the state the update will be applied to. Every outcome, refusals
-included, is audited; a refusal is answered only once its audit entry is durable.
+Format checks run first, where the request is decoded (no state needed: prepare_update); the
+logic checks run in the handler, inside the writer's transaction, against the state the update
+is applied to. Every outcome, refusals included, is audited in that same transaction; a refusal
+is answered only once its audit entry is durable.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
-from ..audit.event import REFUSED, Actor, AuditEvent
-from ..clock import Today
+from ..audit.event import OK, REFUSED, REPLAYED, Actor, AuditEvent
 from ..domain.format_checks import FormatContext, check_command
-from ..domain.record import UpdateCommand
-from ..domain.violations import Violation
-from ..store.interface import Answer, UpdateStore, WriteRequest, WriteResult
+from ..domain.logic_checks import Accepted, decide
+from ..domain.record import IdentityRecord, UpdateCommand
+from ..domain.violations import Violation, violation
+from ..store.port import Transaction
+
+
+@dataclass(frozen=True, slots=True)
+class StoreUpdate:
+    """Command: apply one format-checked update (idempotent by request id + content digest)."""
+
+    request_id: str
+    fingerprint: str
+    command: UpdateCommand
+    today: date
+    audit: AuditEvent  # action, actor and subject; the handler adds the outcome
+
+
+@dataclass(frozen=True, slots=True)
+class RefuseUpdate:
+    """Command: an update refused before the store's state is read (format checks): audited only."""
+
+    audit: AuditEvent  # with its outcome (REFUSED) and reason
+    violation: Violation
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateOutcome:
+    request_id: str
+    record: IdentityRecord | None  # the stored version (accepted or replayed)
+    violation: Violation | None  # why nothing was stored
+    replayed: bool = False
 
 
 def with_operator(actor: Actor, operator_id: str, terminal_id: str) -> Actor:
@@ -39,11 +68,10 @@ def prepare_update(
     today: date,
     municipality_code: str,
     fingerprint: str | None = None,
-) -> WriteRequest | tuple[AuditEvent, Violation]:
-    """The write for one update, or its format refusal (the audit entry to record, and why).
+) -> StoreUpdate | RefuseUpdate:
+    """The command for one update: store it, or audit its format refusal.
 
-    Pure: no state is read. Runs wherever the update is applied from (the gateway's writer
-    process decodes and prepares wire requests itself)."""
+    Pure: no state is read. Runs where the request is decoded (the gateway's writer process)."""
     audit = AuditEvent(
         action=action,
         outcome="",
@@ -54,43 +82,43 @@ def prepare_update(
     )
     found = check_command(cmd, FormatContext(today=today, municipality_code=municipality_code))
     if found is not None:
-        return audit.with_outcome(REFUSED, reason=found.code), found
-    return WriteRequest(
-        request_id=cmd.request_id,
-        fingerprint=fingerprint or cmd.fingerprint(),
-        command=cmd,
-        today=today,
-        audit=audit,
-    )
+        return RefuseUpdate(audit.with_outcome(REFUSED, reason=found.code), found)
+    return StoreUpdate(cmd.request_id, fingerprint or cmd.fingerprint(), cmd, today, audit)
 
 
-class ApplyUpdate:
-    def __init__(self, store: UpdateStore, *, municipality_code: str, today: Today) -> None:
-        self._store = store
-        self._municipality_code = municipality_code
-        self._today = today
-
-    def submit(
-        self,
-        cmd: UpdateCommand,
-        *,
-        actor: Actor,
-        action: str,
-        answer: Answer | None = None,
-        fingerprint: str | None = None,
-    ) -> Answer:
-        """Queue the update; ``answer`` resolves with the WriteResult once the update is durably
-        stored or refused (and audited either way). ``fingerprint`` identifies the content for
-        idempotency (default: the command's own digest)."""
-        prepared = prepare_update(
-            cmd,
-            actor=actor,
-            action=action,
-            today=self._today(),
-            municipality_code=self._municipality_code,
-            fingerprint=fingerprint,
+def store_update(tx: Transaction, update: StoreUpdate) -> UpdateOutcome:
+    """Handler of StoreUpdate: replay, refuse or store the update, and audit it, in ``tx``."""
+    audit = update.audit
+    request_id = update.request_id
+    known = tx.request(request_id)
+    if known is not None:
+        fingerprint, update_seq = known
+        if fingerprint != update.fingerprint:
+            refused = violation("REQUEST_ID_REUSED", "request_id")
+            tx.append_audit(audit.with_outcome(REFUSED, reason=refused.code))
+            return UpdateOutcome(request_id, None, refused)
+        replayed = tx.version(update_seq)
+        tx.append_audit(audit.with_outcome(OK, update_seq=update_seq, detail=REPLAYED))
+        return UpdateOutcome(request_id, replayed, None, replayed=True)
+    decision = decide(update.command, tx, update.today)
+    if not isinstance(decision, Accepted):
+        tx.append_audit(audit.with_outcome(REFUSED, reason=decision.code))
+        return UpdateOutcome(request_id, None, decision)
+    record = tx.put_version(decision.record, person_key=decision.person_key, retire_code=decision.retire_code)
+    tx.enqueue_notice(record)
+    tx.remember_request(request_id, update.fingerprint, record.update_seq)
+    tx.append_audit(
+        audit.with_outcome(
+            OK,
+            update_seq=record.update_seq,
+            subject_juminhyo_code=record.juminhyo_code,
+            subject_individual_number=record.individual_number,
         )
-        if isinstance(prepared, WriteRequest):
-            return self._store.submit(prepared, answer)
-        audit, violation = prepared
-        return self._store.record_audit(audit, answer, WriteResult(record=None, violation=violation))
+    )
+    return UpdateOutcome(request_id, record, None)
+
+
+def refuse_update(tx: Transaction, refusal: RefuseUpdate) -> UpdateOutcome:
+    """Handler of RefuseUpdate: the refusal's audit entry, nothing else."""
+    tx.append_audit(refusal.audit)
+    return UpdateOutcome(refusal.audit.request_id, None, refusal.violation)

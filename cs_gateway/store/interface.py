@@ -1,53 +1,25 @@
-"""The store's interface, as the app layer sees it."""
+"""The store's interface, as the app and api layers see it."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple, Protocol
 
 from ..audit.event import Actor, AuditEvent
-from ..domain.logic_checks import Accepted
-from ..domain.record import IdentityRecord, UpdateCommand
-from ..domain.registry import RegistryView, StoredPerson
+from ..domain.record import IdentityRecord
+from ..domain.registry import StoredPerson
 from ..domain.violations import Violation
 
-Decide = Callable[[RegistryView], "Accepted | Violation"]
 # A concurrent.futures.Future, or an asyncio.Future of the store's event loop.
 Answer = Future | asyncio.Future  # type: ignore[type-arg]
 
 
-@dataclass(frozen=True, slots=True)
-class WriteRequest:
-    """One update to apply atomically: idempotency key, content digest, and the decision.
-
-    The decision runs inside the write transaction, against exactly the state it is applied to.
-    """
-
-    request_id: str
-    fingerprint: str
-    audit: AuditEvent  # action, actor and subject; the store adds the outcome
-    # What to decide: the command and "today" (the domain's logic checks run in the store's
-    # transaction; plain data, so that a writer process can receive it), or a decide function.
-    command: UpdateCommand | None = None
-    today: date | None = None
-    decide: Decide | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class WriteResult:
-    record: IdentityRecord | None  # the stored version (accepted or replayed)
-    violation: Violation | None  # why nothing was stored
-    replayed: bool = False
-
-
 class EncodedWrite(NamedTuple):
-    """An update as it arrived (wire bytes), decoded and answered by the store's JobCodec where
-    the batch is applied. The gateway's one Python thread then only moves bytes; parsing,
-    checks, the write and the reply's encoding run in the writer."""
+    """A request as it arrived (wire bytes), decoded and answered by the WireCodec registered for
+    its ``action`` (the RPC method) where the batch is applied. The gateway's one Python thread
+    then only moves bytes; parsing, checks, the write and the reply's encoding run in the writer."""
 
     payload: bytes
     actor: Actor
@@ -68,23 +40,15 @@ class Encoded(NamedTuple):
     violation: Violation | None
 
 
-class JobCodec(Protocol):
-    """Turns an EncodedWrite into a write (or its refusal) and a result into reply bytes.
-    Must be picklable: a writer process gets its own copy."""
-
-    def decode(self, job: EncodedWrite) -> WriteRequest | tuple[AuditEvent, Violation]: ...
-
-    def encode(self, job: EncodedWrite, request_id: str, result: WriteResult) -> Encoded: ...
-
-
 class StoreError(Exception):
     """The store could not durably apply a write; nothing was acknowledged."""
 
 
 class UpdateStore(Protocol):
-    def submit(self, request: WriteRequest | EncodedWrite, answer: Answer | None = None) -> Answer:
-        """Queue a write; ``answer`` (made if not given) resolves with the WriteResult (an
-        Encoded for an EncodedWrite) after the commit (data + audit entry) is durable."""
+    def submit(self, command: object, answer: Answer | None = None) -> Answer:
+        """Queue a command (or an EncodedWrite); ``answer`` (made if not given) resolves with its
+        handler's outcome (an Encoded for an EncodedWrite) once the transaction that ran it (its
+        writes and audit entries) is durable."""
         ...
 
     def record_audit(self, event: AuditEvent, answer: Answer | None = None, value: object = None) -> Answer:
@@ -96,7 +60,5 @@ class UpdateStore(Protocol):
     def find(self, juminhyo_code: str) -> StoredPerson | None: ...
 
     def history(self, juminhyo_code: str) -> list[IdentityRecord]: ...
-
-    def last_update_seq(self) -> int: ...
 
     def close(self) -> None: ...

@@ -1,8 +1,8 @@
 """The embedded store: one SQLite file in WAL mode, written with group commit.
 
-Jobs (updates, encoded updates that a JobCodec decodes where the batch is applied, audit-only
-entries) gather while the previous batch commits; the next batch
-applies each job in turn inside one transaction (WriterCore), commits once (one fsync for the
+Jobs (commands, encoded requests that a registered WireCodec decodes where the batch is applied,
+audit-only entries) gather while the previous batch commits; the next batch runs each command's
+registered handler in turn inside one transaction (WriterCore), commits once (one fsync for the
 batch, ``synchronous=FULL`` so that a commit survives power loss) and only then resolves the
 callers' futures. An acknowledged update is therefore durable.
 
@@ -16,7 +16,6 @@ Where the batch is applied:
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -29,23 +28,24 @@ from ..audit.event import AuditEvent
 from ..audit.spec import AuditSpec
 from ..audit.trail import AuditTrail
 from ..domain.record import IdentityRecord
-from ..domain.record_codec import record_from_dict
 from ..domain.registry import StoredPerson
 from ..logging_setup import get_logger
-from .interface import Answer, EncodedWrite, JobCodec, StoreError, WriteRequest
+from .commands import CommandRegistry
+from .interface import Answer, StoreError
 from .schema import migrate
-from .writer_core import WriterCore, connect, find_person, loads, read_last_seq
-from .writer_process import ProcessWriter
+from .sqlite_tx import SqliteReader, connect, open_reader
+from .writer_core import WriterCore
+from .writer_process import Done, ProcessWriter
 
 log = get_logger("cs_gateway.store")
 _SEQ = object()  # resolve a job's answer with its own outcome (the result, or the audit seq)
-Work = WriteRequest | EncodedWrite | AuditEvent
-Done = Callable[[list[object] | BaseException], None]
+# Called on the store's loop for each committed batch: its size (commands) and its COMMIT's seconds.
+BatchObserver = Callable[[int, float], None]
 
 
 @dataclass(slots=True)
 class _Job:
-    work: Work
+    work: object
     answer: Answer
     value: object
 
@@ -111,27 +111,28 @@ class ThreadWriter:
         self.commits = 0
         self.max_in_flight = 1  # one connection: the next batch starts after this one committed
 
-    @property
-    def audit_seconds(self) -> float:
-        return self._core.audit_seconds
-
-    def run(self, works: list[Work], done: Done) -> None:
+    def run(self, works: list[object], done: Done) -> None:
         try:
             outcomes = self._core.apply(works)
         except BaseException as exc:  # noqa: BLE001 - the batch failed (rolled back): acknowledge nothing
-            self._loop.call_soon(done, StoreError(f"commit failed: {type(exc).__name__}"))
+            self._loop.call_soon(done, StoreError(f"commit failed: {type(exc).__name__}"), 0.0)
             return
-        committed = self._commit_thread.submit(self._core.commit)
+        committed = self._commit_thread.submit(self._timed_commit)
         committed.add_done_callback(lambda f: self._loop.call_soon_threadsafe(self._finish, f, outcomes, done))
 
-    def _finish(self, committed: Future[None], outcomes: list[object], done: Done) -> None:
+    def _timed_commit(self) -> float:
+        started = time.perf_counter()
+        self._core.commit()
+        return time.perf_counter() - started
+
+    def _finish(self, committed: Future[float], outcomes: list[object], done: Done) -> None:
         error = committed.exception()
         if error is not None:
             self._core.abandon()
-            done(StoreError(f"commit failed: {type(error).__name__}"))
+            done(StoreError(f"commit failed: {type(error).__name__}"), 0.0)
         else:
             self.commits += 1
-            done(outcomes)
+            done(outcomes, committed.result())
 
     def close(self) -> None:
         self._commit_thread.shutdown(wait=True)
@@ -141,7 +142,10 @@ class ThreadWriter:
 class SqliteStore:
     """UpdateStore on one SQLite file. submit() and record_audit() may be called from any
     thread; batches are formed on one event loop: the gateway's own when ``loop`` is given (the
-    store must then be created on that loop's thread), else a private loop thread."""
+    store must then be created on that loop's thread), else a private loop thread.
+
+    ``registry`` holds the handlers (and wire codecs) the writer runs; ``on_batch(size,
+    commit_seconds)`` is called on that loop after each committed batch (metrics)."""
 
     def __init__(
         self,
@@ -149,12 +153,14 @@ class SqliteStore:
         *,
         audit: AuditTrail | AuditSpec,
         loop: asyncio.AbstractEventLoop | None = None,
+        registry: CommandRegistry,
         writer: str = "thread",
-        codec: JobCodec | None = None,
         max_batch: int = 512,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_batch: BatchObserver | None = None,
     ) -> None:
         self.path = Path(path)
+        self.on_batch = on_batch
         self._max_batch = max_batch
         self._readers = threading.local()
         self._pending: list[_Job] = []
@@ -188,10 +194,10 @@ class SqliteStore:
             prepared = connect(self.path)
             migrate(prepared)  # before the child starts, so that readers here see the schema
             prepared.close()
-            self._writer = self._on_loop(lambda: ProcessWriter(self.path, audit, self._loop, codec=codec))
+            self._writer = self._on_loop(lambda: ProcessWriter(self.path, audit, self._loop, registry=registry))
         elif writer == "thread":
             trail = audit.build() if isinstance(audit, AuditSpec) else audit
-            self._writer = ThreadWriter(WriterCore(self.path, trail, codec=codec, now=now), self._loop)
+            self._writer = ThreadWriter(WriterCore(self.path, trail, registry=registry, now=now), self._loop)
         else:
             raise ValueError(f"writer must be 'thread' or 'process', not {writer!r}")
 
@@ -209,19 +215,14 @@ class SqliteStore:
         """Transactions committed: fewer than writes when group commit works."""
         return self._writer.commits
 
-    @property
-    def audit_seconds(self) -> float:
-        """Time spent appending audit entries (for the benchmark)."""
-        return self._writer.audit_seconds
-
     # -- writes ---------------------------------------------------------------------------
 
-    def submit(self, request: WriteRequest | EncodedWrite, answer: Answer | None = None) -> Answer:
-        """Queue an update; ``answer`` (a concurrent or an asyncio future of the store's loop)
-        resolves once the update and its audit entry are durable, or it is refused (with an
-        Encoded for an EncodedWrite: the store must have been given a codec)."""
+    def submit(self, command: object, answer: Answer | None = None) -> Answer:
+        """Queue a command (or an EncodedWrite); ``answer`` (a concurrent or an asyncio future of
+        the store's loop) resolves with its handler's outcome (an Encoded for an EncodedWrite)
+        once its transaction is durable, or with StoreError."""
         answer = answer if answer is not None else Future()
-        self._post(_Job(request, answer, _SEQ))
+        self._post(_Job(command, answer, _SEQ))
         return answer
 
     def record_audit(self, event: AuditEvent, answer: Answer | None = None, value: object = None) -> Answer:
@@ -261,10 +262,14 @@ class SqliteStore:
         if not batch:
             return
         self._in_flight += 1
-        self._writer.run([job.work for job in batch], lambda outcomes: self._committed(batch, outcomes))
+        self._writer.run(
+            [job.work for job in batch], lambda outcomes, seconds: self._committed(batch, outcomes, seconds)
+        )
 
-    def _committed(self, batch: list[_Job], outcomes: list[object] | BaseException) -> None:
+    def _committed(self, batch: list[_Job], outcomes: list[object] | BaseException, commit_seconds: float) -> None:
         self._in_flight -= 1
+        if self.on_batch is not None and not isinstance(outcomes, BaseException):
+            self.on_batch(len(batch), commit_seconds)
         if isinstance(outcomes, BaseException) or self._health.failing:  # nothing to do while all is well
             stored_update = not isinstance(outcomes, BaseException) and any(
                 not isinstance(job.work, AuditEvent) and not isinstance(outcome, BaseException)
@@ -305,40 +310,22 @@ class SqliteStore:
 
     # -- reads ----------------------------------------------------------------------------
 
-    def _reader(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._readers, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None, timeout=30)
-            conn.execute("PRAGMA query_only=ON")
-            self._readers.conn = conn
-        return conn
+    def _reader(self) -> SqliteReader:
+        reader: SqliteReader | None = getattr(self._readers, "reader", None)
+        if reader is None:
+            reader = self._readers.reader = open_reader(self.path)
+        return reader
 
     def find(self, juminhyo_code: str) -> StoredPerson | None:
-        return find_person(self._reader(), juminhyo_code)
+        return self._reader().find(juminhyo_code)
 
     def history(self, juminhyo_code: str) -> list[IdentityRecord]:
         """Every version of the person holding (or having held) this code, oldest first."""
-        rows = (
-            self._reader()
-            .execute(
-                "SELECT h.record FROM codes c JOIN history h ON h.person_id = c.person_id "
-                "WHERE c.juminhyo_code = ? ORDER BY h.update_seq",
-                (juminhyo_code,),
-            )
-            .fetchall()
-        )
-        return [record_from_dict(loads(r[0])) for r in rows]
+        return self._reader().history(juminhyo_code)
 
     def last_update_seq(self) -> int:
-        return read_last_seq(self._reader())
+        return self._reader().last_update_seq()
 
     def pending_notices(self, limit: int = 100) -> list[tuple[int, dict[str, object]]]:
         """Change notices not yet delivered to the 都道府県サーバー, in 更新順番号 order."""
-        rows = (
-            self._reader()
-            .execute(
-                "SELECT update_seq, notice FROM outbox WHERE delivered_at IS NULL ORDER BY update_seq LIMIT ?", (limit,)
-            )
-            .fetchall()
-        )
-        return [(seq, loads(notice)) for seq, notice in rows]
+        return self._reader().pending_notices(limit)

@@ -1,12 +1,12 @@
 """The store's writer in a process of its own.
 
 The gateway's event loop thread is one Python thread (one GIL) that also runs gRPC. Here a
-child process owns the writing connection and does the work of each update (with a JobCodec:
-parsing and format checks of the wire request, logic checks, rows, JSON, audit entries, SQLite,
-the encoded reply; WriterCore), while the gateway only sends batches and reads results through a
-pipe watched by its event loop. The child dies with the gateway (PR_SET_PDEATHSIG), so a SIGKILLed gateway never
-leaves a writer holding the database; an acknowledged update was committed by the child before
-the gateway saw its result.
+child process owns the writing connection and runs each batch of commands (WriterCore: the
+registered wire codecs decode the requests, the registered handlers run the commands in one
+transaction with their audit entries, the codecs encode the replies), while the gateway only
+sends batches and reads results through a pipe watched by its event loop. The child dies with
+the gateway (PR_SET_PDEATHSIG), so a SIGKILLed gateway never leaves a writer holding the
+database; an acknowledged update was committed by the child before the gateway saw its result.
 """
 
 from __future__ import annotations
@@ -16,22 +16,23 @@ import collections
 import ctypes
 import multiprocessing
 import signal
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import NamedTuple
 
-from ..audit.event import AuditEvent
 from ..audit.spec import AuditSpec
 from ..logging_setup import get_logger
-from .interface import EncodedWrite, JobCodec, StoreError, WriteRequest
+from .commands import CommandRegistry
+from .interface import StoreError
 from .writer_core import WriterCore
 
 log = get_logger("cs_gateway.store")
 
-Work = WriteRequest | EncodedWrite | AuditEvent
-Done = Callable[[list[object] | BaseException], None]
+# The outcomes of a batch (or its failure), and the seconds its COMMIT took (0.0 if it failed).
+Done = Callable[[list[object] | BaseException, float], None]
 _PR_SET_PDEATHSIG = 1
 
 
@@ -45,7 +46,7 @@ def _die_with_parent() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
-def writer_main(conn: Connection, path: str, spec: AuditSpec, codec: JobCodec | None = None) -> None:
+def writer_main(conn: Connection, path: str, spec: AuditSpec, registry: CommandRegistry) -> None:
     """The child: apply each batch it receives, commit, answer; until "close" or the pipe ends.
 
     COMMIT (the wait for fsync) runs on a helper thread while this thread encodes the batch's
@@ -53,7 +54,7 @@ def writer_main(conn: Connection, path: str, spec: AuditSpec, codec: JobCodec | 
     only once the previous COMMIT is known, and its answers are sent only after its own."""
     _die_with_parent()
     try:
-        core = WriterCore(Path(path), spec.build(), codec=codec)
+        core = WriterCore(Path(path), spec.build(), registry=registry)
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which refuses to start
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
@@ -72,7 +73,7 @@ def writer_main(conn: Connection, path: str, spec: AuditSpec, codec: JobCodec | 
             if committing is not None:
                 _answer(conn, core, committing)
             core.close()
-            conn.send(("closed", core.audit_seconds))
+            conn.send(("closed",))
             return
         jobs = core.decode(message[1])  # overlaps the previous batch's COMMIT
         if committing is not None:
@@ -81,14 +82,20 @@ def writer_main(conn: Connection, path: str, spec: AuditSpec, codec: JobCodec | 
         try:
             outcomes = core.apply_decoded(jobs)
         except BaseException as exc:  # noqa: BLE001 - the batch failed (rolled back): acknowledge nothing
-            conn.send(("results", StoreError(f"commit failed: {type(exc).__name__}"), core.audit_seconds))
+            conn.send(("results", StoreError(f"commit failed: {type(exc).__name__}"), 0.0))
             continue
-        started = committer.submit(core.commit)
+        started = committer.submit(_timed, core.commit)
         committing = _Committing(started, core.encode(outcomes))
 
 
+def _timed(commit: Callable[[], None]) -> float:
+    started = time.perf_counter()
+    commit()
+    return time.perf_counter() - started
+
+
 class _Committing(NamedTuple):
-    commit: Future[None]
+    commit: Future[float]
     outcomes: list[object]
 
 
@@ -98,8 +105,9 @@ def _answer(conn: Connection, core: WriterCore, committing: _Committing) -> None
     error = committing.commit.exception()
     if error is not None:
         core.abandon()
-        outcomes = StoreError(f"commit failed: {type(error).__name__}")
-    conn.send(("results", outcomes, core.audit_seconds))
+        conn.send(("results", StoreError(f"commit failed: {type(error).__name__}"), 0.0))
+    else:
+        conn.send(("results", outcomes, committing.commit.result()))
 
 
 class ProcessWriter:
@@ -107,12 +115,12 @@ class ProcessWriter:
     and applied); results come back, in order, on the event loop."""
 
     def __init__(
-        self, path: Path, spec: AuditSpec, loop: asyncio.AbstractEventLoop, *, codec: JobCodec | None = None
+        self, path: Path, spec: AuditSpec, loop: asyncio.AbstractEventLoop, *, registry: CommandRegistry
     ) -> None:
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe()
         self._process = context.Process(
-            target=writer_main, args=(child, str(path), spec, codec), name="cs-store-writer", daemon=True
+            target=writer_main, args=(child, str(path), spec, registry), name="cs-store-writer", daemon=True
         )
         self._process.start()
         child.close()
@@ -128,15 +136,14 @@ class ProcessWriter:
         self._waiting: collections.deque[Done] = collections.deque()
         self._dead = False
         self.commits = 0
-        self.audit_seconds = 0.0
         # The child applies batches in order; while one commits, it decodes the next. More in
         # flight (3, 4, 8, with the child merging waiting batches) measured no faster.
         self.max_in_flight = 2
         loop.add_reader(parent.fileno(), self._on_readable)
 
-    def run(self, works: list[Work], done: Done) -> None:
+    def run(self, works: list[object], done: Done) -> None:
         if self._dead:
-            self._loop.call_soon(done, StoreError("the store's writer process is gone"))
+            self._loop.call_soon(done, StoreError("the store's writer process is gone"), 0.0)
             return
         self._waiting.append(done)
         try:
@@ -151,10 +158,10 @@ class ProcessWriter:
             self._fail_all(StoreError("the store's writer process is gone"))
             return
         if message[0] == "results" and self._waiting:
-            _, outcomes, self.audit_seconds = message
+            _, outcomes, commit_seconds = message
             if not isinstance(outcomes, BaseException):
                 self.commits += 1
-            self._waiting.popleft()(outcomes)
+            self._waiting.popleft()(outcomes, commit_seconds)
 
     @property
     def pid(self) -> int | None:
@@ -167,7 +174,7 @@ class ProcessWriter:
             # Fail closed: from now on every write and every audited read is refused (UNAVAILABLE).
             log.error("store_writer_gone", pid=self._process.pid, exitcode=self._process.exitcode)
         while self._waiting:
-            self._waiting.popleft()(error)
+            self._waiting.popleft()(error, 0.0)
 
     def close(self) -> None:
         """Ask the child to sign the chain head and close; wait for it (called once, drained)."""
@@ -177,9 +184,7 @@ class ProcessWriter:
             try:
                 self._conn.send(("close",))
                 if self._conn.poll(30):
-                    message = self._conn.recv()
-                    if message[0] == "closed":
-                        self.audit_seconds = message[1]
+                    self._conn.recv()  # ("closed",): the chain head is signed
             except (EOFError, OSError):
                 pass
         self._conn.close()

@@ -33,6 +33,7 @@ from cs_gateway.config import GatewayConfig, load_config
 from cs_gateway.domain.record import UpdateCommand
 from cs_gateway.gen.jukinet.cs.v1 import update_service_pb2 as upb
 from cs_gateway.process import write_dev_config
+from cs_gateway.server import command_registry
 from cs_gateway.store.sqlite_store import SqliteStore
 from pki.dev_pki import DevPki
 from tests.conftest import TEST_HMAC_KEY, AuditedApply, InProcessGateway
@@ -102,7 +103,7 @@ def generate(tmp_path: Path, pki: DevPki) -> Generated:
     clock = Clock()
     signer = CheckpointSigner.from_files(pki.key_path("cs"), pki.cert_path("cs"))
     trail = AuditTrail(HASHER, signer, checkpoint_every=4, now=clock)
-    store = SqliteStore(config.store_path, audit=trail, now=clock)
+    store = SqliteStore(config.store_path, audit=trail, now=clock, registry=command_registry("022021"))
     try:
         apply = AuditedApply(store)
         for i in range(1, 31):

@@ -11,11 +11,10 @@ import pytest
 
 from clients.synthetic import tennyu_request
 from cs_gateway.api.convert import update_from_proto
-from cs_gateway.audit.event import AuditEvent
 from cs_gateway.domain.record import UpdateCommand
-from cs_gateway.store.interface import StoreError, WriteRequest
+from cs_gateway.store.interface import StoreError
 from cs_gateway.store.sqlite_store import SqliteStore
-from tests.conftest import TEST_ACTOR, AuditedApply, new_store
+from tests.conftest import AuditedApply, new_store
 
 
 def command(i: int) -> UpdateCommand:
@@ -50,15 +49,20 @@ def test_queue_order_is_update_order(store: SqliteStore) -> None:
     assert [f.result(30).record.update_seq for f in futures] == list(range(1, 101))  # type: ignore[union-attr]
 
 
-def test_a_failing_rule_refuses_its_item_only(store: SqliteStore) -> None:
+def test_a_failing_rule_refuses_its_item_only(store: SqliteStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cs_gateway.app import apply_update
+
+    real_decide = apply_update.decide
+
+    def decide(cmd, registry, today):  # noqa: ANN001, ANN202 - the rule crashes for one request
+        if cmd.request_id == command(3).request_id:
+            raise RuntimeError("rule crashed")
+        return real_decide(cmd, registry, today)
+
+    monkeypatch.setattr(apply_update, "decide", decide)  # the thread writer runs in this process
     apply = use_case(store)
-
-    def explode(_view):  # noqa: ANN001, ANN202
-        raise RuntimeError("rule crashed")
-
     good_before = apply.submit(command(1))
-    audit = AuditEvent(action="test", outcome="", actor=TEST_ACTOR)
-    bad = store.submit(WriteRequest(request_id="boom", fingerprint="x", decide=explode, audit=audit))
+    bad = apply.submit(command(3))
     good_after = apply.submit(command(2))
     assert good_before.result(30).record.update_seq == 1  # type: ignore[union-attr]
     with pytest.raises(StoreError):

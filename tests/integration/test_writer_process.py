@@ -20,10 +20,13 @@ import pytest
 
 from clients.synthetic import tennyu_request
 from cs_gateway.api.update_codec import UpdateCodec
+from cs_gateway.app.handlers import register_handlers
 from cs_gateway.audit.event import Actor
 from cs_gateway.audit.spec import AuditSpec
 from cs_gateway.audit.trail import verify
 from cs_gateway.gen.jukinet.cs.v1 import update_service_pb2 as upb
+from cs_gateway.server import command_registry
+from cs_gateway.store.commands import CommandRegistry
 from cs_gateway.store.interface import Encoded, EncodedWrite, StoreError
 from cs_gateway.store.writer_process import writer_main
 
@@ -45,7 +48,7 @@ def writer_with_failing_commit(conn: Connection, path: str, fail_on: int) -> Non
         real_commit(self)
 
     writer_core.WriterCore.commit = commit  # type: ignore[method-assign]
-    writer_main(conn, path, SPEC, UpdateCodec(municipality_code="022021"))
+    writer_main(conn, path, SPEC, command_registry("022021"))
 
 
 @pytest.fixture
@@ -78,7 +81,7 @@ def answers(conn: Connection, batches: int) -> list[list[object] | BaseException
     out = []
     for _ in range(batches):
         assert conn.poll(30), "no answer from the writer"
-        kind, outcomes, _seconds = conn.recv()
+        kind, outcomes, _commit_seconds = conn.recv()
         assert kind == "results"
         out.append(outcomes)
     return out
@@ -142,10 +145,16 @@ class _CrashingCodec(UpdateCodec):
         return super().decode(job)
 
 
+def crashing_registry() -> CommandRegistry:
+    registry = register_handlers(CommandRegistry())
+    registry.decode("/jukinet.cs.v1.UpdateService/Apply", _CrashingCodec(municipality_code="022021"))
+    return registry
+
+
 def test_a_crashing_decoder_fails_its_own_request_only_and_is_audited(tmp_path: Path) -> None:
     from cs_gateway.store.writer_core import WriterCore
 
-    core = WriterCore(tmp_path / "cs.sqlite3", SPEC.build(), codec=_CrashingCodec(municipality_code="022021"))
+    core = WriterCore(tmp_path / "cs.sqlite3", SPEC.build(), registry=crashing_registry())
     jobs = batch(1, 3)
     crashing = tennyu_request(2)
     crashing.request_id = "req-boom"
@@ -200,7 +209,7 @@ def test_after_a_failed_batch_no_later_update_of_its_streams_is_stored(writer: t
 def test_a_crashing_update_in_a_stream_stops_the_rest_of_that_stream_in_the_same_batch(tmp_path: Path) -> None:
     from cs_gateway.store.writer_core import WriterCore
 
-    core = WriterCore(tmp_path / "cs.sqlite3", SPEC.build(), codec=_CrashingCodec(municipality_code="022021"))
+    core = WriterCore(tmp_path / "cs.sqlite3", SPEC.build(), registry=crashing_registry())
     jobs = stream_batch(1, 3, stream=5) + batch(4, 1)
     crashing = tennyu_request(2)
     crashing.request_id = "req-boom"

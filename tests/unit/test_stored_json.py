@@ -14,7 +14,7 @@ from cs_gateway.domain.change_notice import change_notice
 from cs_gateway.domain.logic_checks import Accepted, decide
 from cs_gateway.domain.record import UpdateCommand
 from cs_gateway.domain.record_codec import record_from_dict, record_to_dict
-from cs_gateway.store.writer_core import loads, notice_json, record_json
+from cs_gateway.store.sqlite_tx import loads, notice_json, record_json
 from tests.strategies import TODAY, st_valid_command
 
 

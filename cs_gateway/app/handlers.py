@@ -1,0 +1,16 @@
+"""The handlers of the app's commands, registered for the store's writer (server.py composes)."""
+
+from __future__ import annotations
+
+from ..audit.event import AuditEvent
+from ..store.commands import CommandRegistry
+from .apply_update import RefuseUpdate, StoreUpdate, refuse_update, store_update
+from .audit_entry import append_entry
+
+
+def register_handlers(registry: CommandRegistry) -> CommandRegistry:
+    """Every command kind of the app and its handler."""
+    registry.handle(StoreUpdate, store_update)
+    registry.handle(RefuseUpdate, refuse_update)
+    registry.handle(AuditEvent, append_entry)
+    return registry

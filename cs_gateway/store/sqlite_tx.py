@@ -1,0 +1,226 @@
+"""The SQLite adapter of the store's ports (port.py): the writer's transaction and the readers.
+
+One writing connection per writer (WAL, ``synchronous=FULL``); ``BEGIN IMMEDIATE`` takes the
+file's write lock for a batch, so another writer beside the gateway (a local audit command)
+waits on the busy timeout instead of forking the audit chain.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ..audit.event import AuditEvent
+from ..audit.trail import AuditTrail, AuditWriteError, head
+from ..domain.change_notice import NOTICE_ITEMS
+from ..domain.record import IdentityRecord
+from ..domain.record_codec import record_from_dict
+from ..domain.registry import StoredPerson
+from .interface import StoreError
+from .schema import migrate
+
+BUSY_TIMEOUT_S = 30.0
+_FIND = (
+    "SELECT c.person_id, c.retired, h.record FROM codes c JOIN persons p ON p.person_id = c.person_id "
+    "JOIN history h ON h.update_seq = p.update_seq "
+    "WHERE c.juminhyo_code = ?"
+)
+_HISTORY = (
+    "SELECT h.record FROM codes c JOIN history h ON h.person_id = c.person_id "
+    "WHERE c.juminhyo_code = ? ORDER BY h.update_seq"
+)
+# What a failure of the store itself (not of a handler's own logic) raises here: it fails the
+# whole batch, which is rolled back and answered with StoreError (the callers retry).
+STORE_FAILURES: tuple[type[BaseException], ...] = (sqlite3.Error, AuditWriteError, StoreError)
+
+
+def record_json(record: IdentityRecord) -> str:
+    """A version's stored form: compact JSON of record_to_dict(record), non-ASCII as UTF-8 (the
+    text of json.dumps(..., ensure_ascii=False, separators=(",", ":"))), made by orjson from the
+    dataclass itself, several times faster; a test checks that the texts are equal."""
+    return orjson.dumps(record).decode()
+
+
+def notice_json(record: IdentityRecord) -> str:
+    """The outbox's stored notice: the same JSON text of change_notice(record) (checked by a test)."""
+    if record.update_seq <= 0:
+        raise ValueError("a change notice needs the stored 更新順番号")
+    return orjson.dumps({name: getattr(record, name) for name in NOTICE_ITEMS}).decode()
+
+
+def loads(text: str | bytes) -> Any:
+    return orjson.loads(text)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+def read_last_seq(conn: sqlite3.Connection) -> int:
+    (last,) = conn.execute("SELECT COALESCE(MAX(update_seq), 0) FROM history").fetchone()
+    return int(last)
+
+
+class SqliteReader:
+    """ReadPort on one SQLite connection (the writer's, inside its transaction, or a read-only one)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def find(self, juminhyo_code: str) -> StoredPerson | None:
+        row = self._conn.execute(_FIND, (juminhyo_code,)).fetchone()
+        if row is None:
+            return None
+        return StoredPerson(person_key=row[0], retired=bool(row[1]), record=record_from_dict(loads(row[2])))
+
+    def individual_number_holder(self, individual_number: str) -> int | None:
+        row = self._conn.execute(
+            "SELECT person_id FROM individual_numbers WHERE individual_number = ?", (individual_number,)
+        ).fetchone()
+        return row[0] if row else None
+
+    def version(self, update_seq: int) -> IdentityRecord:
+        row = self._conn.execute("SELECT record FROM history WHERE update_seq = ?", (update_seq,)).fetchone()
+        if row is None:
+            raise StoreError(f"no version {update_seq}")
+        return record_from_dict(loads(row[0]))
+
+    def history(self, juminhyo_code: str) -> list[IdentityRecord]:
+        return [record_from_dict(loads(r[0])) for r in self._conn.execute(_HISTORY, (juminhyo_code,))]
+
+    def last_update_seq(self) -> int:
+        return read_last_seq(self._conn)
+
+    def pending_notices(self, limit: int = 100) -> list[tuple[int, dict[str, object]]]:
+        """Change notices not yet delivered to the 都道府県サーバー, in 更新順番号 order."""
+        rows = self._conn.execute(
+            "SELECT update_seq, notice FROM outbox WHERE delivered_at IS NULL ORDER BY update_seq LIMIT ?", (limit,)
+        ).fetchall()
+        return [(seq, loads(notice)) for seq, notice in rows]
+
+
+def open_reader(path: Path) -> SqliteReader:
+    """A read-only reader of the store's file (autocommit: each read sees the last commit)."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_S)
+    conn.execute("PRAGMA query_only=ON")
+    return SqliteReader(conn)
+
+
+class SqliteTransaction(SqliteReader):
+    """Transaction port on the writer's connection, and the batch's lifecycle for WriterCore
+    (begin, commit, rollback). One per writer, reused for every batch."""
+
+    failures = STORE_FAILURES
+
+    def __init__(
+        self, path: Path, audit: AuditTrail, *, now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
+        conn = connect(Path(path))
+        migrate(conn)
+        super().__init__(conn)
+        self._audit = audit
+        self._now = now
+        self._next_seq = read_last_seq(conn) + 1
+        self._audit_head: tuple[int, str] | None = None
+
+    # -- the batch's lifecycle (WriterCore) -------------------------------------------------------
+
+    def begin(self) -> None:
+        self._audit_head = None  # re-read inside this transaction: other processes may append too
+        self._conn.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        """COMMIT (waits for fsync; the sqlite3 module releases the GIL meanwhile)."""
+        self._conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
+        self._next_seq = read_last_seq(self._conn) + 1
+        self._audit_head = None
+
+    def close(self) -> None:
+        """Sign the chain head (a clean stop leaves nothing unsigned), then close."""
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            self._audit.checkpoint(conn)
+            conn.execute("COMMIT")
+        except sqlite3.Error:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        conn.close()
+
+    # -- the Transaction port -------------------------------------------------------------------
+
+    def request(self, request_id: str) -> tuple[str, int] | None:
+        row = self._conn.execute(
+            "SELECT fingerprint, update_seq FROM requests WHERE request_id = ?", (request_id,)
+        ).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def put_version(self, record: IdentityRecord, *, person_key: int | None, retire_code: str | None) -> IdentityRecord:
+        conn = self._conn
+        seq = self._next_seq
+        record = record.with_stored(seq, self._now())
+        if person_key is None:
+            person_key = conn.execute(
+                "INSERT INTO persons (juminhyo_code, update_seq) VALUES (?, ?)", (record.juminhyo_code, seq)
+            ).lastrowid
+        else:
+            conn.execute(
+                "UPDATE persons SET juminhyo_code = ?, update_seq = ? WHERE person_id = ?",
+                (record.juminhyo_code, seq, person_key),
+            )
+        if retire_code is not None:
+            conn.execute("UPDATE codes SET retired = 1 WHERE juminhyo_code = ?", (retire_code,))
+        conn.execute(
+            "INSERT OR IGNORE INTO codes (juminhyo_code, person_id) VALUES (?, ?)", (record.juminhyo_code, person_key)
+        )
+        conn.execute(
+            "INSERT OR IGNORE INTO individual_numbers (individual_number, person_id) VALUES (?, ?)",
+            (record.individual_number, person_key),
+        )
+        assert record.timestamp is not None
+        conn.execute(
+            "INSERT INTO history (update_seq, person_id, juminhyo_code, change_reason, recorded_at, record) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                seq,
+                person_key,
+                record.juminhyo_code,
+                int(record.change_reason),
+                record.timestamp.isoformat(),
+                record_json(record),
+            ),
+        )
+        self._next_seq = seq + 1
+        return record
+
+    def remember_request(self, request_id: str, fingerprint: str, update_seq: int) -> None:
+        self._conn.execute(
+            "INSERT INTO requests (request_id, fingerprint, update_seq) VALUES (?, ?, ?)",
+            (request_id, fingerprint, update_seq),
+        )
+
+    def enqueue_notice(self, record: IdentityRecord) -> None:
+        self._conn.execute(
+            "INSERT INTO outbox (update_seq, notice) VALUES (?, ?)", (record.update_seq, notice_json(record))
+        )
+
+    def append_audit(self, event: AuditEvent) -> int:
+        """Append after the head known in this batch (read once, at its start)."""
+        prev = self._audit_head
+        if prev is None:
+            prev = head(self._conn)
+        self._audit_head = prev = self._audit.append_after(self._conn, event, prev)
+        return prev[0]
