@@ -176,7 +176,7 @@ async def start_gateway(config: GatewayConfig, *, today: Today = jst_today) -> R
         server = grpc.aio.server(options=server_options(config))
         limit = config.limits.max_receive_message_bytes
         guarded = GuardedServer(server, guard, max_request_bytes=limit)  # every servicer registers through it
-        UpdateServicer(store, today=today, max_request_bytes=limit).register(guarded)
+        UpdateServicer(store, reads=store.reads, today=today, max_request_bytes=limit).register(guarded)
         guarded.seal()
         port = _listen(server, config.listen, server_credentials(config))
         for address in config.also_listen:

@@ -19,6 +19,7 @@ from ..clock import Today, jst_today
 from ..domain.violations import Violation, violation
 from ..gen.jukinet.cs.v1 import identity_pb2, update_service_pb2
 from ..store.interface import Encoded, EncodedWrite, StoreError, UpdateStore
+from ..store.port import AsyncReadPort
 from .convert import record_to_proto, refusal_to_proto
 from .errors import abort_with_violation, store_unavailable_status
 from .guard import GuardedServer, current_peer
@@ -44,8 +45,16 @@ def actor_of(context: grpc.aio.ServicerContext) -> Actor:
 
 
 class UpdateServicer:
-    def __init__(self, store: UpdateStore, *, today: Today = jst_today, max_request_bytes: int = 64 * 1024) -> None:
+    def __init__(
+        self,
+        store: UpdateStore,
+        *,
+        reads: AsyncReadPort | None = None,
+        today: Today = jst_today,
+        max_request_bytes: int = 64 * 1024,
+    ) -> None:
         self._store = store
+        self._reads = reads  # GetRecord / GetHistory read through it (awaited on the loop)
         self._today = today
         self._max_request_bytes = max_request_bytes  # ApplyStream's per-message limit (unary: the guard's)
         self._streams = itertools.count(1)  # ApplyStream calls, numbered for the store (EncodedWrite.stream)
@@ -89,6 +98,11 @@ class UpdateServicer:
         event = AuditEvent(action=action, outcome=REFUSED, actor=actor, reason=refused.code)
         self._store.record_audit(event, answer, Encoded(reply, refused))
         return answer
+
+    def _read_port(self) -> AsyncReadPort:
+        if self._reads is None:
+            raise StoreError("this servicer has no read port")
+        return self._reads
 
     async def Apply(self, request: bytes, context: grpc.aio.ServicerContext) -> bytes:  # noqa: N802 - gRPC name
         try:
@@ -145,8 +159,12 @@ class UpdateServicer:
         self, request: update_service_pb2.GetRecordRequest, context: grpc.aio.ServicerContext
     ) -> identity_pb2.IdentityRecord:
         try:
-            found = await asyncio.to_thread(
-                get_record, self._store, request.juminhyo_code, actor=actor_of(context), action=SERVICE + "GetRecord"
+            found = await get_record(
+                self._read_port(),
+                self._store,
+                request.juminhyo_code,
+                actor=actor_of(context),
+                action=SERVICE + "GetRecord",
             )
         except StoreError:
             await context.abort_with_status(store_unavailable_status())
@@ -160,8 +178,12 @@ class UpdateServicer:
         self, request: update_service_pb2.GetHistoryRequest, context: grpc.aio.ServicerContext
     ) -> update_service_pb2.History:
         try:
-            found = await asyncio.to_thread(
-                get_history, self._store, request.juminhyo_code, actor=actor_of(context), action=SERVICE + "GetHistory"
+            found = await get_history(
+                self._read_port(),
+                self._store,
+                request.juminhyo_code,
+                actor=actor_of(context),
+                action=SERVICE + "GetHistory",
             )
         except StoreError:
             await context.abort_with_status(store_unavailable_status())

@@ -1,31 +1,41 @@
 """Use cases: read a person's current record or full history (for reconciliation).
 
 Fail closed: the lookup is audited before anything is returned; if the audit entry cannot be
-written, the caller gets nothing (StoreError).
+written, the caller gets nothing (StoreError). Both run on the event loop: the reads go through
+the store's read port and the audit entry through the writer, each awaited, never blocking it.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from ..audit.event import OK, REFUSED, Actor, AuditEvent
 from ..domain.check_digit import is_valid_juminhyo_code
 from ..domain.record import IdentityRecord
 from ..domain.violations import Violation, violation
-from ..store.interface import UpdateStore
+from ..store.interface import StoreError, UpdateStore
+from ..store.port import AsyncReadPort
 
 AUDIT_TIMEOUT_S = 30.0
 
 
-def _audited(store: UpdateStore, event: AuditEvent) -> None:
-    store.record_audit(event).result(AUDIT_TIMEOUT_S)  # raises: no entry, no answer
+async def _audited(store: UpdateStore, event: AuditEvent) -> None:
+    """Wait until the entry is durable (raises StoreError otherwise: no entry, no answer)."""
+    try:
+        await asyncio.wait_for(asyncio.wrap_future(store.record_audit(event)), AUDIT_TIMEOUT_S)
+    except TimeoutError as err:
+        raise StoreError("the audit entry was not written in time") from err
 
 
-def get_record(store: UpdateStore, juminhyo_code: str, *, actor: Actor, action: str) -> IdentityRecord | Violation:
+async def get_record(
+    reads: AsyncReadPort, store: UpdateStore, juminhyo_code: str, *, actor: Actor, action: str
+) -> IdentityRecord | Violation:
     event = AuditEvent(action=action, outcome="", actor=actor, subject_juminhyo_code=juminhyo_code)
     found: IdentityRecord | Violation
     if not is_valid_juminhyo_code(juminhyo_code):
         found = violation("INVALID_JUMINHYO_CODE", "juminhyo_code")
     else:
-        person = store.find(juminhyo_code)
+        person = await reads.find(juminhyo_code)
         if person is None:
             found = violation("NO_RECORD", "juminhyo_code")
         elif person.retired:
@@ -33,24 +43,26 @@ def get_record(store: UpdateStore, juminhyo_code: str, *, actor: Actor, action: 
         else:
             found = person.record
     if isinstance(found, Violation):
-        _audited(store, event.with_outcome(REFUSED, reason=found.code))
+        await _audited(store, event.with_outcome(REFUSED, reason=found.code))
     else:
-        _audited(store, event.with_outcome(OK, update_seq=found.update_seq))
+        await _audited(store, event.with_outcome(OK, update_seq=found.update_seq))
     return found
 
 
-def get_history(
-    store: UpdateStore, juminhyo_code: str, *, actor: Actor, action: str
+async def get_history(
+    reads: AsyncReadPort, store: UpdateStore, juminhyo_code: str, *, actor: Actor, action: str
 ) -> list[IdentityRecord] | Violation:
     event = AuditEvent(action=action, outcome="", actor=actor, subject_juminhyo_code=juminhyo_code)
     if not is_valid_juminhyo_code(juminhyo_code):
         refused = violation("INVALID_JUMINHYO_CODE", "juminhyo_code")
-        _audited(store, event.with_outcome(REFUSED, reason=refused.code))
+        await _audited(store, event.with_outcome(REFUSED, reason=refused.code))
         return refused
-    versions = store.history(juminhyo_code)
+    versions = await reads.history(juminhyo_code)
     if not versions:
         refused = violation("NO_RECORD", "juminhyo_code")
-        _audited(store, event.with_outcome(REFUSED, reason=refused.code))
+        await _audited(store, event.with_outcome(REFUSED, reason=refused.code))
         return refused
-    _audited(store, event.with_outcome(OK, update_seq=versions[-1].update_seq, detail=f"versions={len(versions)}"))
+    await _audited(
+        store, event.with_outcome(OK, update_seq=versions[-1].update_seq, detail=f"versions={len(versions)}")
+    )
     return versions

@@ -68,3 +68,11 @@ class Transaction(ReadPort, Protocol):
     def append_audit(self, event: AuditEvent) -> int:
         """Append an entry to the audit trail in this transaction; its seq."""
         ...
+
+
+class AsyncReadPort(Protocol):
+    """Reads for the event loop: awaited, never blocking it (lookups and searches to come)."""
+
+    async def find(self, juminhyo_code: str) -> StoredPerson | None: ...
+
+    async def history(self, juminhyo_code: str) -> list[IdentityRecord]: ...

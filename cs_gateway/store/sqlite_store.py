@@ -32,6 +32,7 @@ from ..domain.registry import StoredPerson
 from ..logging_setup import get_logger
 from .commands import CommandRegistry
 from .interface import Answer, StoreError
+from .reads import SqliteReads
 from .schema import migrate
 from .sqlite_tx import SqliteReader, connect, open_reader
 from .writer_core import WriterCore
@@ -161,6 +162,7 @@ class SqliteStore:
     ) -> None:
         self.path = Path(path)
         self.on_batch = on_batch
+        self.reads = SqliteReads(self.path)  # the read port for the event loop (app/read_records.py)
         self._max_batch = max_batch
         self._readers = threading.local()
         self._pending: list[_Job] = []
@@ -296,6 +298,7 @@ class SqliteStore:
         if threading.get_ident() == self._loop_thread:
             raise RuntimeError("close() would block the store's own loop; call it from another thread")
         asyncio.run_coroutine_threadsafe(self._drain_and_close(), self._loop).result()
+        self.reads.close()
         if self._own_thread is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._own_thread.join()
@@ -308,7 +311,8 @@ class SqliteStore:
             await self._drained.wait()
         self._writer.close()
 
-    # -- reads ----------------------------------------------------------------------------
+    # -- reads (synchronous, on a connection of the calling thread: tests and tools; the
+    # -- event loop reads through ``reads``) ------------------------------------------------
 
     def _reader(self) -> SqliteReader:
         reader: SqliteReader | None = getattr(self._readers, "reader", None)

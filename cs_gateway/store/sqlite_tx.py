@@ -100,6 +100,9 @@ class SqliteReader:
     def last_update_seq(self) -> int:
         return read_last_seq(self._conn)
 
+    def close(self) -> None:
+        self._conn.close()
+
     def pending_notices(self, limit: int = 100) -> list[tuple[int, dict[str, object]]]:
         """Change notices not yet delivered to the 都道府県サーバー, in 更新順番号 order."""
         rows = self._conn.execute(
@@ -110,7 +113,9 @@ class SqliteReader:
 
 def open_reader(path: Path) -> SqliteReader:
     """A read-only reader of the store's file (autocommit: each read sees the last commit)."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_S)
+    conn = sqlite3.connect(
+        f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_S, check_same_thread=False
+    )  # used by one thread at a time (a reader thread's own), closed by whoever closes the reads
     conn.execute("PRAGMA query_only=ON")
     return SqliteReader(conn)
 
