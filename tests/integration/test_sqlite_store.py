@@ -144,3 +144,34 @@ def test_gateway_fails_closed_when_its_store_writer_process_dies(gateway) -> Non
         assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
         assert error_info(caught.value).reason == "STORE_UNAVAILABLE"
     assert gateway.running.store.find(synthetic_entry(2).juminhyo_code) is None
+
+
+@pytest.mark.parametrize("writer", ["thread", "process"])
+def test_every_committed_batch_is_reported_to_the_observer_on_the_stores_loop(tmp_path: Path, writer: str) -> None:
+    """on_batch(size, commit_seconds): one call per committed batch, in the gateway's process
+    (the metrics' batch size and commit latency histograms)."""
+    import os
+    import threading
+
+    from cs_gateway.audit.spec import AuditSpec
+    from cs_gateway.server import command_registry
+
+    seen: list[tuple[int, float, int, int]] = []
+
+    def on_batch(size: int, commit_seconds: float) -> None:
+        seen.append((size, commit_seconds, os.getpid(), threading.get_ident()))
+
+    spec = AuditSpec(hmac_key=b"k" * 32, signing_key=None, signing_cert=None)
+    store = SqliteStore(
+        tmp_path / "cs.sqlite3", audit=spec, writer=writer, registry=command_registry("022021"), on_batch=on_batch
+    )
+    try:
+        apply = use_case(store)
+        futures = [apply.submit(command(i)) for i in range(200)]
+        assert [f.result(30).record.update_seq for f in futures] == list(range(1, 201))  # type: ignore[union-attr]
+    finally:
+        store.close()
+    assert sum(size for size, *_ in seen) == 200
+    assert len(seen) == store.commits < 200  # group commit: fewer batches than updates
+    assert all(seconds > 0 for _, seconds, *_ in seen)
+    assert {(pid, thread) for *_, pid, thread in seen} == {(os.getpid(), store._loop_thread)}  # noqa: SLF001
