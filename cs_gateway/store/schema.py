@@ -102,6 +102,32 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER audit_anchor_no_delete BEFORE DELETE ON audit_anchor
         BEGIN SELECT RAISE(ABORT, 'audit_anchor is append-only'); END;
     """,
+    # 4: what the store's port only ever adds is append-only in the file too: a version of the
+    # history, an idempotency key, a change notice (only its delivery is marked later), a code
+    # or 個人番号 once assigned to a person. (persons.update_seq moves: it points at the current
+    # version.) BEFORE UPDATE / DELETE triggers cost nothing on the INSERTs of the write path.
+    """
+    CREATE TRIGGER history_no_update BEFORE UPDATE ON history
+        BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;
+    CREATE TRIGGER history_no_delete BEFORE DELETE ON history
+        BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;
+    CREATE TRIGGER requests_no_update BEFORE UPDATE ON requests
+        BEGIN SELECT RAISE(ABORT, 'requests is append-only'); END;
+    CREATE TRIGGER requests_no_delete BEFORE DELETE ON requests
+        BEGIN SELECT RAISE(ABORT, 'requests is append-only'); END;
+    CREATE TRIGGER outbox_notice_fixed BEFORE UPDATE OF update_seq, notice ON outbox
+        BEGIN SELECT RAISE(ABORT, 'outbox notices are append-only'); END;
+    CREATE TRIGGER outbox_no_delete BEFORE DELETE ON outbox
+        BEGIN SELECT RAISE(ABORT, 'outbox notices are append-only'); END;
+    CREATE TRIGGER codes_no_delete BEFORE DELETE ON codes
+        BEGIN SELECT RAISE(ABORT, 'codes are never removed'); END;
+    CREATE TRIGGER codes_person_fixed BEFORE UPDATE OF juminhyo_code, person_id ON codes
+        BEGIN SELECT RAISE(ABORT, 'a code stays with its person'); END;
+    CREATE TRIGGER individual_numbers_no_change BEFORE UPDATE ON individual_numbers
+        BEGIN SELECT RAISE(ABORT, 'individual_numbers is append-only'); END;
+    CREATE TRIGGER individual_numbers_no_delete BEFORE DELETE ON individual_numbers
+        BEGIN SELECT RAISE(ABORT, 'individual_numbers is append-only'); END;
+    """,
 )
 
 

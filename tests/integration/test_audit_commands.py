@@ -206,6 +206,7 @@ def test_verify_names_an_update_without_its_audit_entry(generated: Generated, ca
 
 def test_verify_names_an_audit_entry_pointing_at_a_missing_update(generated: Generated, capsys) -> None:  # noqa: ANN001
     conn = sqlite3.connect(generated.store, isolation_level=None)
+    conn.execute("DROP TRIGGER history_no_delete")  # the attacker's view: direct write access to the file
     conn.execute("DELETE FROM history WHERE update_seq = 3")
     conn.close()
     status, out, _ = run_main(capsys, "audit", "verify", "--config", generated.config_path)
