@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sqlite3
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import grpc
 
@@ -32,6 +30,7 @@ from .security.network import NetworkGate
 from .security.revocation import RevocationChecker
 from .security.tls_reload import reloading_server_credentials
 from .store.commands import CommandRegistry
+from .store.local import trail_is_empty
 from .store.sqlite_store import SqliteStore
 
 log = get_logger("cs_gateway.server")
@@ -81,18 +80,6 @@ def revocation_checker(config: GatewayConfig) -> RevocationChecker:
     return checker
 
 
-def _trail_is_empty(store_path: Path) -> bool:
-    if not store_path.exists():
-        return True
-    conn = sqlite3.connect(f"file:{store_path}?mode=ro", uri=True)
-    try:
-        return conn.execute("SELECT 1 FROM audit_log LIMIT 1").fetchone() is None
-    except sqlite3.OperationalError:
-        return True  # no audit table yet: the migration will create it
-    finally:
-        conn.close()
-
-
 def command_registry(municipality_code: str) -> CommandRegistry:
     """What the store's writer runs: the app's handlers, and api's codecs for the RPCs whose
     requests the writer decodes (Apply, ApplyStream)."""
@@ -103,7 +90,7 @@ def command_registry(municipality_code: str) -> CommandRegistry:
 def open_store(config: GatewayConfig, loop: asyncio.AbstractEventLoop | None = None) -> SqliteStore:
     """The store with its audit trail (subject HMAC key, checkpoints signed with the CS key),
     written by a writer process of its own."""
-    key = load_or_create_hmac_key(config.audit.hmac_key, may_create=_trail_is_empty(config.store_path))
+    key = load_or_create_hmac_key(config.audit.hmac_key, may_create=trail_is_empty(config.store_path))
     CheckpointSigner.from_files(config.tls.key, config.tls.cert)  # fail here, not in the writer, on a bad key
     spec = AuditSpec(
         hmac_key=key,

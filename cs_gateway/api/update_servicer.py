@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import grpc
 
@@ -24,6 +25,7 @@ from .convert import record_to_proto, refusal_to_proto
 from .errors import abort_with_violation, store_unavailable_status
 from .guard import GuardedServer, current_peer
 
+ReadUseCase = Callable[..., Awaitable[Any]]  # app/read_records.py's get_record, get_history
 # How many stream requests may be in flight (read, not yet answered) at once.
 STREAM_WINDOW = 512
 SERVICE_NAME = "jukinet.cs.v1.UpdateService"
@@ -99,11 +101,6 @@ class UpdateServicer:
         self._store.record_audit(event, answer, Encoded(reply, refused))
         return answer
 
-    def _read_port(self) -> AsyncReadPort:
-        if self._reads is None:
-            raise StoreError("this servicer has no read port")
-        return self._reads
-
     async def Apply(self, request: bytes, context: grpc.aio.ServicerContext) -> bytes:  # noqa: N802 - gRPC name
         try:
             result = await self._submit(request, actor_of(context), SERVICE + "Apply", in_band=False)
@@ -155,16 +152,13 @@ class UpdateServicer:
                 if (left := pending.get_nowait()) is not None:
                     left.add_done_callback(_settled)
 
-    async def GetRecord(  # noqa: N802
-        self, request: update_service_pb2.GetRecordRequest, context: grpc.aio.ServicerContext
-    ) -> identity_pb2.IdentityRecord:
+    async def _read(self, use_case: ReadUseCase, juminhyo_code: str, context: grpc.aio.ServicerContext, method: str):  # noqa: ANN202
+        """Run a read use case (audited before it answers); a refusal or a store failure aborts."""
+        if self._reads is None:
+            raise StoreError("this servicer has no read port")
         try:
-            found = await get_record(
-                self._read_port(),
-                self._store,
-                request.juminhyo_code,
-                actor=actor_of(context),
-                action=SERVICE + "GetRecord",
+            found = await use_case(
+                self._reads, self._store, juminhyo_code, actor=actor_of(context), action=SERVICE + method
             )
         except StoreError:
             await context.abort_with_status(store_unavailable_status())
@@ -172,23 +166,15 @@ class UpdateServicer:
         if isinstance(found, Violation):
             await abort_with_violation(context, found)
             raise AssertionError("unreachable")
-        return record_to_proto(found)
+        return found
+
+    async def GetRecord(  # noqa: N802
+        self, request: update_service_pb2.GetRecordRequest, context: grpc.aio.ServicerContext
+    ) -> identity_pb2.IdentityRecord:
+        return record_to_proto(await self._read(get_record, request.juminhyo_code, context, "GetRecord"))
 
     async def GetHistory(  # noqa: N802
         self, request: update_service_pb2.GetHistoryRequest, context: grpc.aio.ServicerContext
     ) -> update_service_pb2.History:
-        try:
-            found = await get_history(
-                self._read_port(),
-                self._store,
-                request.juminhyo_code,
-                actor=actor_of(context),
-                action=SERVICE + "GetHistory",
-            )
-        except StoreError:
-            await context.abort_with_status(store_unavailable_status())
-            raise
-        if isinstance(found, Violation):
-            await abort_with_violation(context, found)
-            raise AssertionError("unreachable")
-        return update_service_pb2.History(versions=[record_to_proto(r) for r in found])
+        versions = await self._read(get_history, request.juminhyo_code, context, "GetHistory")
+        return update_service_pb2.History(versions=[record_to_proto(r) for r in versions])

@@ -11,13 +11,13 @@ The destination is created exclusively (an existing file is never overwritten) w
 from __future__ import annotations
 
 import os
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import GatewayConfig
+from ..store.local import AppendingStore, LocalStoreError, ReadOnlyStore
 from .event import ERROR, OK, REFUSED, AuditEvent
-from .local_ops import BUSY_TIMEOUT_S, append_committed, local_actor, open_for_append, open_readonly, trail_for
+from .local_ops import append_committed, local_actor, trail_for
 from .trail import AuditTrail
 
 ACTION = "store.backup"
@@ -43,13 +43,13 @@ def _is_administrator(store_path: Path) -> bool:
     return euid == 0 or euid == store_path.stat().st_uid
 
 
-def _record(conn: sqlite3.Connection, trail: AuditTrail, outcome: str, detail: str, reason: str = "") -> int:
+def _record(conn: AppendingStore, trail: AuditTrail, outcome: str, detail: str, reason: str = "") -> int:
     return append_committed(
         conn, trail, AuditEvent(action=ACTION, outcome=outcome, actor=local_actor(), reason=reason, detail=detail)
     )
 
 
-def _refuse(conn: sqlite3.Connection, trail: AuditTrail, reason: str, detail: str, message: str) -> BackupError:
+def _refuse(conn: AppendingStore, trail: AuditTrail, reason: str, detail: str, message: str) -> BackupError:
     try:
         _record(conn, trail, REFUSED, detail, reason)
     except Exception as err:  # noqa: BLE001 - the refusal stands whether or not it could be recorded
@@ -69,7 +69,7 @@ def backup_store(config: GatewayConfig, destination: Path) -> BackupResult:
     store = config.store_path
     destination = Path(destination).absolute()
     trail = trail_for(config)
-    conn = open_for_append(store)
+    conn = AppendingStore(store)
     try:
         detail = f"copy of the store {store.resolve()} to {destination}"
         if not _is_administrator(store):
@@ -104,19 +104,11 @@ def backup_store(config: GatewayConfig, destination: Path) -> BackupResult:
 
 
 def _copy(store: Path, destination: Path) -> None:
-    source = open_readonly(store)
-    try:
-        target = sqlite3.connect(destination, isolation_level=None, timeout=BUSY_TIMEOUT_S)
+    with ReadOnlyStore(store) as source:
         try:
-            source.backup(target)  # all pages in one step: one consistent snapshot
-            target.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, readable on read-only media
-            (check,) = target.execute("PRAGMA quick_check").fetchone()
-            if check != "ok":
-                raise BackupError(f"the copy fails SQLite's quick_check: {check}")
-        finally:
-            target.close()
-    finally:
-        source.close()
+            source.copy_to(destination)  # one consistent snapshot, one self-contained file, checked
+        except LocalStoreError as err:
+            raise BackupError(str(err)) from err
     os.chmod(destination, 0o600)
     _fsync(destination)
     _fsync(destination.parent)

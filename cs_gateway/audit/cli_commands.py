@@ -34,9 +34,9 @@ def _guarded(run: Any) -> Any:
     """Map the expected failures of a local command to a message and an exit code."""
 
     def handler(args: argparse.Namespace) -> int:
+        from ..store.local import LocalStoreError
         from .backup import BackupError
         from .keys import AuditKeyError
-        from .local_ops import LocalStoreError
         from .lookup import LookupRefusedError
         from .retention import RetentionError
         from .trail import AuditWriteError
@@ -63,14 +63,14 @@ def _guarded(run: Any) -> Any:
 
 
 def _verify(config: GatewayConfig, args: argparse.Namespace) -> int:
+    from ..store.local import ReadOnlyStore
     from .crosscheck import check_anchor, crosscheck_updates, latest_anchor
-    from .local_ops import cs_certificates, open_readonly
+    from .local_ops import cs_certificates
     from .trail import verify
 
     certificates = cs_certificates(config, args.cert)
-    conn = open_readonly(config.store_path)
-    try:
-        conn.execute("BEGIN")  # one snapshot for the chain, the anchor and the cross-check
+    # one snapshot for the chain, the anchor and the cross-check
+    with ReadOnlyStore(config.store_path) as store, store.snapshot() as conn:
         chain = verify(conn, certificates, checkpoint_every=config.audit.checkpoint_every)
         anchor = latest_anchor(conn)
         anchor_problem = check_anchor(conn, certificates)
@@ -78,9 +78,6 @@ def _verify(config: GatewayConfig, args: argparse.Namespace) -> int:
         overridden = conn.execute(
             "SELECT seq, at FROM audit_log WHERE action = 'audit.export' AND detail LIKE '% clock-override=%'"
         ).fetchall()
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
     print(chain.describe())
     for seq, at in overridden:  # a drill's prune, or someone pruning ahead of time: the auditor decides
         print(f"note: entry {seq} ({at}) is a prune run with an overridden clock (--now): check why")
@@ -130,7 +127,7 @@ def _positive(text: str) -> int:
 
 
 def _report(config: GatewayConfig, args: argparse.Namespace) -> int:
-    from .local_ops import open_readonly
+    from ..store.local import ReadOnlyStore
     from .report import OfficeHours, ReportOptions, build_report, load_period, render_json, render_text
 
     if args.to_day < args.from_day:
@@ -143,11 +140,8 @@ def _report(config: GatewayConfig, args: argparse.Namespace) -> int:
         repeat_limit=args.repeat_limit,
         office=OfficeHours(start=start, end=end, weekdays=args.office_days, holidays=frozenset(args.holiday or [])),
     )
-    conn = open_readonly(config.store_path)
-    try:
+    with ReadOnlyStore(config.store_path) as store, store.snapshot() as conn:
         entries = load_period(conn, args.from_day, args.to_day)
-    finally:
-        conn.close()
     report = build_report(entries, args.from_day, args.to_day, options)
     sys.stdout.write(render_json(report) if args.json else render_text(report))
     return EXIT_OK
@@ -183,15 +177,13 @@ def _prune(config: GatewayConfig, args: argparse.Namespace) -> int:
 
 
 def _verify_archive(config: GatewayConfig, args: argparse.Namespace) -> int:
-    from .local_ops import cs_certificates, open_readonly
+    from ..store.local import ReadOnlyStore
+    from .local_ops import cs_certificates
     from .retention import check_archive_against_store
 
     certificates = cs_certificates(config, args.cert)
-    conn = open_readonly(config.store_path)
-    try:
+    with ReadOnlyStore(config.store_path) as store, store.snapshot() as conn:
         checked = check_archive_against_store(args.archive, certificates, conn)
-    finally:
-        conn.close()
     print(checked.describe(str(args.archive)))
     return EXIT_OK if checked.ok else EXIT_FAILED
 

@@ -2,9 +2,10 @@
 the store's SQLite file next to a possibly running gateway.
 
 A local command is an operation like any RPC: it is appended to the same hash chain, through the
-same AuditTrail, in its own ``BEGIN IMMEDIATE`` transaction on a direct connection. SQLite's
-locking serialises it with the gateway's writer thread (both wait on a busy timeout), and the
-chain head is read inside the transaction, so the two writers never fork the chain.
+same AuditTrail, in its own transaction of the store's AppendingStore (store/local.py: the store
+opens the file). SQLite's locking serialises it with the gateway's writer (both wait on a busy
+timeout), and the chain head is read inside the transaction, so the two writers never fork the
+chain.
 """
 
 from __future__ import annotations
@@ -19,19 +20,12 @@ from pathlib import Path
 from cryptography import x509
 
 from ..config import GatewayConfig
+from ..store.local import AppendingStore
 from .chain import SubjectHasher
 from .event import Actor, AuditEvent
 from .keys import load_or_create_hmac_key
 from .signing import CheckpointSigner
-from .trail import AuditTrail
-
-BUSY_TIMEOUT_S = 30.0
-AUDIT_SCHEMA_VERSION = 2  # store/schema.py migration 2 made the audit tables
-from .trail import ENTRY_COLUMNS  # noqa: E402
-
-
-class LocalStoreError(Exception):
-    """The store cannot be opened or written by a local command; the message says why."""
+from .trail import ENTRY_COLUMNS, AuditTrail
 
 
 def local_user() -> str:
@@ -45,42 +39,6 @@ def local_user() -> str:
 
 def local_actor() -> Actor:
     return Actor(spiffe_id=f"local:{local_user()}", peer="local")
-
-
-def _check_schema(conn: sqlite3.Connection, path: Path) -> None:
-    (version,) = conn.execute("PRAGMA user_version").fetchone()
-    if version < AUDIT_SCHEMA_VERSION:
-        conn.close()
-        raise LocalStoreError(f"{path}: not a cs-gateway store with an audit trail (schema version {version})")
-
-
-def open_readonly(store_path: Path) -> sqlite3.Connection:
-    """A read-only connection (autocommit: the caller opens a read transaction for a snapshot)."""
-    path = Path(store_path)
-    if not path.is_file():
-        raise LocalStoreError(f"{path}: no such store file")
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_S)
-        conn.execute("PRAGMA query_only=ON")
-        _check_schema(conn, path)
-    except sqlite3.Error as err:
-        raise LocalStoreError(f"{path}: cannot open the store read-only: {err}") from err
-    return conn
-
-
-def open_for_append(store_path: Path) -> sqlite3.Connection:
-    """A writing connection beside the gateway: autocommit mode, busy timeout, durable commits."""
-    path = Path(store_path)
-    if not path.is_file():
-        raise LocalStoreError(f"{path}: no such store file")
-    try:
-        conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
-        conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
-        conn.execute("PRAGMA synchronous=FULL")
-        _check_schema(conn, path)
-    except sqlite3.Error as err:
-        raise LocalStoreError(f"{path}: cannot open the store: {err}") from err
-    return conn
 
 
 def signer_for(config: GatewayConfig) -> CheckpointSigner:
@@ -110,17 +68,10 @@ def cs_certificates(config: GatewayConfig, extra: list[Path] | None = None) -> l
     return certs
 
 
-def append_committed(conn: sqlite3.Connection, trail: AuditTrail, event: AuditEvent) -> int:
+def append_committed(store: AppendingStore, trail: AuditTrail, event: AuditEvent) -> int:
     """Append one entry in its own transaction and commit it (durable before the caller goes on)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        seq = trail.append(conn, event)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    return seq
+    with store.transaction() as conn:
+        return trail.append(conn, event)
 
 
 def select_entries(where: str = "", order: str = "ORDER BY seq") -> str:

@@ -16,10 +16,11 @@ from typing import Any
 from ..config import GatewayConfig
 from ..domain.check_digit import is_valid_juminhyo_code
 from ..logging_setup import mask_text
+from ..store.local import AppendingStore
 from .chain import SubjectHasher
 from .crosscheck import latest_anchor
 from .event import OK, REFUSED, AuditEvent
-from .local_ops import local_actor, open_for_append, rows_as_entries, select_entries, trail_for
+from .local_ops import local_actor, rows_as_entries, select_entries, trail_for
 from .report import jst, method_name, short_subject
 
 ACTION = "audit.lookup"
@@ -54,24 +55,15 @@ def lookup_subject(config: GatewayConfig, juminhyo_code: str) -> LookupAnswer:
         subject_juminhyo_code=juminhyo_code,
         detail="who looked at this person",
     )
-    conn = open_for_append(config.store_path)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            if not is_valid_juminhyo_code(juminhyo_code):
+    with AppendingStore(config.store_path) as store:
+        if not is_valid_juminhyo_code(juminhyo_code):
+            with store.transaction() as conn:
                 trail.append(conn, event.with_outcome(REFUSED, reason="INVALID_JUMINHYO_CODE"))
-                conn.execute("COMMIT")
-                raise LookupRefusedError("not a valid 住民票コード (11 digits with check digit)")
+            raise LookupRefusedError("not a valid 住民票コード (11 digits with check digit)")
+        with store.transaction() as conn:  # the entry and what it reports, in one transaction
             seq = trail.append(conn, event)
             entries = who_looked(conn, trail.hasher, juminhyo_code)
             anchor = latest_anchor(conn)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-    finally:
-        conn.close()
     return LookupAnswer(
         subject=short_subject(trail.hasher.juminhyo_code(juminhyo_code)),
         masked_code=mask_text(juminhyo_code),

@@ -29,6 +29,7 @@ from pathlib import Path
 from cryptography import x509
 
 from ..config import GatewayConfig
+from ..store.local import AppendingStore
 from .chain import GENESIS, entry_hash
 from .crosscheck import EXPORT_ACTION, check_anchor, covered_updates, export_detail, is_update_entry, latest_anchor
 from .event import OK, AuditEvent
@@ -36,7 +37,6 @@ from .local_ops import (
     ENTRY_COLUMNS,
     cs_certificates,
     local_actor,
-    open_for_append,
     select_entries,
     signer_for,
     trail_for,
@@ -229,15 +229,17 @@ class PruneResult:
 
 
 def _export(
-    conn: sqlite3.Connection, folder: Path, cutoff: datetime, anchor_seq: int, signer: CheckpointSigner
+    store: AppendingStore, folder: Path, cutoff: datetime, anchor_seq: int, signer: CheckpointSigner
 ) -> tuple[Path, ArchiveFacts] | None:
     """Write the due entries (a prefix of the trail, in seq order) to a durable signed archive."""
     tmp = folder / f"audit-export-{os.getpid()}.jsonl.tmp"
     count = first = last = 0
-    conn.execute("BEGIN")  # one read snapshot; the gateway keeps appending meanwhile
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as out:
+        # one read snapshot; the gateway keeps appending meanwhile
+        with (
+            store.snapshot() as conn,
+            os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out,
+        ):
             for row in conn.execute(select_entries("WHERE seq > ?"), (anchor_seq,)):
                 entry = dict(zip(ENTRY_COLUMNS, row, strict=True))
                 if parse_at(str(entry["at"])) >= cutoff:
@@ -250,8 +252,6 @@ def _export(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    finally:
-        conn.execute("COMMIT")
     if count == 0:
         tmp.unlink()
         return None
@@ -307,16 +307,13 @@ def prune(config: GatewayConfig, *, now: datetime | None = None, certificates: l
     certificate = signer.certificate
     trail = trail_for(config)
     folder = config.store_path.parent / ARCHIVE_DIR
-    conn = open_for_append(config.store_path)
+    store = AppendingStore(config.store_path)
     try:
-        conn.execute("BEGIN")
-        try:
+        with store.snapshot() as conn:
             known = cs_certificates(config, certificates)
             before = verify(conn, known)
             anchor = latest_anchor(conn)
             anchor_problem = check_anchor(conn, known)
-        finally:
-            conn.execute("COMMIT")
         if not before.ok:
             raise RetentionError(f"the trail does not verify, nothing is pruned: {before.describe()}")
         if anchor_problem is not None:
@@ -326,7 +323,7 @@ def prune(config: GatewayConfig, *, now: datetime | None = None, certificates: l
         anchor_seq = anchor[0] if anchor else 0
         try:
             folder.mkdir(mode=0o700, exist_ok=True)
-            exported = _export(conn, folder, cutoff, anchor_seq, signer)
+            exported = _export(store, folder, cutoff, anchor_seq, signer)
         except OSError as err:
             raise RetentionError(f"the export to {folder} failed, nothing is pruned: {err}") from err
         if exported is None:
@@ -336,8 +333,7 @@ def prune(config: GatewayConfig, *, now: datetime | None = None, certificates: l
         if not checked.ok:
             raise RetentionError(f"the archive does not check out, nothing is pruned: {checked.problem}")
         relative = f"{ARCHIVE_DIR}/{path.name}"
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with store.transaction() as conn:
             if latest_anchor(conn) != anchor:
                 raise RetentionError("another prune ran meanwhile; nothing is pruned")
             first, last = conn.execute(
@@ -363,11 +359,6 @@ def prune(config: GatewayConfig, *, now: datetime | None = None, certificates: l
                 conn, AuditEvent(action=EXPORT_ACTION, outcome=OK, actor=local_actor(), detail=detail)
             )
             trail.checkpoint(conn)  # the export entry says what the archive covers: signed at once
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
         return PruneResult(deleted, cutoff, path, facts.first_seq, facts.last_seq, export_seq)
     finally:
-        conn.close()
+        store.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-MIGRATIONS: tuple[str, ...] = (
+_MIGRATIONS_1_TO_3: tuple[str, ...] = (
     # 1: the file, its full history, idempotency keys and the outbox to the prefecture.
     """
     -- The current version of each person is the history row at persons.update_seq.
@@ -102,33 +102,35 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER audit_anchor_no_delete BEFORE DELETE ON audit_anchor
         BEGIN SELECT RAISE(ABORT, 'audit_anchor is append-only'); END;
     """,
-    # 4: what the store's port only ever adds is append-only in the file too: a version of the
-    # history, an idempotency key, a change notice (only its delivery is marked later), a code
-    # or 個人番号 once assigned to a person. (persons.update_seq moves: it points at the current
-    # version.) BEFORE UPDATE / DELETE triggers cost nothing on the INSERTs of the write path.
-    """
-    CREATE TRIGGER history_no_update BEFORE UPDATE ON history
-        BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;
-    CREATE TRIGGER history_no_delete BEFORE DELETE ON history
-        BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;
-    CREATE TRIGGER requests_no_update BEFORE UPDATE ON requests
-        BEGIN SELECT RAISE(ABORT, 'requests is append-only'); END;
-    CREATE TRIGGER requests_no_delete BEFORE DELETE ON requests
-        BEGIN SELECT RAISE(ABORT, 'requests is append-only'); END;
-    CREATE TRIGGER outbox_notice_fixed BEFORE UPDATE OF update_seq, notice ON outbox
-        BEGIN SELECT RAISE(ABORT, 'outbox notices are append-only'); END;
-    CREATE TRIGGER outbox_no_delete BEFORE DELETE ON outbox
-        BEGIN SELECT RAISE(ABORT, 'outbox notices are append-only'); END;
-    CREATE TRIGGER codes_no_delete BEFORE DELETE ON codes
-        BEGIN SELECT RAISE(ABORT, 'codes are never removed'); END;
-    CREATE TRIGGER codes_person_fixed BEFORE UPDATE OF juminhyo_code, person_id ON codes
-        BEGIN SELECT RAISE(ABORT, 'a code stays with its person'); END;
-    CREATE TRIGGER individual_numbers_no_change BEFORE UPDATE ON individual_numbers
-        BEGIN SELECT RAISE(ABORT, 'individual_numbers is append-only'); END;
-    CREATE TRIGGER individual_numbers_no_delete BEFORE DELETE ON individual_numbers
-        BEGIN SELECT RAISE(ABORT, 'individual_numbers is append-only'); END;
-    """,
 )
+
+
+def _refusing(table: str, event: str, message: str) -> str:
+    name = f"{table}_no_{event.split()[0].lower()}" + ("_of_key" if " OF " in event else "")
+    return f"CREATE TRIGGER {name} BEFORE {event} ON {table} BEGIN SELECT RAISE(ABORT, '{message}'); END;"
+
+
+# 4: what the store's port only ever adds is append-only in the file too: a version of the
+# history, an idempotency key, a change notice (only its delivery is marked later), a code or
+# 個人番号 once assigned to a person. (persons.update_seq moves: it points at the current
+# version; codes.retired is set by a 住民票コード変更.) BEFORE UPDATE / DELETE triggers cost
+# nothing on the INSERTs of the write path.
+_MIGRATION_4 = "\n".join(
+    _refusing(table, event, message)
+    for table, event, message in (
+        ("history", "UPDATE", "history is append-only"),
+        ("history", "DELETE", "history is append-only"),
+        ("requests", "UPDATE", "requests is append-only"),
+        ("requests", "DELETE", "requests is append-only"),
+        ("outbox", "UPDATE OF update_seq, notice", "outbox notices are append-only"),
+        ("outbox", "DELETE", "outbox notices are append-only"),
+        ("codes", "UPDATE OF juminhyo_code, person_id", "a code stays with its person"),
+        ("codes", "DELETE", "codes are never removed"),
+        ("individual_numbers", "UPDATE", "individual_numbers is append-only"),
+        ("individual_numbers", "DELETE", "individual_numbers is append-only"),
+    )
+)
+MIGRATIONS: tuple[str, ...] = (*_MIGRATIONS_1_TO_3, _MIGRATION_4)
 
 
 def migrate(conn: sqlite3.Connection) -> None:

@@ -215,9 +215,10 @@ def test_verify_names_an_audit_entry_pointing_at_a_missing_update(generated: Gen
 
 
 def test_verify_names_an_update_with_two_audit_entries(generated: Generated, capsys) -> None:  # noqa: ANN001
-    from cs_gateway.audit.local_ops import append_committed, open_for_append, trail_for
+    from cs_gateway.audit.local_ops import append_committed, trail_for
+    from cs_gateway.store.local import AppendingStore
 
-    conn = open_for_append(generated.store)
+    conn = AppendingStore(generated.store)
     double = AuditEvent(action=SERVICE + "Apply", outcome="ok", actor=Actor(spiffe_id=TERMINAL), update_seq=5)
     append_committed(conn, trail_for(generated.config), double)  # a correctly chained, but false, claim
     append_committed(conn, trail_for(generated.config), double.with_outcome("ok", detail="replayed"))  # fine
