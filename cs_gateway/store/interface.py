@@ -8,8 +8,6 @@ from datetime import date
 from typing import NamedTuple, Protocol
 
 from ..audit.event import Actor, AuditEvent
-from ..domain.record import IdentityRecord
-from ..domain.registry import StoredPerson
 from ..domain.violations import Violation
 
 # A concurrent.futures.Future, or an asyncio.Future of the store's event loop.
@@ -56,9 +54,5 @@ class UpdateStore(Protocol):
         with ``value`` (default: the entry's seq) once durable. Callers that reveal data wait for
         it: no entry, no answer."""
         ...
-
-    def find(self, juminhyo_code: str) -> StoredPerson | None: ...
-
-    def history(self, juminhyo_code: str) -> list[IdentityRecord]: ...
 
     def close(self) -> None: ...

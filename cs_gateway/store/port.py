@@ -18,7 +18,7 @@ protocols on its own connection (psycopg, ``SELECT ... FOR UPDATE`` where SQLite
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from ..audit.event import AuditEvent
 from ..domain.record import IdentityRecord
@@ -67,6 +67,25 @@ class Transaction(ReadPort, Protocol):
 
     def append_audit(self, event: AuditEvent) -> int:
         """Append an entry to the audit trail in this transaction; its seq."""
+        ...
+
+
+class BatchTransaction(Transaction, Protocol):
+    """What the writer (WriterCore) needs of an adapter besides the port: one transaction per
+    batch on one connection it owns, and the exceptions that mean the store itself failed."""
+
+    failures: ClassVar[tuple[type[BaseException], ...]]  # fail the batch (any other: the handler's crash)
+
+    def begin(self) -> None: ...
+
+    def commit(self) -> None:
+        """Make the batch durable (waits for the disk)."""
+        ...
+
+    def rollback(self) -> None: ...
+
+    def close(self) -> None:
+        """Sign the audit chain's head, then close."""
         ...
 
 

@@ -34,7 +34,7 @@ from .commands import CommandRegistry
 from .interface import Answer, StoreError
 from .reads import SqliteReads
 from .schema import migrate
-from .sqlite_tx import SqliteReader, connect, open_reader
+from .sqlite_tx import SqliteReader, SqliteTransaction, connect, open_reader
 from .writer_core import WriterCore
 from .writer_process import Done, ProcessWriter
 
@@ -199,7 +199,9 @@ class SqliteStore:
             self._writer = self._on_loop(lambda: ProcessWriter(self.path, audit, self._loop, registry=registry))
         elif writer == "thread":
             trail = audit.build() if isinstance(audit, AuditSpec) else audit
-            self._writer = ThreadWriter(WriterCore(self.path, trail, registry=registry, now=now), self._loop)
+            self._writer = ThreadWriter(
+                WriterCore(SqliteTransaction(self.path, trail, now=now), registry=registry), self._loop
+            )
         else:
             raise ValueError(f"writer must be 'thread' or 'process', not {writer!r}")
 

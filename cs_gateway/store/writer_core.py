@@ -15,16 +15,12 @@ Failures:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import NamedTuple
 
 from ..audit.event import ERROR, Actor, AuditEvent
-from ..audit.trail import AuditTrail
 from .commands import CommandRegistry, WireCodec
 from .interface import EncodedWrite, StoreError
-from .sqlite_tx import SqliteTransaction
+from .port import BatchTransaction
 
 STREAM_BROKEN = "STREAM_BROKEN"  # audit reason: not applied, an earlier update of its stream was not stored
 NO_HANDLER = "NO_HANDLER"  # audit reason: no handler (or codec) registered for this kind of work
@@ -66,15 +62,8 @@ def _audit_of(command: object, job: EncodedWrite | None = None) -> AuditEvent:
 class WriterCore:
     """Owns the writing transaction: apply a batch (begin + every command), then commit or abandon."""
 
-    def __init__(
-        self,
-        path: Path,
-        audit: AuditTrail,
-        *,
-        registry: CommandRegistry,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self._tx = SqliteTransaction(Path(path), audit, now=now)
+    def __init__(self, tx: BatchTransaction, *, registry: CommandRegistry) -> None:
+        self._tx = tx  # the adapter (sqlite_tx.SqliteTransaction): the writer only drives it
         self._failures = self._tx.failures
         self._handlers = registry.handlers
         self._codecs = registry.codecs

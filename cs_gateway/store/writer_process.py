@@ -27,6 +27,7 @@ from ..audit.spec import AuditSpec
 from ..logging_setup import get_logger
 from .commands import CommandRegistry
 from .interface import StoreError
+from .sqlite_tx import SqliteTransaction
 from .writer_core import WriterCore
 
 log = get_logger("cs_gateway.store")
@@ -54,7 +55,7 @@ def writer_main(conn: Connection, path: str, spec: AuditSpec, registry: CommandR
     only once the previous COMMIT is known, and its answers are sent only after its own."""
     _die_with_parent()
     try:
-        core = WriterCore(Path(path), spec.build(), registry=registry)
+        core = WriterCore(SqliteTransaction(Path(path), spec.build()), registry=registry)
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which refuses to start
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return

@@ -152,9 +152,10 @@ def crashing_registry() -> CommandRegistry:
 
 
 def test_a_crashing_decoder_fails_its_own_request_only_and_is_audited(tmp_path: Path) -> None:
+    from cs_gateway.store.sqlite_tx import SqliteTransaction
     from cs_gateway.store.writer_core import WriterCore
 
-    core = WriterCore(tmp_path / "cs.sqlite3", SPEC.build(), registry=crashing_registry())
+    core = WriterCore(SqliteTransaction(tmp_path / "cs.sqlite3", SPEC.build()), registry=crashing_registry())
     jobs = batch(1, 3)
     crashing = tennyu_request(2)
     crashing.request_id = "req-boom"
@@ -207,9 +208,10 @@ def test_after_a_failed_batch_no_later_update_of_its_streams_is_stored(writer: t
 
 
 def test_a_crashing_update_in_a_stream_stops_the_rest_of_that_stream_in_the_same_batch(tmp_path: Path) -> None:
+    from cs_gateway.store.sqlite_tx import SqliteTransaction
     from cs_gateway.store.writer_core import WriterCore
 
-    core = WriterCore(tmp_path / "cs.sqlite3", SPEC.build(), registry=crashing_registry())
+    core = WriterCore(SqliteTransaction(tmp_path / "cs.sqlite3", SPEC.build()), registry=crashing_registry())
     jobs = stream_batch(1, 3, stream=5) + batch(4, 1)
     crashing = tennyu_request(2)
     crashing.request_id = "req-boom"
