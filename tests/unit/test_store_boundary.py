@@ -34,3 +34,31 @@ def test_only_the_store_opens_the_database_file() -> None:
 def test_the_store_side_does_open_it() -> None:  # the check above can see a connect
     tree = ast.parse((ROOT / "cs_gateway" / "store" / "local.py").read_text("utf-8"))
     assert _opens_a_database(tree)
+
+
+RULES = ("cs_gateway.domain.logic_checks", "cs_gateway.domain.format_checks", "cs_gateway.app", "cs_gateway.api")
+
+
+def _imports(path: Path) -> set[str]:
+    package = "cs_gateway.store"
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+            module = f"{base}.{node.module}" if node.level and node.module else (node.module or base)
+            found.add(module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_the_store_offers_the_transaction_and_knows_no_rules() -> None:
+    """The domain's checks run in app/'s handlers; the store only runs what is registered."""
+    offending = {
+        f"{path.name}: {module}"
+        for path in sorted((ROOT / "cs_gateway" / "store").glob("*.py"))
+        for module in _imports(path)
+        if module.startswith(RULES)
+    }
+    assert offending == set()
+    assert "cs_gateway.domain.record" in _imports(ROOT / "cs_gateway" / "store" / "port.py")  # the check resolves
