@@ -11,6 +11,7 @@ import pytest
 
 from clients.synthetic import tennyu_request
 from cs_gateway.api.convert import update_from_proto
+from cs_gateway.audit.event import AuditEvent
 from cs_gateway.domain.record import UpdateCommand
 from cs_gateway.store.interface import StoreError
 from cs_gateway.store.sqlite_store import SqliteStore
@@ -49,25 +50,40 @@ def test_queue_order_is_update_order(store: SqliteStore) -> None:
     assert [f.result(30).record.update_seq for f in futures] == list(range(1, 101))  # type: ignore[union-attr]
 
 
-def test_a_failing_rule_refuses_its_item_only(store: SqliteStore, monkeypatch: pytest.MonkeyPatch) -> None:
-    from cs_gateway.app import apply_update
+def store_update_with_a_crashing_rule(tx, update):  # noqa: ANN001, ANN201 - pickled into the writer process
+    """The app's StoreUpdate handler, except that the rules crash on one request (a rule's bug)."""
+    from cs_gateway.app.apply_update import store_update
 
-    real_decide = apply_update.decide
+    if update.request_id == command(3).request_id:
+        raise RuntimeError("rule crashed")
+    return store_update(tx, update)
 
-    def decide(cmd, registry, today):  # noqa: ANN001, ANN202 - the rule crashes for one request
-        if cmd.request_id == command(3).request_id:
-            raise RuntimeError("rule crashed")
-        return real_decide(cmd, registry, today)
 
-    monkeypatch.setattr(apply_update, "decide", decide)  # the thread writer runs in this process
-    apply = use_case(store)
-    good_before = apply.submit(command(1))
-    bad = apply.submit(command(3))
-    good_after = apply.submit(command(2))
-    assert good_before.result(30).record.update_seq == 1  # type: ignore[union-attr]
-    with pytest.raises(StoreError):
-        bad.result(30)
-    assert good_after.result(30).record.update_seq == 2  # type: ignore[union-attr]
+def test_a_failing_rule_refuses_its_item_only(tmp_path: Path) -> None:
+    from cs_gateway.api.update_codec import register_codecs
+    from cs_gateway.app.apply_update import RefuseUpdate, StoreUpdate, refuse_update
+    from cs_gateway.app.audit_entry import append_entry
+    from cs_gateway.audit.spec import AuditSpec
+    from cs_gateway.store.commands import CommandRegistry
+
+    registry = CommandRegistry()
+    registry.handle(StoreUpdate, store_update_with_a_crashing_rule)
+    registry.handle(RefuseUpdate, refuse_update)
+    registry.handle(AuditEvent, append_entry)
+    register_codecs(registry, municipality_code="022021")
+    spec = AuditSpec(hmac_key=b"k" * 32, signing_key=None, signing_cert=None)
+    store = SqliteStore(tmp_path / "cs.sqlite3", audit=spec, writer="process", registry=registry)
+    try:
+        apply = use_case(store)
+        good_before = apply.submit(command(1))
+        bad = apply.submit(command(3))
+        good_after = apply.submit(command(2))
+        assert good_before.result(30).record.update_seq == 1  # type: ignore[union-attr]
+        with pytest.raises(StoreError):
+            bad.result(30)
+        assert good_after.result(30).record.update_seq == 2  # type: ignore[union-attr]
+    finally:
+        store.close()
 
 
 def test_reopened_store_continues_the_sequence(tmp_path: Path) -> None:
