@@ -101,9 +101,13 @@ class WriterCore:
                 return self._apply_pass(jobs, crashed)
             except _HandlerCrashedError as crash:
                 crashed[crash.index] = crash.error  # run the batch again, without it
-                self._tx.rollback()
                 for stream in self._pass_breaks:
                     self._broken_streams.pop(stream, None)
+                try:
+                    self._tx.rollback()
+                except BaseException:
+                    self.abandon()
+                    raise
             except BaseException:
                 self.abandon()
                 raise

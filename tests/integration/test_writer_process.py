@@ -222,3 +222,57 @@ def test_a_crashing_update_in_a_stream_stops_the_rest_of_that_stream_in_the_same
     assert isinstance(outcomes[1], StoreError) and isinstance(outcomes[2], StoreError)  # after the crash: not stored
     assert seqs([outcomes[3]]) == [2]  # not part of the stream
     core.close()
+
+
+def store_update_crashing_on_4(tx, update):  # noqa: ANN001, ANN201
+    """The app's StoreUpdate handler, crashing (after its reads) for synthetic person 4."""
+    from cs_gateway.app.apply_update import store_update
+
+    if update.request_id == tennyu_request(4).request_id:
+        tx.find(update.command.subject_code)
+        raise RuntimeError("handler bug")
+    return store_update(tx, update)
+
+
+def test_a_crashing_handler_is_left_out_and_the_rest_of_its_batch_keeps_its_outcomes(tmp_path: Path) -> None:
+    """The batch runs again without the crashed command: what came before it in the batch
+    (a stored update of stream 5, then that stream broken by a decoder crash) comes out as it
+    would have without the crash, and the crash leaves no row."""
+    from cs_gateway.app.apply_update import RefuseUpdate, StoreUpdate, refuse_update
+    from cs_gateway.app.audit_entry import append_entry
+    from cs_gateway.audit.event import AuditEvent
+    from cs_gateway.store.sqlite_tx import SqliteTransaction
+    from cs_gateway.store.writer_core import WriterCore
+
+    registry = CommandRegistry()
+    registry.handle(StoreUpdate, store_update_crashing_on_4)
+    registry.handle(RefuseUpdate, refuse_update)
+    registry.handle(AuditEvent, append_entry)
+    registry.decode("/jukinet.cs.v1.UpdateService/Apply", _CrashingCodec(municipality_code="022021"))
+    core = WriterCore(SqliteTransaction(tmp_path / "cs.sqlite3", SPEC.build()), registry=registry)
+    jobs = stream_batch(1, 3, stream=5) + batch(4, 2)
+    crashing = tennyu_request(2)
+    crashing.request_id = "req-boom"
+    jobs[1] = jobs[1]._replace(payload=crashing.SerializeToString())
+    outcomes = core.apply(jobs)
+    core.commit()
+    core.close()
+    assert seqs([outcomes[0]]) == [1]  # stored, though its stream broke later in the batch
+    assert all(isinstance(o, StoreError) for o in outcomes[1:4])  # decoder crash, stream broken, handler crash
+    assert seqs([outcomes[4]]) == [2]  # no gap: the crashed handler's work was rolled back
+    assert [code for _, code in stored(tmp_path / "cs.sqlite3")] == [
+        tennyu_request(1).entry.juminhyo_code,
+        tennyu_request(5).entry.juminhyo_code,
+    ]
+    conn = sqlite3.connect(tmp_path / "cs.sqlite3")
+    try:
+        rows = conn.execute("SELECT outcome, reason FROM audit_log ORDER BY seq").fetchall()
+    finally:
+        conn.close()
+    assert rows == [
+        ("ok", ""),
+        ("error", "RuntimeError"),
+        ("error", "STREAM_BROKEN"),
+        ("error", "RuntimeError"),
+        ("ok", ""),
+    ]
