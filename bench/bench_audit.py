@@ -1,10 +1,10 @@
 """Benchmark: the audit trail's share of the gateway's Apply work, measured in one run.
 
 Starts the gateway (child process, SQLite store, dev PKI), drives Apply at 32 in flight with
-valid 転入 updates (every one must be accepted), stops it, and reads the ``store_stats`` line
-it logs at shutdown: the seconds spent appending audit entries (HMACs of the subjects, the
-hash chain, the insert, the signed checkpoints) inside the store's transactions (in the store's
-writer process). The share is that time over the CPU time of the gateway and its writer
+valid 転入 updates (every one must be accepted), then scrapes its Prometheus metrics
+(``/metrics``): the seconds spent appending audit entries (HMACs of the subjects, the hash chain,
+the insert, the signed checkpoints) inside the store's transactions (in the store's writer
+process), and the commits. The share is that time over the CPU time of the gateway and its writer
 process during the load (all threads), so the baseline is the same gateway in the same run.
 The last line is ``ratio audit_share=X`` (target <= 0.15).
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import shutil
 import sys
@@ -35,15 +34,15 @@ from bench_apply import (  # noqa: E402
     unary_load,
 )
 
-from cs_gateway.process import start_gateway_process, write_dev_config  # noqa: E402
+from cs_gateway.metrics_listener import Samples, sample, scrape  # noqa: E402
+from cs_gateway.process import GatewayProcess, start_gateway_process, write_dev_config  # noqa: E402
 from pki.dev_pki import init_dev_pki  # noqa: E402
 
 
-def _store_stats(log: Path) -> dict[str, float]:
-    for line in reversed(log.read_text(encoding="utf-8", errors="replace").splitlines()):
-        if '"store_stats"' in line:
-            return json.loads(line)
-    raise SystemExit(f"FAIL: the gateway logged no store_stats line (log: {log})")
+def _metrics(gateway: GatewayProcess, log: Path) -> Samples:
+    if gateway.metrics_url is None:
+        raise SystemExit(f"FAIL: the gateway printed no metrics address (log: {log})")
+    return scrape(gateway.metrics_url)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,13 +81,14 @@ def main(argv: list[str] | None = None) -> int:
                 rate, _ = asyncio.run(drive())
                 elapsed = time.perf_counter() - started
                 cpu_after = process_cpu_seconds(gateway.process.pid) or 0.0
+                metrics = _metrics(gateway, log)
             finally:
                 gateway.stop()
-        stats = _store_stats(log)
-        audit_seconds = float(stats["audit_entries_seconds"])
+        audit_seconds = sample(metrics, "cs_gateway_audit_append_seconds_total")
+        commits = int(sample(metrics, "cs_gateway_store_batch_commit_seconds_count"))
         cpu = cpu_after - cpu_before
         share = audit_seconds / cpu if cpu else float("nan")
-        print(f"Apply {rate:.0f} calls/s over {elapsed:.1f}s; {stats['commits']} commits", flush=True)
+        print(f"Apply {rate:.0f} calls/s over {elapsed:.1f}s; {commits} commits", flush=True)
         print(f"gateway CPU {cpu:.2f}s, of which appending audit entries {audit_seconds:.2f}s", flush=True)
         print(f"ratio audit_share={share:.3f}", flush=True)
         return 0

@@ -25,7 +25,7 @@ The attacks and what must happen (clients/probe_attacks.py):
 * metadata-flood: ~60 KiB of request headers -> refused, and the gateway still serves afterwards;
 * reflection: v1alpha and v1 ServerReflectionInfo -> PERMISSION_DENIED, no service list;
 * plaintext: a cleartext gRPC call and a raw HTTP/2 preface -> refused;
-* health: grpc.health.v1 Check -> PERMISSION_DENIED (there is no health service);
+* health: grpc.health.v1 Check -> SERVING for kizon-juki, PERMISSION_DENIED for the 宛名 system;
 
 plus a ``baseline`` control (kizon-juki reaches the service, so a refused handshake is not an
 outage) and ``uniform-refusal`` (every PERMISSION_DENIED has the same body, whatever the rule).

@@ -52,6 +52,7 @@ REFLECTION = (
     "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
 )
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
+HEALTH_SERVING = b"\x08\x01"  # HealthCheckResponse{status: SERVING}, hand-encoded
 
 ACCESS_DENIED = "ACCESS_DENIED"
 # GetRecord of a code that fails the format check: answered INVALID_ARGUMENT by the service
@@ -445,6 +446,7 @@ def skip(attack: str, expected: str, reason: str) -> Outcome:
 
 HANDSHAKE = "handshake refused: UNAVAILABLE"
 DENIED = "PERMISSION_DENIED ACCESS_DENIED"
+HEALTH_EXPECTED = "SERVING; atena " + DENIED
 
 
 def baseline(probe: Probe) -> Outcome:
@@ -699,14 +701,28 @@ def _raw_h2_preface(target: str) -> str | None:
 
 
 def health(probe: Probe) -> Outcome:
-    """No health service: the answer must be the uniform refusal, i.e. the same as for a method
-    that does not exist. The only thing learnt is that the port is a gRPC server behind mTLS."""
+    """The standard health service answers an authenticated role the policy lists (SERVING), and
+    refuses the 宛名 system like any other RPC (its segment does not reach the CS)."""
     credential = probe.role("kizon-juki")
-    reply = probe.unary(credential, HEALTH_CHECK, b"")
-    outcome = expect_denied("health", DENIED + ", nothing revealed", reply, credential, HEALTH_CHECK)
-    if outcome.verdict == PASS:
-        outcome.note = "no health service; same refusal as any unknown method"
-    return outcome
+    channel = probe.channel(credential)
+    answer: bytes | None = None
+    try:
+        call = channel.unary_unary(HEALTH_CHECK, request_serializer=None, response_deserializer=None)
+        answer = call(b"", timeout=probe.timeout)
+        observed = "SERVING" if answer == HEALTH_SERVING else f"OK {answer!r}"
+    except grpc.RpcError as err:
+        observed = _reply_of(err).observed
+    finally:
+        channel.close()
+    served = Outcome("health", "SERVING", observed, FAIL, fingerprints=[credential.fingerprint])
+    if answer == HEALTH_SERVING:
+        served.verdict = PASS
+    else:
+        served.note = f"kizon-juki got {observed}, not SERVING"
+    atena_credential = probe.role("atena")
+    reply = probe.unary(atena_credential, HEALTH_CHECK, b"")
+    refused = expect_denied("health", DENIED, reply, atena_credential, HEALTH_CHECK)
+    return combine("health", HEALTH_EXPECTED, [served, refused], "kizon-juki: SERVING; atena: uniform refusal")
 
 
 @dataclass(frozen=True)
@@ -735,7 +751,7 @@ ATTACKS: tuple[Attack, ...] = (
     Attack("metadata-flood", metadata_flood, "refused, gateway stays up", needs_baseline=True),
     Attack("reflection", reflection, DENIED + ", no list"),
     Attack("plaintext", plaintext, "refused", needs_baseline=True),
-    Attack("health", health, DENIED + ", nothing revealed"),
+    Attack("health", health, HEALTH_EXPECTED),
 )
 BY_NAME = {a.name: a for a in ATTACKS}
 

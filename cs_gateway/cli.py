@@ -24,7 +24,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"cs-gateway: configuration error: {err}", file=sys.stderr)
         return 2
     try:
-        asyncio.run(serve(config))
+        code = asyncio.run(serve(config))
     except TlsMaterialError as err:
         print(f"cs-gateway: TLS files unusable: {err.reason}", file=sys.stderr)
         return 2
@@ -38,7 +38,7 @@ def _serve(args: argparse.Namespace) -> int:
         get_logger("cs_gateway.server").error("cannot_start", error=reason)
         print(f"cs-gateway: {reason}", file=sys.stderr)
         return 1
-    return 0
+    return code
 
 
 def _pki_init(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ half-secured. Relative paths are taken relative to the configuration file.
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,14 @@ class AuditConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    # Prometheus text format over plain HTTP, on a listener of its own. Loopback by default (port
+    # 0: any free one, printed at start; set a fixed one for Prometheus); "" turns it off.
+    listen: str = "127.0.0.1:0"
+    allow_non_loopback: bool = False  # an address off this machine must be asked for explicitly
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     listen: str  # host:port; port 0 picks a free port (printed at start)
     also_listen: tuple[str, ...]  # further host:port addresses; port 0 = the same port as listen
@@ -56,6 +65,7 @@ class GatewayConfig:
     audit: AuditConfig
     policy_file: Path
     policy: Policy
+    metrics: MetricsConfig = MetricsConfig()
 
 
 _SCHEMA: dict[str, dict[str, type]] = {
@@ -71,6 +81,7 @@ _SCHEMA: dict[str, dict[str, type]] = {
         "max_metadata_bytes": int,
         "handshake_timeout_ms": int,
     },
+    "metrics": {"listen": str, "allow_non_loopback": bool},
 }
 _REQUIRED = {
     "gateway": ("listen", "municipality_code", "trust_domain"),
@@ -127,6 +138,14 @@ def parse_config(data: dict[str, Any], *, base: Path) -> GatewayConfig:
         policy = load_policy(policy_file, known_methods())
     except PolicyError as err:
         raise ConfigError(f"policy.file: {err}") from err
+    metrics = MetricsConfig(**data.get("metrics", {}))
+    if metrics.listen:
+        _check_listen(metrics.listen, "metrics.listen")
+        if not metrics.allow_non_loopback and not _is_loopback(metrics.listen):
+            raise ConfigError(
+                f"metrics.listen: {metrics.listen} is not a loopback address; the metrics endpoint is plain "
+                "HTTP without authentication: set metrics.allow_non_loopback = true to expose it anyway"
+            )
     return GatewayConfig(
         listen=gw["listen"],
         also_listen=also_listen,
@@ -138,6 +157,7 @@ def parse_config(data: dict[str, Any], *, base: Path) -> GatewayConfig:
         audit=audit,
         policy_file=policy_file,
         policy=policy,
+        metrics=metrics,
     )
 
 
@@ -151,7 +171,7 @@ def _check_shape(data: dict[str, Any]) -> None:
             expected = _SCHEMA[section].get(key)
             if expected is None:
                 raise ConfigError(f"{section}.{key}: unknown key")
-            if not isinstance(item, expected) or isinstance(item, bool):
+            if not isinstance(item, expected) or (isinstance(item, bool) and expected is not bool):
                 raise ConfigError(f"{section}.{key}: must be a {expected.__name__}")
     for section, keys in _REQUIRED.items():
         for key in keys:
@@ -163,6 +183,16 @@ def _check_listen(listen: str, key: str) -> None:
     host, sep, port = listen.rpartition(":")
     if not sep or not host or not port.isascii() or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise ConfigError(f"{key}: must be HOST:PORT, e.g. 127.0.0.1:50051")
+
+
+def _is_loopback(listen: str) -> bool:
+    host = listen.rpartition(":")[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve anywhere
 
 
 def _existing_file(base: Path, key: str, value: str) -> Path:

@@ -6,7 +6,6 @@ import asyncio
 import signal
 import sqlite3
 import sys
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ import grpc
 from pki.profiles import ROLES
 
 from .api.guard import Guard, GuardedServer
+from .api.health import GatewayHealth
 from .api.update_codec import UpdateCodec
 from .api.update_servicer import UpdateServicer
 from .audit.event import Actor, AuditEvent
@@ -25,6 +25,9 @@ from .audit.spec import AuditSpec
 from .clock import Today, jst_today
 from .config import GatewayConfig
 from .logging_setup import get_logger
+from .metrics import GatewayMetrics
+from .metrics_collector import GatewayCollector
+from .metrics_listener import MetricsListener, start_metrics_listener
 from .security.identity import PeerIdentity
 from .security.neighbours import NeighbourTable
 from .security.network import NetworkGate
@@ -33,6 +36,12 @@ from .security.tls_reload import reloading_server_credentials
 from .store.sqlite_store import SqliteStore
 
 log = get_logger("cs_gateway.server")
+
+# `serve` returns this when the store's writer process died: the gateway cannot write any more and
+# exits so that its supervisor (systemd Restart=on-failure, the container runtime) starts it again.
+EXIT_WRITER_DIED = 3
+STOP_GRACE_S = 5.0
+WRITER_DIED_GRACE_S = 1.0  # the calls in flight have their answer (UNAVAILABLE) by then
 
 
 # grpc itself cuts a request message this many times the configured limit, unread and unaudited
@@ -91,7 +100,13 @@ def _trail_is_empty(store_path: Path) -> bool:
         conn.close()
 
 
-def open_store(config: GatewayConfig, loop: asyncio.AbstractEventLoop | None = None) -> SqliteStore:
+def open_store(
+    config: GatewayConfig,
+    loop: asyncio.AbstractEventLoop | None = None,
+    *,
+    on_batch: Callable[[int, float], None] | None = None,
+    on_writer_death: Callable[[], None] | None = None,
+) -> SqliteStore:
     """The store with its audit trail (subject HMAC key, checkpoints signed with the CS key),
     written by a writer process of its own."""
     key = load_or_create_hmac_key(config.audit.hmac_key, may_create=_trail_is_empty(config.store_path))
@@ -103,13 +118,25 @@ def open_store(config: GatewayConfig, loop: asyncio.AbstractEventLoop | None = N
         checkpoint_every=config.audit.checkpoint_every,
     )
     codec = UpdateCodec(municipality_code=config.municipality_code)  # decodes Apply requests in the writer
-    return SqliteStore(config.store_path, audit=spec, loop=loop, writer="process", codec=codec)
+    return SqliteStore(
+        config.store_path,
+        audit=spec,
+        loop=loop,
+        writer="process",
+        codec=codec,
+        on_batch=on_batch,
+        on_writer_death=on_writer_death,
+    )
 
 
-def refusal_auditor(store: SqliteStore) -> Callable[[str, str, str, str, PeerIdentity | None], Awaitable[None]]:
+def refusal_auditor(
+    store: SqliteStore, metrics: GatewayMetrics | None = None
+) -> Callable[[str, str, str, str, PeerIdentity | None], Awaitable[None]]:
     """The guard's refusals (denied callers; requests too large or unparsable), audited."""
 
     async def audit_refusal(method: str, peer: str, outcome: str, rule: str, identity: PeerIdentity | None) -> None:
+        if metrics is not None:
+            metrics.refusal(rule)
         log.warning(
             "rpc_refused",
             method=method,
@@ -146,51 +173,102 @@ class RunningGateway:
     server: grpc.aio.Server
     port: int
     store: SqliteStore
+    health: GatewayHealth
+    metrics: GatewayMetrics
+    metrics_listener: MetricsListener | None
+    writer_died: asyncio.Event  # set once the store's writer process is gone (health: NOT_SERVING)
 
-    async def stop(self, grace: float | None = 5.0) -> None:
+    async def stop(self, grace: float | None = STOP_GRACE_S) -> None:
+        await self.health.not_serving()
+        listener = self.metrics_listener
+        # The listener's thread notices a shutdown within half a second: meanwhile the rest stops.
+        closing = asyncio.create_task(asyncio.to_thread(listener.close)) if listener is not None else None
         await self.server.stop(grace)
         await asyncio.to_thread(self.store.close)
-        log.info(  # read by bench/bench_audit.py
-            "store_stats",
-            commits=self.store.commits,
-            audit_entries_seconds=round(self.store.audit_seconds, 6),
-            cpu_seconds=round(time.process_time(), 3),
-        )
+        if closing is not None:
+            await closing
+
+
+def _certificate_files(config: GatewayConfig) -> dict[str, Path]:
+    return {"tls.cert": config.tls.cert, "tls.ca": config.tls.ca, "tls.crl_issuer": config.tls.crl_issuer}
 
 
 async def start_gateway(config: GatewayConfig, *, today: Today = jst_today) -> RunningGateway:
-    store = open_store(config, asyncio.get_running_loop())  # writes run on this loop: no GIL contention
+    loop = asyncio.get_running_loop()
+    metrics = GatewayMetrics()
+    health = GatewayHealth()
+    writer_died = asyncio.Event()
+
+    def on_writer_death() -> None:
+        # Fail closed and say so: writes are refused (UNAVAILABLE) from now on; health first, then
+        # serve() exits non-zero for the supervisor to restart the gateway.
+        log.error("store_writer_died", action="health NOT_SERVING; exiting for the supervisor to restart")
+        loop.create_task(health.not_serving()).add_done_callback(lambda _task: writer_died.set())
+
+    # writes run on this loop: no GIL contention
+    store = open_store(config, loop, on_batch=metrics.batch_committed, on_writer_death=on_writer_death)
+    listener: MetricsListener | None = None
     try:
+        revocation = revocation_checker(config)
         guard = Guard(
             config.policy,
             network=NetworkGate(config.policy, NeighbourTable()),
-            revocation=revocation_checker(config),
+            revocation=revocation,
             trust_domain=config.trust_domain,
             known_roles=frozenset(ROLES),
-            on_refusal=refusal_auditor(store),
+            on_refusal=refusal_auditor(store, metrics),
         )
         server = grpc.aio.server(options=server_options(config))
         limit = config.limits.max_receive_message_bytes
-        guarded = GuardedServer(server, guard, max_request_bytes=limit)  # every servicer registers through it
-        UpdateServicer(store, today=today, max_request_bytes=limit).register(guarded)
+        # every servicer registers through it
+        guarded = GuardedServer(server, guard, max_request_bytes=limit, metrics=metrics)
+        UpdateServicer(store, today=today, max_request_bytes=limit, on_refusal=metrics.refusal).register(guarded)
+        health.register(guarded)
         guarded.seal()
         port = _listen(server, config.listen, server_credentials(config))
         for address in config.also_listen:
             host, _, wanted = address.rpartition(":")
             # grpc hands a dynamic credentials object's initial configuration to its first port only
             _listen(server, f"{host}:{wanted if wanted != '0' else port}", server_credentials(config))
+        metrics.registry.register(
+            GatewayCollector(
+                store_path=config.store_path,
+                revocation=revocation,
+                certificates=_certificate_files(config),
+                audit_seconds=lambda: store.audit_seconds,
+            )
+        )
+        if config.metrics.listen:
+            listener = start_metrics_listener(config.metrics.listen, metrics.registry)
         await server.start()
+        await health.serving()
     except BaseException:
         # Off the loop thread (close() waits for the loop): the writer process signs the chain
         # head and exits. Left running, it would keep this process from ever exiting.
         await asyncio.to_thread(store.close)
+        if listener is not None:
+            listener.close()
         raise
-    return RunningGateway(server=server, port=port, store=store)
+    return RunningGateway(
+        server=server,
+        port=port,
+        store=store,
+        health=health,
+        metrics=metrics,
+        metrics_listener=listener,
+        writer_died=writer_died,
+    )
 
 
-async def serve(config: GatewayConfig, *, on_ready: Callable[[int], None] | None = None) -> None:
-    """Run until SIGTERM or SIGINT, then stop gracefully (in-flight updates finish)."""
+async def serve(config: GatewayConfig, *, on_ready: Callable[[int], None] | None = None) -> int:
+    """Run until SIGTERM or SIGINT, then stop gracefully (in-flight updates finish): 0. If the
+    store's writer process dies, stop at once and return EXIT_WRITER_DIED (see README, Supervision)."""
     gateway = await start_gateway(config)
+    if gateway.metrics_listener is not None:  # before "listening": who waits for that knows both
+        listener = gateway.metrics_listener
+        shown = f"[{listener.host}]" if ":" in listener.host else listener.host
+        log.info("metrics_listening", address=f"{shown}:{listener.port}")
+        print(f"cs-gateway metrics on http://{shown}:{listener.port}/metrics", flush=True)
     for address in (config.listen, *config.also_listen):
         host, _, wanted = address.rpartition(":")
         port = gateway.port if address == config.listen or wanted == "0" else int(wanted)
@@ -202,6 +280,20 @@ async def serve(config: GatewayConfig, *, on_ready: Callable[[int], None] | None
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    stopping = asyncio.create_task(stop.wait())
+    died = asyncio.create_task(gateway.writer_died.wait())
+    await asyncio.wait((stopping, died), return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    died.cancel()
+    if gateway.writer_died.is_set():
+        print(
+            f"cs-gateway: the store's writer process died; exiting (code {EXIT_WRITER_DIED}) for the supervisor "
+            "to restart the gateway",
+            file=sys.stderr,
+            flush=True,
+        )
+        await gateway.stop(WRITER_DIED_GRACE_S)
+        return EXIT_WRITER_DIED
     print("cs-gateway stopping", file=sys.stderr, flush=True)
     await gateway.stop()
+    return 0

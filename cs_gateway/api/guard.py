@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -33,6 +34,7 @@ import grpc
 from ..audit.event import DENIED, REFUSED
 from ..domain.violations import Violation, violation
 from ..logging_setup import get_logger
+from ..metrics import OTHER_METHOD, GatewayMetrics, RpcOutcomes
 from ..security.identity import IdentityError, PeerIdentity, identity_from_auth_context
 from ..security.network import NetworkGate
 from ..security.policy_file import Policy
@@ -116,39 +118,54 @@ class GuardedServer:
     the real server sees it. Call ``seal()`` last: it adds the catch-all that denies any other
     method, so that nothing unguarded can be reached and unknown methods look like forbidden ones."""
 
-    def __init__(self, server: grpc.aio.Server, guard: Guard, *, max_request_bytes: int) -> None:
+    def __init__(
+        self, server: grpc.aio.Server, guard: Guard, *, max_request_bytes: int, metrics: GatewayMetrics | None = None
+    ) -> None:
         self._server = server
         self._guard = guard
         self._max_request_bytes = max_request_bytes
+        self._metrics = metrics if metrics is not None else GatewayMetrics()
 
     def add_generic_rpc_handlers(self, _handlers: object) -> None:
         """Ignored: the same handlers arrive, wrapped, through add_registered_method_handlers."""
 
     def add_registered_method_handlers(self, service: str, handlers: dict[str, grpc.RpcMethodHandler]) -> None:
         wrapped = {
-            name: _Checked(self._guard, f"/{service}/{name}", handler, self._max_request_bytes).handler()
+            name: _Checked(
+                self._guard,
+                f"/{service}/{name}",
+                handler,
+                self._max_request_bytes,
+                self._metrics.rpc_outcomes(f"/{service}/{name}"),
+            ).handler()
             for name, handler in handlers.items()
         }
         self._server.add_registered_method_handlers(service, wrapped)
         self._server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, wrapped),))
 
     def seal(self) -> None:
-        self._server.add_generic_rpc_handlers((_DenyEverythingElse(self._guard),))
+        outcomes = self._metrics.rpc_outcomes(OTHER_METHOD)
+        self._server.add_generic_rpc_handlers((_DenyEverythingElse(self._guard, outcomes),))
 
 
 class _DenyEverythingElse(grpc.GenericRpcHandler):
-    def __init__(self, guard: Guard) -> None:
+    def __init__(self, guard: Guard, outcomes: RpcOutcomes) -> None:
         self._guard = guard
+        self._outcomes = outcomes
 
     def service(self, handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
-        return _deny_handler(self._guard, handler_call_details.method)
+        return _deny_handler(self._guard, handler_call_details.method, self._outcomes)
 
 
-def _deny_handler(guard: Guard, method: str) -> grpc.RpcMethodHandler:
+def _deny_handler(guard: Guard, method: str, outcomes: RpcOutcomes) -> grpc.RpcMethodHandler:
     """Unknown methods are refused like unauthorised ones (no method enumeration)."""
 
     async def deny(_request: Any, context: grpc.aio.ServicerContext) -> None:
-        await guard.check(method, context)
+        try:
+            await guard.check(method, context)
+        except BaseException as error:
+            outcomes.ended(context, error)
+            raise
 
     return grpc.unary_unary_rpc_method_handler(deny, request_deserializer=None, response_serializer=None)
 
@@ -157,12 +174,20 @@ class _Checked:
     """One method's handler behind the guard: check the caller, then (for a request the handler
     wants parsed) the request's size and wire format, then call the handler."""
 
-    def __init__(self, guard: Guard, method: str, handler: grpc.RpcMethodHandler, max_request_bytes: int) -> None:
+    def __init__(
+        self,
+        guard: Guard,
+        method: str,
+        handler: grpc.RpcMethodHandler,
+        max_request_bytes: int,
+        outcomes: RpcOutcomes,
+    ) -> None:
         self._guard = guard
         self._method = method
         self._handler = handler
         self._parse: Callable[[bytes], Any] | None = handler.request_deserializer
         self._max = max_request_bytes
+        self._outcomes = outcomes  # counted once per call, where it ends
 
     async def _request(self, raw: bytes, context: grpc.aio.ServicerContext) -> Any:
         if len(raw) > self._max:
@@ -182,23 +207,47 @@ class _Checked:
     def handler(self) -> grpc.RpcMethodHandler:
         handler = self._handler
         check = functools.partial(self._guard.check, self._method)
+        ok, ended = self._outcomes.ok, self._outcomes.ended
         # grpc gets no request deserializer: nothing is parsed before check() has run.
         kwargs: dict[str, Any] = {"request_deserializer": None, "response_serializer": handler.response_serializer}
         if handler.unary_unary is not None:
             inner_uu = handler.unary_unary
 
             async def unary_unary(request: bytes, context: grpc.aio.ServicerContext) -> Any:
-                await check(context)
-                return await inner_uu(await self._request(request, context), context)
+                try:
+                    await check(context)
+                    reply = await inner_uu(await self._request(request, context), context)
+                except BaseException as error:
+                    ended(context, error)
+                    raise
+                ok()
+                return reply
 
             return grpc.unary_unary_rpc_method_handler(unary_unary, **kwargs)
         if handler.unary_stream is not None:
             inner_us = handler.unary_stream
+            if not inspect.isasyncgenfunction(inner_us):  # writes with context.write (health's Watch)
+
+                async def unary_writes(request: bytes, context: grpc.aio.ServicerContext) -> None:
+                    try:
+                        await check(context)
+                        await inner_us(await self._request(request, context), context)
+                    except BaseException as error:
+                        ended(context, error)
+                        raise
+                    ok()
+
+                return grpc.unary_stream_rpc_method_handler(unary_writes, **kwargs)
 
             async def unary_stream(request: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-                await check(context)
-                async for response in inner_us(await self._request(request, context), context):
-                    yield response
+                try:
+                    await check(context)
+                    async for response in inner_us(await self._request(request, context), context):
+                        yield response
+                except BaseException as error:
+                    ended(context, error)
+                    raise
+                ok()
 
             return grpc.unary_stream_rpc_method_handler(unary_stream, **kwargs)
         # Stream requests: parsed one by one after the check. A handler that takes bytes reads
@@ -207,8 +256,14 @@ class _Checked:
             inner_su = handler.stream_unary
 
             async def stream_unary(requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> Any:
-                await check(context)
-                return await inner_su(self._requests(requests, context) if self._parse else requests, context)
+                try:
+                    await check(context)
+                    reply = await inner_su(self._requests(requests, context) if self._parse else requests, context)
+                except BaseException as error:
+                    ended(context, error)
+                    raise
+                ok()
+                return reply
 
             return grpc.stream_unary_rpc_method_handler(stream_unary, **kwargs)
         inner_ss = handler.stream_stream
@@ -216,8 +271,13 @@ class _Checked:
         async def stream_stream(
             requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext
         ) -> AsyncIterator[Any]:
-            await check(context)
-            async for response in inner_ss(self._requests(requests, context) if self._parse else requests, context):
-                yield response
+            try:
+                await check(context)
+                async for response in inner_ss(self._requests(requests, context) if self._parse else requests, context):
+                    yield response
+            except BaseException as error:
+                ended(context, error)
+                raise
+            ok()
 
         return grpc.stream_stream_rpc_method_handler(stream_stream, **kwargs)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import grpc
 
@@ -35,6 +35,10 @@ def _settled(done: asyncio.Future[object]) -> None:
         done.exception()
 
 
+def _ignore(_reason: str) -> None:
+    pass
+
+
 def actor_of(context: grpc.aio.ServicerContext) -> Actor:
     """The caller as the guard verified it (certificate identity) and where it called from."""
     identity = current_peer.get()
@@ -44,8 +48,16 @@ def actor_of(context: grpc.aio.ServicerContext) -> Actor:
 
 
 class UpdateServicer:
-    def __init__(self, store: UpdateStore, *, today: Today = jst_today, max_request_bytes: int = 64 * 1024) -> None:
+    def __init__(
+        self,
+        store: UpdateStore,
+        *,
+        today: Today = jst_today,
+        max_request_bytes: int = 64 * 1024,
+        on_refusal: Callable[[str], None] | None = None,
+    ) -> None:
         self._store = store
+        self._refused = on_refusal if on_refusal is not None else _ignore  # reason code of each refused update
         self._today = today
         self._max_request_bytes = max_request_bytes  # ApplyStream's per-message limit (unary: the guard's)
         self._streams = itertools.count(1)  # ApplyStream calls, numbered for the store (EncodedWrite.stream)
@@ -97,6 +109,7 @@ class UpdateServicer:
             await context.abort_with_status(store_unavailable_status())
             raise  # unreachable: abort raises
         if result.violation is not None:
+            self._refused(result.violation.code)
             await abort_with_violation(context, result.violation)
         assert result.payload is not None
         return result.payload
@@ -130,6 +143,8 @@ class UpdateServicer:
                     await context.abort_with_status(store_unavailable_status())
                     return
                 assert result.payload is not None
+                if result.violation is not None:
+                    self._refused(result.violation.code)
                 yield result.payload
             await reader  # surfaces a failure of the request stream
         finally:

@@ -42,6 +42,9 @@ GENERATED_PACKAGE = "cs_gateway.gen.jukinet.cs.v1"
 UPDATE_SERVICE = "/jukinet.cs.v1.UpdateService/"
 WRITE_METHODS: frozenset[str] = frozenset({UPDATE_SERVICE + "Apply", UPDATE_SERVICE + "ApplyStream"})
 WRITE_VERBS: tuple[str, ...] = ("Apply", "Submit", "Update", "Delete", "Create")
+# Standard services the gateway serves beside its own (not in the generated descriptors): a rule
+# may name them; without one they are denied like any method without a rule.
+STANDARD_METHODS: frozenset[str] = frozenset({"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch"})
 
 # The policy shipped with the gateway: in a source checkout or editable install, policy/ next to
 # cs_gateway/; in an installed wheel, <prefix>/share/cs-gateway/policy/ (when packaged as data files).
@@ -403,7 +406,7 @@ def _check(draft: _Draft, known: frozenset[str] | None) -> list[_Problem]:
         where = f'rpc."{method}"'
         if not _METHOD.fullmatch(method):
             bad(_Problem("unknown-method", f"{where}: not a full gRPC method name /package.Service/Method"))
-        elif known is not None and method not in known:
+        elif known is not None and method not in known and method not in STANDARD_METHODS:
             bad(_Problem("unknown-method", f"{where}: the gateway serves no such method"))
         write = is_write_method(method)
         for role in roles:

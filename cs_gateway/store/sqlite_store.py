@@ -153,9 +153,15 @@ class SqliteStore:
         codec: JobCodec | None = None,
         max_batch: int = 512,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_batch: Callable[[int, float], None] | None = None,
+        on_writer_death: Callable[[], None] | None = None,
     ) -> None:
+        """``on_batch(size, seconds)`` is called on the store's loop after each committed batch
+        (seconds: from handing it to the writer until its commit is known); ``on_writer_death()``
+        once, on the loop, when the writer process dies unasked (every write fails from then on)."""
         self.path = Path(path)
         self._max_batch = max_batch
+        self._on_batch = on_batch
         self._readers = threading.local()
         self._pending: list[_Job] = []
         self._flush_scheduled = False
@@ -188,7 +194,9 @@ class SqliteStore:
             prepared = connect(self.path)
             migrate(prepared)  # before the child starts, so that readers here see the schema
             prepared.close()
-            self._writer = self._on_loop(lambda: ProcessWriter(self.path, audit, self._loop, codec=codec))
+            self._writer = self._on_loop(
+                lambda: ProcessWriter(self.path, audit, self._loop, codec=codec, on_death=on_writer_death)
+            )
         elif writer == "thread":
             trail = audit.build() if isinstance(audit, AuditSpec) else audit
             self._writer = ThreadWriter(WriterCore(self.path, trail, codec=codec, now=now), self._loop)
@@ -261,10 +269,13 @@ class SqliteStore:
         if not batch:
             return
         self._in_flight += 1
-        self._writer.run([job.work for job in batch], lambda outcomes: self._committed(batch, outcomes))
+        started = time.perf_counter()
+        self._writer.run([job.work for job in batch], lambda outcomes: self._committed(batch, outcomes, started))
 
-    def _committed(self, batch: list[_Job], outcomes: list[object] | BaseException) -> None:
+    def _committed(self, batch: list[_Job], outcomes: list[object] | BaseException, started: float) -> None:
         self._in_flight -= 1
+        if self._on_batch is not None and not isinstance(outcomes, BaseException):
+            self._on_batch(len(batch), time.perf_counter() - started)
         if isinstance(outcomes, BaseException) or self._health.failing:  # nothing to do while all is well
             stored_update = not isinstance(outcomes, BaseException) and any(
                 not isinstance(job.work, AuditEvent) and not isinstance(outcome, BaseException)

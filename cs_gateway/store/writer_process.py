@@ -107,7 +107,13 @@ class ProcessWriter:
     and applied); results come back, in order, on the event loop."""
 
     def __init__(
-        self, path: Path, spec: AuditSpec, loop: asyncio.AbstractEventLoop, *, codec: JobCodec | None = None
+        self,
+        path: Path,
+        spec: AuditSpec,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        codec: JobCodec | None = None,
+        on_death: Callable[[], None] | None = None,
     ) -> None:
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe()
@@ -127,6 +133,7 @@ class ProcessWriter:
         self._loop = loop
         self._waiting: collections.deque[Done] = collections.deque()
         self._dead = False
+        self._on_death = on_death  # called once, on the loop, when the child dies unasked
         self.commits = 0
         self.audit_seconds = 0.0
         # The child applies batches in order; while one commits, it decodes the next. More in
@@ -166,6 +173,8 @@ class ProcessWriter:
             self._loop.remove_reader(self._conn.fileno())
             # Fail closed: from now on every write and every audited read is refused (UNAVAILABLE).
             log.error("store_writer_gone", pid=self._process.pid, exitcode=self._process.exitcode)
+            if self._on_death is not None:
+                self._loop.call_soon(self._on_death)
         while self._waiting:
             self._waiting.popleft()(error)
 

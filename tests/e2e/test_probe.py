@@ -50,7 +50,7 @@ GUARD_RULES = {
     "outside-segment": "network:address-outside-segment",
     "unknown-mac": "network:mac-not-allowed",
     "reflection": "policy:role-not-allowed",
-    "health": "policy:role-not-allowed",
+    "health": "network:segment-not-reaching-cs",  # atena's call; kizon-juki's is served (SERVING)
 }
 GUARD_CALLS = {"atena": 2, "reflection": 2}  # Apply + GetRecord; v1alpha + v1
 NETNS_ATTACKS = {"outside-segment", "unknown-mac"}
