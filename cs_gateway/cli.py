@@ -12,7 +12,8 @@ from .config import ConfigError, load_config
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .logging_setup import configure_logging, get_logger, mask_text
+    from .domain.masking import mask_text
+    from .logging_setup import configure_logging, get_logger
     from .security.tls_reload import TlsMaterialError
     from .server import serve
     from .store.interface import StoreError

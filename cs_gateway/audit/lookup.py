@@ -15,7 +15,7 @@ from typing import Any
 
 from ..config import GatewayConfig
 from ..domain.check_digit import is_valid_juminhyo_code
-from ..logging_setup import mask_text
+from ..domain.masking import mask_identifier, mask_text
 from .chain import SubjectHasher
 from .crosscheck import latest_anchor
 from .event import OK, REFUSED, AuditEvent
@@ -74,7 +74,7 @@ def lookup_subject(config: GatewayConfig, juminhyo_code: str) -> LookupAnswer:
         conn.close()
     return LookupAnswer(
         subject=short_subject(trail.hasher.juminhyo_code(juminhyo_code)),
-        masked_code=mask_text(juminhyo_code),
+        masked_code=mask_identifier(juminhyo_code),
         entries=entries,
         audit_seq=seq,
         archived_before=anchor[0] if anchor else 0,
