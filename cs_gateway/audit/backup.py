@@ -15,9 +15,9 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import GatewayConfig
 from .event import ERROR, OK, REFUSED, AuditEvent
 from .local_ops import BUSY_TIMEOUT_S, append_committed, local_actor, open_for_append, open_readonly, trail_for
+from .site import AuditSite
 from .trail import AuditTrail
 
 ACTION = "store.backup"
@@ -65,7 +65,7 @@ def _fsync(path: Path, flags: int = os.O_RDONLY) -> None:
         os.close(fd)
 
 
-def backup_store(config: GatewayConfig, destination: Path) -> BackupResult:
+def backup_store(config: AuditSite, destination: Path) -> BackupResult:
     store = config.store_path
     destination = Path(destination).absolute()
     trail = trail_for(config)

@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import GatewayConfig
 from ..domain.check_digit import is_valid_juminhyo_code
 from ..domain.masking import mask_identifier, mask_text
 from .chain import SubjectHasher
@@ -21,6 +20,7 @@ from .crosscheck import latest_anchor
 from .event import OK, REFUSED, AuditEvent
 from .local_ops import local_actor, open_for_append, rows_as_entries, select_entries, trail_for
 from .report import jst, method_name, short_subject
+from .site import AuditSite
 
 ACTION = "audit.lookup"
 # The partial index audit_by_subject covers subject_code_hmac != '' only: say so, so it is used.
@@ -45,7 +45,7 @@ def who_looked(conn: sqlite3.Connection, hasher: SubjectHasher, juminhyo_code: s
     return rows_as_entries(conn.execute(QUERY, (hasher.juminhyo_code(juminhyo_code),)))
 
 
-def lookup_subject(config: GatewayConfig, juminhyo_code: str) -> LookupAnswer:
+def lookup_subject(config: AuditSite, juminhyo_code: str) -> LookupAnswer:
     trail = trail_for(config)
     event = AuditEvent(
         action=ACTION,

@@ -77,11 +77,6 @@ def test_store_imports_neither_api_nor_app() -> None:
     assert not _offenders("cs_gateway/store", ("cs_gateway.api", "cs_gateway.app"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audit/backup, local_ops, lookup, retention and cli_commands still take GatewayConfig; "
-    "fixed with the CLI's one error boundary (next commit)",
-)
 def test_audit_does_not_import_config() -> None:
     assert not _offenders("cs_gateway/audit", ("cs_gateway.config",))
 
