@@ -19,10 +19,12 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from clients.synthetic import tennyu_request
 from cs_gateway.gen.jukinet.cs.v1 import update_service_pb2_grpc
+from cs_gateway.metrics_listener import sample, scrape
 from cs_gateway.process import start_gateway_process, write_dev_config
 from cs_gateway.server import EXIT_WRITER_DIED
 from pki.dev_pki import DevPki
 from tests.conftest import channel_for
+from tests.e2e.load import stream_until_failure
 
 STREAM_TOTAL = 5000
 UNARY_FIRST = 100_000  # the unary client's synthetic residents, apart from the stream's
@@ -33,20 +35,6 @@ SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 pytestmark = pytest.mark.slow
-
-
-def _stream(pki: DevPki, port: int, acked: dict[str, int], progress: threading.Event) -> None:
-    stub = update_service_pb2_grpc.UpdateServiceStub(channel_for(pki, "kizon-juki", port))
-    try:
-        for result in stub.ApplyStream((tennyu_request(i) for i in range(STREAM_TOTAL)), timeout=120):
-            assert result.WhichOneof("outcome") == "record", result.refusal.reason
-            acked[result.request_id] = result.record.update_seq
-            if len(acked) >= KILL_AFTER:
-                progress.set()
-    except grpc.RpcError:
-        pass  # the writer died under us: expected
-    finally:
-        progress.set()
 
 
 def _unary(pki: DevPki, port: int, acked: dict[str, int], codes: list[grpc.StatusCode]) -> None:
@@ -104,7 +92,11 @@ def test_sigkill_of_the_writer_under_load_exits_non_zero_and_loses_nothing(tmp_p
     progress, serving = threading.Event(), threading.Event()
     clients = [
         threading.Thread(target=_watch, args=(dev_pki, gateway.port, statuses, serving), daemon=True),
-        threading.Thread(target=_stream, args=(dev_pki, gateway.port, stream_acked, progress)),
+        threading.Thread(
+            target=stream_until_failure,
+            args=(dev_pki, gateway.port, STREAM_TOTAL, stream_acked, progress),
+            kwargs={"signal_after": KILL_AFTER},
+        ),
         threading.Thread(target=_unary, args=(dev_pki, gateway.port, unary_acked, unary_codes)),
     ]
     for client in clients:
@@ -113,6 +105,10 @@ def test_sigkill_of_the_writer_under_load_exits_non_zero_and_loses_nothing(tmp_p
         assert serving.wait(30), "health never said SERVING"
         assert progress.wait(120), "the stream made no progress"
         assert len(stream_acked) < STREAM_TOTAL, "the stream ended before the kill"
+        assert gateway.metrics_url is not None and gateway.metrics_url.startswith("http://127.0.0.1:")
+        metrics = scrape(gateway.metrics_url)  # the process's own listener, over HTTP
+        assert sample(metrics, "cs_gateway_rpcs_total", method="/jukinet.cs.v1.UpdateService/Apply", code="OK") > 0
+        assert sample(metrics, "cs_gateway_store_batch_size_sum") >= KILL_AFTER
         os.kill(_writer_of(gateway.process.pid), signal.SIGKILL)  # as an OOM kill would
         killed = time.monotonic()
         code = gateway.process.wait(30)
