@@ -25,6 +25,9 @@ from .audit.spec import AuditSpec
 from .clock import Today, jst_today
 from .config import GatewayConfig
 from .logging_setup import get_logger
+from .security.certificate_gate import CertificateGate, IssuerFiles
+from .security.crl_high_water import CrlHighWater
+from .security.denial_bound import DenialBound
 from .security.identity import PeerIdentity
 from .security.neighbours import NeighbourTable
 from .security.network import NetworkGate
@@ -51,6 +54,9 @@ def server_options(config: GatewayConfig) -> list[tuple[str, int]]:
         ("grpc.max_send_message_length", limits.max_send_message_bytes),
         ("grpc.max_concurrent_streams", limits.max_concurrent_streams),
         ("grpc.max_metadata_size", limits.max_metadata_bytes),
+        # grpc refuses metadata between the soft limit above and twice it at random; the hard
+        # limit makes the cap exact (anything over it is refused, every time).
+        ("grpc.absolute_max_metadata_size", limits.max_metadata_bytes),
         ("grpc.server_handshake_timeout_ms", limits.handshake_timeout_ms),
         ("grpc.keepalive_permit_without_calls", 0),
         ("grpc.http2.min_recv_ping_interval_without_data_ms", 30_000),
@@ -68,15 +74,35 @@ def server_credentials(config: GatewayConfig) -> grpc.ServerCredentials:
     return reloading_server_credentials(tls.cert, tls.key, tls.ca)
 
 
-def revocation_checker(config: GatewayConfig) -> RevocationChecker:
+def revocation_checker(
+    config: GatewayConfig, issuer: IssuerFiles | None = None, high_water: CrlHighWater | None = None
+) -> RevocationChecker:
+    """The CRL checker of one issuing CA (default: tls.crl signed by tls.crl_issuer)."""
     tls = config.tls
-    checker = RevocationChecker(tls.crl, tls.crl_issuer, stat_interval=1.0)
+    crl, issuer_cert = (tls.crl, tls.crl_issuer) if issuer is None else (issuer.crl, issuer.cert)
+    checker = RevocationChecker(crl, issuer_cert, stat_interval=1.0, high_water=high_water)
     status = checker.status()
     if status.error is not None:
-        log.warning("crl_unusable", reason=status.error, crl=str(tls.crl))  # every RPC will be refused
+        log.warning("crl_unusable", reason=status.error, crl=str(crl))  # every RPC will be refused
     else:
         log.info("crl_loaded", revoked=status.revoked_count, next_update=status.next_update.isoformat())
     return checker
+
+
+def certificate_gate(config: GatewayConfig) -> CertificateGate:
+    """Identity, profile, pinned issuer, validity and revocation of every caller's certificate."""
+    tls = config.tls
+    issuers = [IssuerFiles(tls.crl_issuer, tls.crl, default=True)]
+    issuers += [IssuerFiles(cert, crl, default=False) for cert, crl in tls.more_issuers]
+    high_water = CrlHighWater(tls.crl_state)
+    return CertificateGate(
+        issuers,
+        tls.ca,
+        config.policy.issuer_pins(),
+        trust_domain=config.trust_domain,
+        known_roles=frozenset(ROLES),
+        revocation_for=lambda files: revocation_checker(config, files, high_water),
+    )
 
 
 def _trail_is_empty(store_path: Path) -> bool:
@@ -106,10 +132,19 @@ def open_store(config: GatewayConfig, loop: asyncio.AbstractEventLoop | None = N
     return SqliteStore(config.store_path, audit=spec, loop=loop, writer="process", codec=codec)
 
 
-def refusal_auditor(store: SqliteStore) -> Callable[[str, str, str, str, PeerIdentity | None], Awaitable[None]]:
+def refusal_auditor(store: SqliteStore) -> Callable[..., Awaitable[None]]:
     """The guard's refusals (denied callers; requests too large or unparsable), audited."""
 
-    async def audit_refusal(method: str, peer: str, outcome: str, rule: str, identity: PeerIdentity | None) -> None:
+    async def audit_refusal(
+        method: str,
+        peer: str,
+        outcome: str,
+        rule: str,
+        identity: PeerIdentity | None,
+        *,
+        subject: tuple[str, str] = ("", ""),
+        detail: str = "",
+    ) -> None:
         log.warning(
             "rpc_refused",
             method=method,
@@ -124,7 +159,15 @@ def refusal_auditor(store: SqliteStore) -> Callable[[str, str, str, str, PeerIde
             cert_fingerprint=identity.fingerprint_sha256 if identity else "",
             peer=peer,
         )
-        event = AuditEvent(action=method, outcome=outcome, actor=actor, reason=rule)
+        event = AuditEvent(
+            action=method,
+            outcome=outcome,
+            actor=actor,
+            reason=rule,
+            subject_juminhyo_code=subject[0],
+            subject_individual_number=subject[1],
+            detail=detail,
+        )
         await store.record_audit(event, asyncio.get_running_loop().create_future())
 
     return audit_refusal
@@ -161,16 +204,17 @@ class RunningGateway:
 async def start_gateway(config: GatewayConfig, *, today: Today = jst_today) -> RunningGateway:
     store = open_store(config, asyncio.get_running_loop())  # writes run on this loop: no GIL contention
     try:
+        limits = config.limits
+        limit = limits.max_receive_message_bytes
         guard = Guard(
             config.policy,
             network=NetworkGate(config.policy, NeighbourTable()),
-            revocation=revocation_checker(config),
-            trust_domain=config.trust_domain,
-            known_roles=frozenset(ROLES),
+            certificates=certificate_gate(config),
             on_refusal=refusal_auditor(store),
+            denials=DenialBound(limits.denied_per_identity, limits.denied_per_address, limits.denied_window_s),
+            max_request_bytes=limit,
         )
         server = grpc.aio.server(options=server_options(config))
-        limit = config.limits.max_receive_message_bytes
         guarded = GuardedServer(server, guard, max_request_bytes=limit)  # every servicer registers through it
         UpdateServicer(store, today=today, max_request_bytes=limit).register(guarded)
         guarded.seal()
