@@ -78,6 +78,7 @@ class Guard:
         self._bound = denials if denials is not None else DenialBound(100, 1000, 60.0)
         self._max_request_bytes = max_request_bytes
         self._flush: asyncio.TimerHandle | None = None
+        self._flush_tasks: set[asyncio.Task[None]] = set()
 
     async def check(
         self, method: str, context: grpc.aio.ServicerContext, request: bytes | None = None, parse: Parse | None = None
@@ -146,7 +147,13 @@ class Guard:
         if delay is None:
             return
         loop = asyncio.get_running_loop()
-        self._flush = loop.call_later(delay + 0.05, lambda: loop.create_task(self._flush_due()))
+
+        def start() -> None:
+            task = loop.create_task(self._flush_due())
+            self._flush_tasks.add(task)  # asyncio keeps only a weak reference to a task
+            task.add_done_callback(self._flush_tasks.discard)
+
+        self._flush = loop.call_later(delay + 0.05, start)
 
     async def _flush_due(self) -> None:
         self._flush = None

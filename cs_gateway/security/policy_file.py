@@ -65,7 +65,7 @@ RULES: dict[str, str] = {
     "bad-cidr": "a segment CIDR is not a network address (or the segment has none)",
     "segment-overlap": "two segments share addresses, so an address does not tell the segment",
     "mac-waiver-outside-loopback": "mac_check is waived on a segment that has a non-loopback CIDR",
-    "bad-issuer-pin": "a role's issuers entry is neither \"default\" nor a 64-hex-digit SPKI SHA-256",
+    "bad-issuer-pin": 'a role\'s issuers entry is neither "default" nor a 64-hex-digit SPKI SHA-256',
     "bad-mac": "a host MAC is not a lowercase unicast aa:bb:cc:dd:ee:ff",
     "rpc-not-mentioned": "a method the gateway serves has no rule (decide it explicitly, [] = nobody)",
     "unknown-method": "a rule names a method the gateway does not serve",

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes
 from cs_gateway.gen.jukinet.cs.v1 import update_service_pb2 as upb
 from cs_gateway.process import GatewayProcess, start_gateway_process, write_dev_config
 from pki.crl import revoke
-from pki.dev_pki import DevPki, init_dev_pki
+from pki.dev_pki import DevPki, init_dev_pki, write_file
 
 GET_RECORD = "/jukinet.cs.v1.UpdateService/GetRecord"
 MALFORMED_READ = upb.GetRecordRequest(juminhyo_code="probe").SerializeToString()  # served: INVALID_ARGUMENT
@@ -82,7 +82,7 @@ def test_a_crl_put_back_after_a_revocation_is_refused_while_running_and_after_a_
         _until(gateway.target, pki, *fresh, grpc.StatusCode.PERMISSION_DENIED)
         after_revocation = pki.crl_path.read_bytes()
 
-        pki.crl_path.write_bytes(before_revocation)  # the rollback (CRL number 1)
+        write_file(pki.crl_path, before_revocation, 0o644, overwrite=True)  # the rollback (CRL number 1)
         _until(gateway.target, pki, *writer, grpc.StatusCode.PERMISSION_DENIED)  # fail closed: everyone
         assert _call(gateway.target, pki, *fresh) == grpc.StatusCode.PERMISSION_DENIED
     finally:
@@ -98,7 +98,9 @@ def test_a_crl_put_back_after_a_revocation_is_refused_while_running_and_after_a_
         assert _call(gateway.target, pki, *writer) == grpc.StatusCode.PERMISSION_DENIED
         assert "CRL number 1 is lower than 2" in (tmp_path / "gateway-2.log").read_text(encoding="utf-8")
 
-        pki.crl_path.write_bytes(after_revocation)  # the newest CRL back: served again, revoked stays out
+        write_file(
+            pki.crl_path, after_revocation, 0o644, overwrite=True
+        )  # the newest CRL back: served again, revoked stays out
         _until(gateway.target, pki, *writer, grpc.StatusCode.INVALID_ARGUMENT)
         assert _call(gateway.target, pki, *fresh) == grpc.StatusCode.PERMISSION_DENIED
     finally:
