@@ -37,6 +37,7 @@ import grpc
 
 from ..audit.event import DENIED, REFUSED
 from ..domain.violations import Violation, violation
+from ..gen.jukinet.cs.v1 import update_service_pb2
 from ..logging_setup import get_logger
 from ..security.certificate_gate import CertificateGate
 from ..security.denial_bound import CUT_OFF, SUPPRESSED, DenialBound, Episode
@@ -57,6 +58,10 @@ Parse = Callable[[bytes], Any]
 NO_SUBJECT = ("", "")
 CUT_OFF_RULE = "rate:cut-off"
 CUT_OFF_ENDED_RULE = "rate:cut-off-ended"
+# Methods whose handler takes bytes, and the message type that names their subject.
+SUBJECT_OF_RAW_REQUESTS: dict[str, Parse] = {
+    "/jukinet.cs.v1.UpdateService/Apply": update_service_pb2.UpdateRequest.FromString,
+}
 DENIAL_BOUND_ACTION = "guard.denial-bound"  # the action of a cut-off's closing entry (no call of its own)
 
 
@@ -136,8 +141,9 @@ class Guard:
             message = parse(request)
         except Exception:  # noqa: BLE001 - bytes that do not parse name nobody
             return NO_SUBJECT
-        code = getattr(message, "juminhyo_code", "")
-        number = getattr(message, "individual_number", "")
+        named = getattr(message, "entry", message)  # an UpdateRequest names its person in its entry
+        code = getattr(named, "juminhyo_code", "")
+        number = getattr(named, "individual_number", "")
         return (code if isinstance(code, str) else "", number if isinstance(number, str) else "")
 
     def _schedule_flush(self) -> None:
@@ -258,6 +264,9 @@ class _Checked:
         self._method = method
         self._handler = handler
         self._parse: Callable[[bytes], Any] | None = handler.request_deserializer
+        # what names the subject of a denied request: the handler's own parser, or for a handler
+        # that takes bytes (Apply: the store's writer parses), the request's message type
+        self._subject_parse = self._parse or SUBJECT_OF_RAW_REQUESTS.get(method)
         self._max = max_request_bytes
 
     async def _request(self, raw: bytes, context: grpc.aio.ServicerContext) -> Any:
@@ -284,7 +293,7 @@ class _Checked:
             inner_uu = handler.unary_unary
 
             async def unary_unary(request: bytes, context: grpc.aio.ServicerContext) -> Any:
-                await check(context, request, self._parse)
+                await check(context, request, self._subject_parse)
                 return await inner_uu(await self._request(request, context), context)
 
             return grpc.unary_unary_rpc_method_handler(unary_unary, **kwargs)
@@ -292,7 +301,7 @@ class _Checked:
             inner_us = handler.unary_stream
 
             async def unary_stream(request: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-                await check(context, request, self._parse)
+                await check(context, request, self._subject_parse)
                 async for response in inner_us(await self._request(request, context), context):
                     yield response
 

@@ -26,6 +26,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
+from clients.synthetic import tennyu_request
 from cs_gateway.audit.chain import SubjectHasher
 from cs_gateway.audit.keys import load_or_create_hmac_key
 from cs_gateway.config import load_config
@@ -271,6 +272,16 @@ def test_a_denied_read_names_its_subject_in_the_trail(gw: Gateway, method: str) 
     hasher = SubjectHasher(load_or_create_hmac_key(load_config(gw.config).audit.hmac_key, may_create=False))
     assert row["subject_code_hmac"] == hasher.juminhyo_code(A_CODE)
     assert A_CODE not in " ".join(str(v) for v in dict(row).values())
+
+
+def test_a_denied_apply_names_its_person_in_the_trail(gw: Gateway) -> None:
+    terminal = leaf_of(gw.pki.load_ca().issue("terminal", "terminal-03", trust_domain=gw.pki.trust_domain))
+    request = tennyu_request(3)
+    assert gw.call(terminal, APPLY, request.SerializeToString()) == grpc.StatusCode.PERMISSION_DENIED
+    (row,) = gw.denied(terminal.fingerprint)
+    hasher = SubjectHasher(load_or_create_hmac_key(load_config(gw.config).audit.hmac_key, may_create=False))
+    assert row["subject_code_hmac"] == hasher.juminhyo_code(request.entry.juminhyo_code)
+    assert row["subject_number_hmac"] == hasher.individual_number(request.entry.individual_number)
 
 
 def test_a_denied_request_that_does_not_parse_names_nobody(gw: Gateway) -> None:
