@@ -215,9 +215,13 @@ def _check_issuer_pins(policy: Policy, tls: TlsConfig) -> None:
     known: set[str] = set()
     for path in (tls.crl_issuer, *(cert for cert, _crl in tls.more_issuers)):
         try:
-            known.update(spki_sha256(c) for c in x509.load_pem_x509_certificates(path.read_bytes()))
+            certs = x509.load_pem_x509_certificates(path.read_bytes())
         except ValueError as err:
             raise ConfigError(f"tls: {path} is not a PEM certificate bundle ({err})") from err
+        for cert in certs:
+            if cert.issuer == cert.subject:  # a root would certify every leaf it ever signs
+                raise ConfigError(f"tls: {path} holds a root (self-signed) CA; configure the issuing intermediate")
+        known.update(spki_sha256(c) for c in certs)
     for role, pins in sorted(policy.issuer_pins().items()):
         for pin in sorted(pins - {DEFAULT_ISSUER} - known):
             raise ConfigError(

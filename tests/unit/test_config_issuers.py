@@ -64,3 +64,11 @@ def test_a_further_issuer_needs_its_crl(tmp_path: Path, dev_pki: DevPki) -> None
         )
     )
     assert config.tls.more_issuers == ((tmp_path / "other.crt", tmp_path / "other-crl.pem"),)
+
+
+def test_a_root_configured_as_an_issuer_stops_the_gateway(tmp_path: Path, dev_pki: DevPki) -> None:
+    config = _config(tmp_path, dev_pki)
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace(str(dev_pki.intermediate_cert_path), str(dev_pki.ca_cert_path)), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"holds a root \(self-signed\) CA"):
+        load_config(config)
