@@ -223,6 +223,7 @@ class CertificateGate:
                     )
                     for files in self._files
                     for cert in load_ca_bundle(files.cert)
+                    if cert.issuer != cert.subject  # never a root (config check refuses one at start)
                 )
             except (OSError, ValueError) as err:
                 if first:
