@@ -189,9 +189,12 @@ class RunningGateway:
     server: grpc.aio.Server
     port: int
     store: SqliteStore
+    guard: Guard | None = None
 
     async def stop(self, grace: float | None = 5.0) -> None:
         await self.server.stop(grace)
+        if self.guard is not None:
+            await self.guard.close()  # the counts of cut-offs still running, into the trail
         await asyncio.to_thread(self.store.close)
         log.info(  # read by bench/bench_audit.py
             "store_stats",
@@ -229,7 +232,7 @@ async def start_gateway(config: GatewayConfig, *, today: Today = jst_today) -> R
         # head and exits. Left running, it would keep this process from ever exiting.
         await asyncio.to_thread(store.close)
         raise
-    return RunningGateway(server=server, port=port, store=store)
+    return RunningGateway(server=server, port=port, store=store, guard=guard)
 
 
 async def serve(config: GatewayConfig, *, on_ready: Callable[[int], None] | None = None) -> None:

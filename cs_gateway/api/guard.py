@@ -166,12 +166,21 @@ class Guard:
         await self._audit_ended_cut_offs()
         self._schedule_flush()
 
-    async def _audit_ended_cut_offs(self) -> None:
-        for episode in self._bound.ended():
-            await self._record_end(episode)
+    async def _audit_ended_cut_offs(self, *, all_of_them: bool = False) -> None:
+        for episode in self._bound.ended(all_of_them=all_of_them):
+            await self._record_end(episode, at_shutdown=all_of_them)
 
-    async def _record_end(self, episode: Episode) -> None:
-        detail = f"{episode.kind} cut off for {self._bound.window_s:g} s: suppressed={episode.suppressed}"
+    async def close(self) -> None:
+        """At shutdown, once no call is running: the count of every cut-off still running is
+        audited now (it would be lost with the process)."""
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
+        await self._audit_ended_cut_offs(all_of_them=True)
+
+    async def _record_end(self, episode: Episode, *, at_shutdown: bool = False) -> None:
+        until = "until the gateway stopped" if at_shutdown else f"for {self._bound.window_s:g} s"
+        detail = f"{episode.kind} cut off {until}: suppressed={episode.suppressed}"
         log.warning("caller_cut_off_ended", kind=episode.kind, key=episode.key, suppressed=episode.suppressed)
         if self._on_refusal is not None:
             try:

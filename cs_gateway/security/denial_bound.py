@@ -102,10 +102,11 @@ class DenialBound:
                     verdict = (CUT_OFF, episode)
         return verdict
 
-    def ended(self) -> list[Episode]:
-        """Cut-offs whose window is over (forgotten here; the caller audits their counts)."""
+    def ended(self, *, all_of_them: bool = False) -> list[Episode]:
+        """Cut-offs whose window is over (every one, at shutdown), forgotten here; the caller
+        audits their counts."""
         now = self.clock()
-        done = [e for e in self._cut.values() if now >= e.cut_until]
+        done = [e for e in self._cut.values() if all_of_them or now >= e.cut_until]
         for episode in done:
             del self._cut[(episode.kind, episode.key)]
             self._windows.pop((episode.kind, episode.key), None)

@@ -57,23 +57,28 @@ class Bounded:
             conn.close()
 
 
-@pytest.fixture
-def bounded(tmp_path: Path) -> Iterator[Bounded]:
+def _start(tmp_path: Path, window_s: int) -> Bounded:
     pki = init_dev_pki(tmp_path / "pki")
     store = tmp_path / "cs.sqlite3"
     config = write_dev_config(tmp_path / "gw.toml", pki_dir=pki.directory, store_path=store)
     config.write_text(
         config.read_text(encoding="utf-8")
         + f"\n[limits]\ndenied_per_identity = {PER_IDENTITY}\ndenied_per_address = {PER_ADDRESS}\n"
-        f"denied_window_s = {WINDOW_S}\n",
+        f"denied_window_s = {window_s}\n",
         encoding="utf-8",
     )
     with (tmp_path / "gateway.log").open("w", encoding="utf-8") as log:
         process = start_gateway_process(config, stderr=log.fileno())
+    return Bounded(process, pki, store)
+
+
+@pytest.fixture
+def bounded(tmp_path: Path) -> Iterator[Bounded]:
+    running = _start(tmp_path, WINDOW_S)
     try:
-        yield Bounded(process, pki, store)
+        yield running
     finally:
-        process.stop()
+        running.process.stop()
 
 
 def _wait_for(bounded: Bounded, rule: str) -> list[sqlite3.Row]:
@@ -119,3 +124,16 @@ def test_an_address_flooding_with_many_certificates_is_cut_off(bounded: Bounded)
     (ended,) = _wait_for(bounded, "rate:cut-off-ended")
     assert ended["detail"].endswith(f"suppressed={5 * (PER_IDENTITY - 1) - PER_ADDRESS - 1 + 1}")
     assert bounded.call(*writer, GET_RECORD) == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_a_cut_off_still_running_at_shutdown_has_its_count_audited(tmp_path: Path) -> None:
+    running = _start(tmp_path, 600)  # the window would end long after the gateway
+    try:
+        flooder = running.fresh()
+        for _ in range(PER_IDENTITY + 4):
+            assert running.call(flooder.cert_pem, flooder.key_pem, TERMINAL_LOOKUP) == grpc.StatusCode.PERMISSION_DENIED
+    finally:
+        assert running.process.stop() == 0
+    reasons = [(r["reason"], r["detail"]) for r in running.rows() if r["reason"].startswith("rate:")]
+    assert [reason for reason, _ in reasons] == ["rate:cut-off", "rate:cut-off-ended"]
+    assert reasons[-1][1] == "identity cut off until the gateway stopped: suppressed=3"
