@@ -62,6 +62,7 @@ GUARD_RULES = {
     "crl-rollback": "revocation:CRL_ROLLED_BACK",
 }
 FLOOD_BOUND = 100  # the gateway's default limits.denied_per_identity
+FLOOD_CALLS = 150  # the probe's default --flood-calls
 GUARD_CALLS = {"atena": 2, "reflection": 2}  # Apply + GetRecord; v1alpha + v1
 NETNS_ATTACKS = {"outside-segment", "unknown-mac"}
 # Refused before any RPC exists. grpcio for Python gives the server no hook into a failed TLS
@@ -129,7 +130,7 @@ def _denied_rows(store: Path) -> list[sqlite3.Row]:
     conn.row_factory = sqlite3.Row
     try:
         return conn.execute(
-            "SELECT action, reason, spiffe_id, cert_fingerprint, peer FROM audit_log WHERE outcome = 'denied'"
+            "SELECT action, reason, detail, spiffe_id, cert_fingerprint, peer FROM audit_log WHERE outcome = 'denied'"
         ).fetchall()
     finally:
         conn.close()
@@ -191,10 +192,16 @@ def test_probe_passes_every_attack_and_the_trail_records_each_denial(tmp_path: P
                 assert len(entry["cert_fingerprint"]) == 64
                 assert entry["peer"].startswith(peer_prefix), (attack, entry["peer"])
                 assert entry["spiffe_id"].startswith("spiffe://hirosaki.jukinet.test/"), dict(entry)
-    # The audit flood: its denials up to the bound, then one cut-off entry, then nothing more.
+    # The audit flood: its denials up to the bound, one cut-off entry, and (the gateway stopped
+    # within the window) one entry with the count of the calls refused unaudited.
     (flood_fingerprint,) = by_attack["audit-flood"].fingerprints
-    flood = [r["reason"] for r in rows if r["cert_fingerprint"] == flood_fingerprint]
-    assert flood == ["policy:role-not-allowed"] * FLOOD_BOUND + ["rate:cut-off"], Counter(flood)
+    flood = [r for r in rows if r["cert_fingerprint"] == flood_fingerprint]
+    reasons = [r["reason"] for r in flood]
+    assert reasons == ["policy:role-not-allowed"] * FLOOD_BOUND + ["rate:cut-off", "rate:cut-off-ended"], Counter(
+        reasons
+    )
+    suppressed = FLOOD_CALLS - FLOOD_BOUND - 1 + 1  # the rest of the flood, and its GetRecord
+    assert flood[-1]["detail"] == f"identity cut off until the gateway stopped: suppressed={suppressed}"
     expected_calls += len(flood)
     spiffe_by_rule = {r["reason"]: r["spiffe_id"] for r in rows}
     # the probe's own re-issue for the listed host kizon-juki-01 (hosts are checked on loopback
