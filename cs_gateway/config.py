@@ -12,8 +12,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
+
 from .domain.check_digit import is_valid_municipality_code
-from .security.policy_file import Policy, PolicyError, default_policy_file, known_methods, load_policy
+from .security.policy_file import (
+    DEFAULT_ISSUER,
+    Policy,
+    PolicyError,
+    default_policy_file,
+    known_methods,
+    load_policy,
+)
+from .security.spki import spki_sha256
 
 
 class ConfigError(Exception):
@@ -27,6 +37,9 @@ class TlsConfig:
     key: Path
     crl: Path  # the issuing CA's CRL, checked on every RPC, reloaded when the file changes
     crl_issuer: Path  # the certificate of the CA that signs the CRL
+    # Further issuing CAs, each with its own CRL: (certificate, CRL). Roles reach them by pin.
+    more_issuers: tuple[tuple[Path, Path], ...] = ()
+    crl_state: Path | None = None  # newest CRL seen per issuer (rollback check); default next to the store
 
 
 @dataclass(frozen=True)
@@ -36,6 +49,11 @@ class LimitsConfig:
     max_concurrent_streams: int = 64
     max_metadata_bytes: int = 8 * 1024
     handshake_timeout_ms: int = 10_000  # a connection that has not finished TLS by then is closed
+    # Denied calls audited per window, per certificate and per peer address; beyond, the caller is
+    # cut off until the window ends (refused without an entry each; the cut-off is audited).
+    denied_per_identity: int = 100
+    denied_per_address: int = 1000
+    denied_window_s: int = 60
 
 
 @dataclass(frozen=True)
@@ -70,7 +88,15 @@ class GatewayConfig:
 
 _SCHEMA: dict[str, dict[str, type]] = {
     "gateway": {"listen": str, "also_listen": list, "municipality_code": str, "trust_domain": str},
-    "tls": {"ca": str, "cert": str, "key": str, "crl": str, "crl_issuer": str},
+    "tls": {
+        "ca": str,
+        "cert": str,
+        "key": str,
+        "crl": str,
+        "crl_issuer": str,
+        "more_issuers": list,
+        "crl_state": str,
+    },
     "store": {"path": str},
     "policy": {"file": str},
     "audit": {"hmac_key": str, "checkpoint_every": int, "retention_years": int},
@@ -80,6 +106,9 @@ _SCHEMA: dict[str, dict[str, type]] = {
         "max_concurrent_streams": int,
         "max_metadata_bytes": int,
         "handshake_timeout_ms": int,
+        "denied_per_identity": int,
+        "denied_per_address": int,
+        "denied_window_s": int,
     },
     "metrics": {"listen": str, "allow_non_loopback": bool},
 }
@@ -118,10 +147,14 @@ def parse_config(data: dict[str, Any], *, base: Path) -> GatewayConfig:
         raise ConfigError("gateway.municipality_code: not a valid JIS X 0402 code (6 digits with check digit)")
     if not gw["trust_domain"] or "/" in gw["trust_domain"]:
         raise ConfigError("gateway.trust_domain: must be a bare domain name such as hirosaki.jukinet.test")
-    tls_config = TlsConfig(**{k: _existing_file(base, f"tls.{k}", tls[k]) for k in _REQUIRED["tls"]})
     store_path = base / store["path"]
     if not store_path.parent.is_dir():
         raise ConfigError(f"store.path: folder {store_path.parent} does not exist")
+    tls_config = TlsConfig(
+        **{k: _existing_file(base, f"tls.{k}", tls[k]) for k in _REQUIRED["tls"]},
+        more_issuers=_more_issuers(base, tls.get("more_issuers", [])),
+        crl_state=base / tls["crl_state"] if "crl_state" in tls else store_path.with_suffix(".crl-state.json"),
+    )
     audit_data = data.get("audit", {})
     audit = AuditConfig(
         hmac_key=base / audit_data.get("hmac_key", store_path.with_suffix(".audit-hmac.key").name),
@@ -146,6 +179,7 @@ def parse_config(data: dict[str, Any], *, base: Path) -> GatewayConfig:
                 f"metrics.listen: {metrics.listen} is not a loopback address; the metrics endpoint is plain "
                 "HTTP without authentication: set metrics.allow_non_loopback = true to expose it anyway"
             )
+    _check_issuer_pins(policy, tls_config)
     return GatewayConfig(
         listen=gw["listen"],
         also_listen=also_listen,
@@ -177,6 +211,43 @@ def _check_shape(data: dict[str, Any]) -> None:
         for key in keys:
             if key not in data.get(section, {}):
                 raise ConfigError(f"{section}.{key}: required key is missing")
+
+
+def _more_issuers(base: Path, entries: list[Any]) -> tuple[tuple[Path, Path], ...]:
+    issuers = []
+    for i, entry in enumerate(entries):
+        key = f"tls.more_issuers[{i}]"
+        if (
+            not isinstance(entry, dict)
+            or set(entry) != {"cert", "crl"}
+            or not all(isinstance(v, str) for v in entry.values())
+        ):
+            raise ConfigError(f'{key}: must be a table {{cert = "issuing-ca.crt", crl = "its-crl.pem"}}')
+        issuers.append(
+            (_existing_file(base, f"{key}.cert", entry["cert"]), _existing_file(base, f"{key}.crl", entry["crl"]))
+        )
+    return tuple(issuers)
+
+
+def _check_issuer_pins(policy: Policy, tls: TlsConfig) -> None:
+    """Every issuer a role is pinned to must be configured (with its CRL), else that role could
+    never be revocation-checked."""
+    known: set[str] = set()
+    for path in (tls.crl_issuer, *(cert for cert, _crl in tls.more_issuers)):
+        try:
+            certs = x509.load_pem_x509_certificates(path.read_bytes())
+        except ValueError as err:
+            raise ConfigError(f"tls: {path} is not a PEM certificate bundle ({err})") from err
+        for cert in certs:
+            if cert.issuer == cert.subject:  # a root would certify every leaf it ever signs
+                raise ConfigError(f"tls: {path} holds a root (self-signed) CA; configure the issuing intermediate")
+        known.update(spki_sha256(c) for c in certs)
+    for role, pins in sorted(policy.issuer_pins().items()):
+        for pin in sorted(pins - {DEFAULT_ISSUER} - known):
+            raise ConfigError(
+                f"policy.file: roles.{role}.issuers: {pin} is the key of no configured issuing CA "
+                "(tls.crl_issuer, tls.more_issuers)"
+            )
 
 
 def _check_listen(listen: str, key: str) -> None:

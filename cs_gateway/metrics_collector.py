@@ -4,7 +4,7 @@ CRL's age and next update, and the days until each configured certificate expire
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,13 +28,14 @@ class GatewayCollector(Collector):
         self,
         *,
         store_path: Path,
-        revocation: RevocationChecker,
+        revocation: RevocationChecker | Sequence[RevocationChecker],
         certificates: dict[str, Path],
         audit_seconds: Callable[[], float],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._store_path = store_path
-        self._revocation = revocation
+        # one CRL checker per issuing CA (default first); labelled by CRL file when there are several
+        self._revocations = (revocation,) if isinstance(revocation, RevocationChecker) else tuple(revocation)
         self._certificates = certificates  # config key -> PEM file (a bundle: every certificate in it)
         self._audit_seconds = audit_seconds
         self._clock = clock
@@ -66,18 +67,27 @@ class GatewayCollector(Collector):
         yield entries
 
     def _crl(self, now: datetime) -> Iterator[Metric]:
-        status = self._revocation.status()
-        yield GaugeMetricFamily(
-            "cs_gateway_crl_usable", "1 when the CRL is loaded, correctly signed and fresh", int(status.error is None)
+        labels = ("crl",) if len(self._revocations) > 1 else ()
+        usable = GaugeMetricFamily(
+            "cs_gateway_crl_usable", "1 when the CRL is loaded, correctly signed and fresh", labels=labels
         )
-        if status.this_update is not None:
-            age = (now - status.this_update).total_seconds()
-            yield GaugeMetricFamily("cs_gateway_crl_age_seconds", "Seconds since the CRL's thisUpdate", age)
-        if status.next_update is not None:
-            left = (status.next_update - now).total_seconds()
-            yield GaugeMetricFamily(
-                "cs_gateway_crl_next_update_seconds", "Seconds until the CRL's nextUpdate (negative: stale)", left
-            )
+        ages = GaugeMetricFamily("cs_gateway_crl_age_seconds", "Seconds since the CRL's thisUpdate", labels=labels)
+        left = GaugeMetricFamily(
+            "cs_gateway_crl_next_update_seconds", "Seconds until the CRL's nextUpdate (negative: stale)", labels=labels
+        )
+        for checker in self._revocations:
+            value = [str(checker.crl_path)] if labels else []
+            status = checker.status()
+            usable.add_metric(value, int(status.error is None))
+            if status.this_update is not None:
+                ages.add_metric(value, (now - status.this_update).total_seconds())
+            if status.next_update is not None:
+                left.add_metric(value, (status.next_update - now).total_seconds())
+        yield usable
+        if ages.samples:
+            yield ages
+        if left.samples:
+            yield left
 
     def _certificate_expiry(self, now: datetime) -> Iterator[Metric]:
         days = GaugeMetricFamily(

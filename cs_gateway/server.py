@@ -28,6 +28,9 @@ from .logging_setup import get_logger
 from .metrics import GatewayMetrics
 from .metrics_collector import GatewayCollector
 from .metrics_listener import MetricsListener, start_metrics_listener
+from .security.certificate_gate import CertificateGate, IssuerFiles
+from .security.crl_high_water import CrlHighWater
+from .security.denial_bound import DenialBound
 from .security.identity import PeerIdentity
 from .security.neighbours import NeighbourTable
 from .security.network import NetworkGate
@@ -60,6 +63,9 @@ def server_options(config: GatewayConfig) -> list[tuple[str, int]]:
         ("grpc.max_send_message_length", limits.max_send_message_bytes),
         ("grpc.max_concurrent_streams", limits.max_concurrent_streams),
         ("grpc.max_metadata_size", limits.max_metadata_bytes),
+        # grpc refuses metadata between the soft limit above and twice it at random; the hard
+        # limit makes the cap exact (anything over it is refused, every time).
+        ("grpc.absolute_max_metadata_size", limits.max_metadata_bytes),
         ("grpc.server_handshake_timeout_ms", limits.handshake_timeout_ms),
         ("grpc.keepalive_permit_without_calls", 0),
         ("grpc.http2.min_recv_ping_interval_without_data_ms", 30_000),
@@ -77,15 +83,35 @@ def server_credentials(config: GatewayConfig) -> grpc.ServerCredentials:
     return reloading_server_credentials(tls.cert, tls.key, tls.ca)
 
 
-def revocation_checker(config: GatewayConfig) -> RevocationChecker:
+def revocation_checker(
+    config: GatewayConfig, issuer: IssuerFiles | None = None, high_water: CrlHighWater | None = None
+) -> RevocationChecker:
+    """The CRL checker of one issuing CA (default: tls.crl signed by tls.crl_issuer)."""
     tls = config.tls
-    checker = RevocationChecker(tls.crl, tls.crl_issuer, stat_interval=1.0)
+    crl, issuer_cert = (tls.crl, tls.crl_issuer) if issuer is None else (issuer.crl, issuer.cert)
+    checker = RevocationChecker(crl, issuer_cert, stat_interval=1.0, high_water=high_water)
     status = checker.status()
     if status.error is not None:
-        log.warning("crl_unusable", reason=status.error, crl=str(tls.crl))  # every RPC will be refused
+        log.warning("crl_unusable", reason=status.error, crl=str(crl))  # every RPC will be refused
     else:
         log.info("crl_loaded", revoked=status.revoked_count, next_update=status.next_update.isoformat())
     return checker
+
+
+def certificate_gate(config: GatewayConfig) -> CertificateGate:
+    """Identity, profile, pinned issuer, validity and revocation of every caller's certificate."""
+    tls = config.tls
+    issuers = [IssuerFiles(tls.crl_issuer, tls.crl, default=True)]
+    issuers += [IssuerFiles(cert, crl, default=False) for cert, crl in tls.more_issuers]
+    high_water = CrlHighWater(tls.crl_state)
+    return CertificateGate(
+        issuers,
+        tls.ca,
+        config.policy.issuer_pins(),
+        trust_domain=config.trust_domain,
+        known_roles=frozenset(ROLES),
+        revocation_for=lambda files: revocation_checker(config, files, high_water),
+    )
 
 
 def _trail_is_empty(store_path: Path) -> bool:
@@ -129,12 +155,19 @@ def open_store(
     )
 
 
-def refusal_auditor(
-    store: SqliteStore, metrics: GatewayMetrics | None = None
-) -> Callable[[str, str, str, str, PeerIdentity | None], Awaitable[None]]:
+def refusal_auditor(store: SqliteStore, metrics: GatewayMetrics | None = None) -> Callable[..., Awaitable[None]]:
     """The guard's refusals (denied callers; requests too large or unparsable), audited."""
 
-    async def audit_refusal(method: str, peer: str, outcome: str, rule: str, identity: PeerIdentity | None) -> None:
+    async def audit_refusal(
+        method: str,
+        peer: str,
+        outcome: str,
+        rule: str,
+        identity: PeerIdentity | None,
+        *,
+        subject: tuple[str, str] = ("", ""),
+        detail: str = "",
+    ) -> None:
         if metrics is not None:
             metrics.refusal(rule)
         log.warning(
@@ -151,7 +184,15 @@ def refusal_auditor(
             cert_fingerprint=identity.fingerprint_sha256 if identity else "",
             peer=peer,
         )
-        event = AuditEvent(action=method, outcome=outcome, actor=actor, reason=rule)
+        event = AuditEvent(
+            action=method,
+            outcome=outcome,
+            actor=actor,
+            reason=rule,
+            subject_juminhyo_code=subject[0],
+            subject_individual_number=subject[1],
+            detail=detail,
+        )
         await store.record_audit(event, asyncio.get_running_loop().create_future())
 
     return audit_refusal
@@ -177,6 +218,7 @@ class RunningGateway:
     metrics: GatewayMetrics
     metrics_listener: MetricsListener | None
     writer_died: asyncio.Event  # set once the store's writer process is gone (health: NOT_SERVING)
+    guard: Guard | None = None
 
     async def stop(self, grace: float | None = STOP_GRACE_S) -> None:
         await self.health.not_serving()
@@ -184,6 +226,8 @@ class RunningGateway:
         # The listener's thread notices a shutdown within half a second: meanwhile the rest stops.
         closing = asyncio.create_task(asyncio.to_thread(listener.close)) if listener is not None else None
         await self.server.stop(grace)
+        if self.guard is not None:
+            await self.guard.close()  # the counts of cut-offs still running, into the trail
         await asyncio.to_thread(self.store.close)
         if closing is not None:
             await closing
@@ -209,17 +253,18 @@ async def start_gateway(config: GatewayConfig, *, today: Today = jst_today) -> R
     store = open_store(config, loop, on_batch=metrics.batch_committed, on_writer_death=on_writer_death)
     listener: MetricsListener | None = None
     try:
-        revocation = revocation_checker(config)
+        limits = config.limits
+        limit = limits.max_receive_message_bytes
+        certificates = certificate_gate(config)
         guard = Guard(
             config.policy,
             network=NetworkGate(config.policy, NeighbourTable()),
-            revocation=revocation,
-            trust_domain=config.trust_domain,
-            known_roles=frozenset(ROLES),
+            certificates=certificates,
             on_refusal=refusal_auditor(store, metrics),
+            denials=DenialBound(limits.denied_per_identity, limits.denied_per_address, limits.denied_window_s),
+            max_request_bytes=limit,
         )
         server = grpc.aio.server(options=server_options(config))
-        limit = config.limits.max_receive_message_bytes
         # every servicer registers through it
         guarded = GuardedServer(server, guard, max_request_bytes=limit, metrics=metrics)
         UpdateServicer(store, today=today, max_request_bytes=limit, on_refusal=metrics.refusal).register(guarded)
@@ -233,7 +278,7 @@ async def start_gateway(config: GatewayConfig, *, today: Today = jst_today) -> R
         metrics.registry.register(
             GatewayCollector(
                 store_path=config.store_path,
-                revocation=revocation,
+                revocation=certificates.checkers,
                 certificates=_certificate_files(config),
                 audit_seconds=lambda: store.audit_seconds,
             )
@@ -257,6 +302,7 @@ async def start_gateway(config: GatewayConfig, *, today: Today = jst_today) -> R
         metrics=metrics,
         metrics_listener=listener,
         writer_died=writer_died,
+        guard=guard,
     )
 
 
