@@ -39,6 +39,7 @@ from clients.synthetic import tennyu_request  # noqa: E402
 from cs_gateway.config import load_config  # noqa: E402
 from cs_gateway.domain.check_digit import make_individual_number, make_juminhyo_code  # noqa: E402
 from cs_gateway.gen.jukinet.cs.v1 import update_service_pb2 as upb  # noqa: E402
+from cs_gateway.metrics_listener import sample, scrape  # noqa: E402
 from cs_gateway.process import (  # noqa: E402
     GatewayProcess,
     start_gateway_process,
@@ -426,6 +427,22 @@ def _tail(path: Path, lines: int = 20) -> str:
         return ""
 
 
+def _writer_figures(gw: GatewayProcess) -> str:
+    """The gateway's own account of the run, from its /metrics (never from its log)."""
+    if gw.metrics_url is None:
+        return "gateway printed no metrics address"
+    samples = scrape(gw.metrics_url)
+    batches = sample(samples, "cs_gateway_store_batch_size_count")
+    jobs = sample(samples, "cs_gateway_store_batch_size_sum")
+    seconds = sample(samples, "cs_gateway_store_batch_commit_seconds_sum")
+    if not batches:
+        return "gateway metrics: no batch committed"
+    return (
+        f"gateway metrics: {jobs:.0f} jobs in {batches:.0f} batches (mean {jobs / batches:.1f}), "
+        f"mean batch commit {seconds / batches * 1000:.2f} ms"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Apply/ApplyStream throughput vs a bare mTLS echo server")
     parser.add_argument("--echo-server", type=Path, metavar="CONFIG", help=argparse.SUPPRESS)
@@ -461,6 +478,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"{args.rounds} rounds; {os.cpu_count()} CPUs"
                 )
                 series = asyncio.run(run_bench(args, pki, echo, gw, began))
+                writer = _writer_figures(gw)
             except BaseException:
                 _say(f"gateway log ({log_path}):\n{_tail(log_path)}")
                 raise
@@ -477,6 +495,7 @@ def main(argv: list[str] | None = None) -> int:
     _say(f"--- summary ({time.perf_counter() - began:.0f}s; best and median of {len(gw_unary.runs)} rounds)")
     for s in series:
         _say(s.summary())
+    _say(writer)
     _say(
         f"median ratio apply_unary={gw_unary.median / echo_unary.median:.2f} "
         f"apply_stream={gw_stream.median / echo_stream.median:.2f}"

@@ -16,6 +16,14 @@ The attacks and what must happen (clients/probe_attacks.py):
 * no-client-cert, self-signed, other-ca, expired, not-yet-valid: the TLS handshake is refused
   (UNAVAILABLE; a second, plain-ssl client checks that no TLS session is established);
 * revoked: PERMISSION_DENIED / ACCESS_DENIED once the gateway has re-read the CRL (<= ~3 s);
+* sibling-ca, root-signed: a kizon-juki-01 leaf from another intermediate under the same root,
+  or from the root itself -> PERMISSION_DENIED (the issuer is pinned per role);
+* ca-true-leaf, no-client-auth, rsa-1024, sha1-signature: leaves off the client certificate
+  profile, from the issuing CA -> PERMISSION_DENIED (sha1-signature needs the openssl command);
+* expired-on-open-channel: a certificate valid for 3 more seconds, served, then refused on the
+  same connection once expired;
+* crl-rollback: the CRL from before a revocation put back -> every call refused (fail closed),
+  and served again once the newest CRL is restored (the probe restores it);
 * terminal-apply: a terminal calling Apply -> PERMISSION_DENIED;
 * kizon-juki-terminal-rpc: a method the gateway does not serve -> PERMISSION_DENIED, not UNIMPLEMENTED;
 * atena: the 宛名 system calling Apply and GetRecord -> PERMISSION_DENIED;
@@ -25,7 +33,9 @@ The attacks and what must happen (clients/probe_attacks.py):
 * metadata-flood: ~60 KiB of request headers -> refused, and the gateway still serves afterwards;
 * reflection: v1alpha and v1 ServerReflectionInfo -> PERMISSION_DENIED, no service list;
 * plaintext: a cleartext gRPC call and a raw HTTP/2 preface -> refused;
-* health: grpc.health.v1 Check -> PERMISSION_DENIED (there is no health service);
+* health: grpc.health.v1 Check -> SERVING for kizon-juki, PERMISSION_DENIED for the 宛名 system;
+* audit-flood (last): one certificate makes ``--flood-calls`` denied calls -> cut off: even its
+  own GetRecord is then refused (the gateway audits up to its bound and the cut-off);
 
 plus a ``baseline`` control (kizon-juki reaches the service, so a refused handshake is not an
 outage) and ``uniform-refusal`` (every PERMISSION_DENIED has the same body, whatever the rule).
@@ -178,6 +188,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--mac-host", default="probe-mac-01", help="its host, listed without the netns MAC")
     parser.add_argument("--only", nargs="+", choices=[a.name for a in ATTACKS], metavar="ATTACK", help="run only these")
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds per call")
+    parser.add_argument(
+        "--flood-calls",
+        type=int,
+        default=150,
+        help="denied calls of audit-flood (over the gateway's per-identity bound)",
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
     parser.add_argument("--in-netns", action="store_true", help=argparse.SUPPRESS)  # re-invoked inside --netns
     return parser
@@ -204,6 +220,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         outside_role=args.outside_role,
         mac_role=args.mac_role,
         mac_host=args.mac_host,
+        flood_calls=args.flood_calls,
     )
     outcomes = run(
         probe, list(iter_selected(args.only)), netns=args.netns, netns_target=args.netns_target, in_netns=args.in_netns

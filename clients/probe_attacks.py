@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 import socket
 import ssl
 import tempfile
@@ -39,7 +40,8 @@ from grpc_status import rpc_status
 from clients.synthetic import tennyu_request
 from cs_gateway.gen.jukinet.cs.v1 import update_service_pb2 as upb
 from pki.crl import revoke
-from pki.dev_pki import CertificateAuthority, DevPki, create_ca, parse_spiffe_id, spiffe_id
+from pki.dev_pki import CertificateAuthority, DevPki, create_ca, parse_spiffe_id, spiffe_id, write_file
+from pki.off_profile import Defect, issue_leaf
 
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
 
@@ -52,6 +54,7 @@ REFLECTION = (
     "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
 )
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
+HEALTH_SERVING = b"\x08\x01"  # HealthCheckResponse{status: SERVING}, hand-encoded
 
 ACCESS_DENIED = "ACCESS_DENIED"
 # GetRecord of a code that fails the format check: answered INVALID_ARGUMENT by the service
@@ -66,6 +69,7 @@ FLOOD_HEADERS = 512  # x ~120 bytes: ~60 KiB of metadata, far over the 8 KiB lim
 LIST_SERVICES = b"\x3a\x00"
 SESSION_ACCEPTED = "TLS session accepted"
 REVOCATION_WAIT_S = 3.0  # the gateway re-stats the CRL at most once per second
+EXPIRY_IN_S = 3  # expired-on-open-channel: the certificate's remaining life when issued
 
 _LEAKS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\d{10,}"), "a number shaped like a 住民票コード or 個人番号"),
@@ -84,9 +88,10 @@ class GuardCall:
 
     method: str
     fingerprint: str  # SHA-256 of the client certificate, lowercase hex (as in the audit trail)
+    rule: str = ""  # the rule the trail must name, when the attack knows it
 
     def to_json(self) -> dict[str, str]:
-        return {"method": self.method, "fingerprint": self.fingerprint}
+        return {"method": self.method, "fingerprint": self.fingerprint, "rule": self.rule}
 
 
 @dataclass
@@ -114,7 +119,10 @@ class Outcome:
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> Outcome:
-        calls = [GuardCall(str(c["method"]), str(c["fingerprint"])) for c in data.get("guard_calls", [])]  # type: ignore[union-attr]
+        calls = [
+            GuardCall(str(c["method"]), str(c["fingerprint"]), str(c.get("rule", "")))  # type: ignore[index, union-attr]
+            for c in data.get("guard_calls", [])  # type: ignore[union-attr]
+        ]
         return cls(
             attack=str(data["attack"]),
             expected=str(data["expected"]),
@@ -264,7 +272,9 @@ class Probe:
     outside_role: str = "kizon-juki"  # a role whose segment excludes the namespace address
     mac_role: str = "prefecture"  # a role on the namespace's segment (mac_check = "required")
     mac_host: str = "probe-mac-01"  # a host of that role whose MAC list lacks the namespace MAC
+    flood_calls: int = 150  # denied calls of the audit-flood attack (over the gateway's bound, 100 by default)
     _issuing: CertificateAuthority | None = None
+    _root: CertificateAuthority | None = None
 
     @cached_property
     def ca_pem(self) -> bytes:
@@ -274,6 +284,11 @@ class Probe:
         if self._issuing is None:
             self._issuing = self.pki.load_ca()
         return self._issuing
+
+    def root(self) -> CertificateAuthority:
+        if self._root is None:
+            self._root = self.pki.load_root()
+        return self._root
 
     def role(self, role: str) -> Credential:
         """The PKI's shared certificate of a role (never revoked or changed by the probe)."""
@@ -445,6 +460,7 @@ def skip(attack: str, expected: str, reason: str) -> Outcome:
 
 HANDSHAKE = "handshake refused: UNAVAILABLE"
 DENIED = "PERMISSION_DENIED ACCESS_DENIED"
+HEALTH_EXPECTED = "SERVING; atena " + DENIED
 
 
 def baseline(probe: Probe) -> Outcome:
@@ -698,15 +714,203 @@ def _raw_h2_preface(target: str) -> str | None:
     return None
 
 
-def health(probe: Probe) -> Outcome:
-    """No health service: the answer must be the uniform refusal, i.e. the same as for a method
-    that does not exist. The only thing learnt is that the port is a gRPC server behind mTLS."""
-    credential = probe.role("kizon-juki")
-    reply = probe.unary(credential, HEALTH_CHECK, b"")
-    outcome = expect_denied("health", DENIED + ", nothing revealed", reply, credential, HEALTH_CHECK)
-    if outcome.verdict == PASS:
-        outcome.note = "no health service; same refusal as any unknown method"
+# ---------------------------------------------------------------- the certificate itself (issue 10)
+
+
+def _off_profile(probe: Probe, attack: str, issuer: CertificateAuthority, defect: Defect = "none") -> Outcome:
+    """A kizon-juki leaf for the policy's host kizon-juki-01, perfect but for one thing: it must
+    be refused by the guard (the handshake lets it through), audited with that thing's rule."""
+    leaf = issue_leaf(issuer, "kizon-juki", "kizon-juki-01", trust_domain=probe.trust_domain, defect=defect)
+    credential = Credential(attack, leaf.cert_pem, leaf.key_pem)
+    return expect_denied(attack, DENIED, probe.unary(credential, APPLY, _harmless_apply()), credential, APPLY)
+
+
+def sibling_ca(probe: Probe) -> Outcome:
+    """Another intermediate under the same root (as the 機構 would make for another municipality)
+    mints the writer's SPIFFE ID."""
+    sibling = probe.root().issue_intermediate(f"cs-gateway-probe sibling CA {secrets.token_hex(3)}")
+    return _off_profile(probe, "sibling-ca", sibling)
+
+
+def root_signed(probe: Probe) -> Outcome:
+    return _off_profile(probe, "root-signed", probe.root())
+
+
+def ca_true_leaf(probe: Probe) -> Outcome:
+    return _off_profile(probe, "ca-true-leaf", probe.issuing(), "ca-true")
+
+
+def no_client_auth(probe: Probe) -> Outcome:
+    return _off_profile(probe, "no-client-auth", probe.issuing(), "no-client-auth")
+
+
+def rsa_1024(probe: Probe) -> Outcome:
+    return _off_profile(probe, "rsa-1024", probe.issuing(), "rsa-1024")
+
+
+def sha1_signature(probe: Probe) -> Outcome:
+    if shutil.which("openssl") is None:  # cryptography refuses to sign with SHA-1
+        return skip("sha1-signature", DENIED, "needs the openssl command to sign with SHA-1")
+    return _off_profile(probe, "sha1-signature", probe.issuing(), "sha1")
+
+
+def expired_on_open_channel(probe: Probe) -> Outcome:
+    """A certificate valid for a few more seconds: served, then, once expired, refused on the
+    same connection (grpc checks validity at the handshake only)."""
+    attack = "expired-on-open-channel"
+    now = datetime.now(UTC)
+    end = now + timedelta(seconds=EXPIRY_IN_S)
+    credential = probe.issue(
+        attack, "kizon-juki", "kizon-juki-01", not_before=now - timedelta(minutes=1), not_after=end
+    )
+    channel = probe.channel(credential)
+    try:
+        before = probe.unary(credential, GET_RECORD, PROBE_READ, channel=channel)
+        if before.code not in SERVED:
+            return Outcome(
+                attack, DENIED, before.observed, FAIL, f"not served while valid: {_short(before.details)}",
+                fingerprints=[credential.fingerprint],
+            )  # fmt: skip
+        time.sleep(max(0.0, (end - datetime.now(UTC)).total_seconds()) + 1.2)
+        reply = probe.unary(credential, GET_RECORD, PROBE_READ, channel=channel)
+    finally:
+        channel.close()
+    if reply.code in SERVED:
+        return Outcome(
+            attack, DENIED, reply.observed, FAIL, "still served on its open connection after it expired",
+            fingerprints=[credential.fingerprint],
+        )  # fmt: skip
+    return expect_denied(attack, DENIED, reply, credential, GET_RECORD, note="served, then refused once expired")
+
+
+def _poll(probe: Probe, credential: Credential, channel: grpc.Channel, until: Callable[[Reply], bool]) -> list[Reply]:
+    """Calls until `until` holds or the gateway had time to re-read its CRL; every reply."""
+    replies = []
+    started = time.monotonic()
+    while True:
+        replies.append(probe.unary(credential, GET_RECORD, PROBE_READ, channel=channel))
+        if until(replies[-1]) or time.monotonic() - started >= REVOCATION_WAIT_S:
+            return replies
+        time.sleep(0.2)
+
+
+def crl_rollback(probe: Probe) -> Outcome:
+    """The CRL file from before a revocation is put back: the gateway must refuse everyone (fail
+    closed) rather than serve the revoked certificate again; the newest CRL is then restored and
+    the gateway must serve again. (Changes the PKI's crl.pem for a few seconds; restores it.)"""
+    attack = "crl-rollback"
+    rule = "revocation:CRL_ROLLED_BACK"
+    witness = probe.issue(attack, "kizon-juki", "kizon-juki-01")
+    victim = probe.issue(attack + "-victim", "kizon-juki", "kizon-juki-01")
+    crl_path = probe.pki.crl_path
+    before = crl_path.read_bytes()
+    channel = probe.channel(witness)
+    calls: list[GuardCall] = []
+    fingerprints = [witness.fingerprint, victim.fingerprint]
+    try:
+        served = probe.unary(witness, GET_RECORD, PROBE_READ, channel=channel)
+        if served.code not in SERVED:
+            return Outcome(
+                attack, DENIED, served.observed, FAIL, "the witness was not served", fingerprints=fingerprints
+            )
+        victim_channel = probe.channel(victim)
+        try:
+            if probe.unary(victim, GET_RECORD, PROBE_READ, channel=victim_channel).code not in SERVED:
+                return Outcome(attack, DENIED, "-", FAIL, "the victim was not served", fingerprints=fingerprints)
+            revoke(probe.pki.directory, x509.load_pem_x509_certificates(victim.chain_pem)[0].serial_number)
+            # the gateway must have taken the newer CRL, or there is nothing to roll back from
+            revoked = _poll(probe, victim, victim_channel, lambda r: r.code == grpc.StatusCode.PERMISSION_DENIED)
+        finally:
+            victim_channel.close()
+        calls += [
+            GuardCall(GET_RECORD, victim.fingerprint, "revocation:REVOKED") for r in revoked if r.code not in SERVED
+        ]
+        if revoked[-1].code != grpc.StatusCode.PERMISSION_DENIED:
+            return Outcome(
+                attack, DENIED, revoked[-1].observed, FAIL, "revocation not applied", fingerprints=fingerprints
+            )
+        newest = crl_path.read_bytes()
+        write_file(crl_path, before, 0o644, overwrite=True)  # the rollback
+        try:
+            rolled = _poll(probe, witness, channel, lambda r: r.code == grpc.StatusCode.PERMISSION_DENIED)
+            victim_reply = probe.unary(victim, GET_RECORD, PROBE_READ)
+        finally:
+            write_file(crl_path, newest, 0o644, overwrite=True)  # whatever happened: the newest CRL back
+        restored = _poll(probe, witness, channel, lambda r: r.code in SERVED)
+    finally:
+        channel.close()
+    for reply in rolled + restored:
+        if reply.code == grpc.StatusCode.PERMISSION_DENIED:
+            calls.append(GuardCall(GET_RECORD, witness.fingerprint, rule))
+    if victim_reply.code == grpc.StatusCode.PERMISSION_DENIED:
+        calls.append(GuardCall(GET_RECORD, victim.fingerprint, rule))
+    outcome = Outcome(attack, DENIED, rolled[-1].observed, FAIL, fingerprints=fingerprints, guard_calls=calls)
+    if victim_reply.code in SERVED:
+        outcome.note = "the certificate revoked after that CRL was served again"
+    elif rolled[-1].code != grpc.StatusCode.PERMISSION_DENIED:
+        outcome.note = f"the old CRL was taken: still served {REVOCATION_WAIT_S:g} s after the rollback"
+    elif restored[-1].code not in SERVED:
+        outcome.note = "not served again after the newest CRL was restored"
+    elif leak := leak_in(rolled[-1]):
+        outcome.note = leak
+    else:
+        outcome.verdict = PASS
+        outcome.note = "old CRL refused (everyone, fail closed); served again once the newest was back"
+        outcome.refusals = [rolled[-1].body]
     return outcome
+
+
+def audit_flood(probe: Probe) -> Outcome:
+    """One certificate makes many denied calls: the gateway must cut it off (its trail bounded),
+    visible from outside as a refusal even of a call it may make. Run last: it is cut off for the
+    gateway's window (60 s by default)."""
+    attack = "audit-flood"
+    credential = probe.issue(attack, "kizon-juki", "kizon-juki-01")
+    channel = probe.channel(credential)
+    try:
+        replies = [probe.unary(credential, TERMINAL_LOOKUP, b"", channel=channel) for _ in range(probe.flood_calls)]
+        after = probe.unary(credential, GET_RECORD, PROBE_READ, channel=channel)
+    finally:
+        channel.close()
+    expected = "cut off after the bound"
+    outcome = Outcome(attack, expected, after.observed, FAIL, fingerprints=[credential.fingerprint])
+    odd = [r for r in replies if r.code != grpc.StatusCode.PERMISSION_DENIED]
+    if odd:
+        outcome.note = f"{len(odd)} flood call(s) not refused: {odd[0].observed}"
+    elif after.code in SERVED:
+        outcome.note = f"not cut off: {probe.flood_calls} denials, each an audit entry, and still served"
+    elif after.code != grpc.StatusCode.PERMISSION_DENIED or leak_in(after):
+        outcome.note = leak_in(after) or _short(after.details)
+    else:
+        outcome.verdict = PASS
+        outcome.note = f"{probe.flood_calls} denied calls, then cut off (even its own GetRecord refused)"
+        outcome.refusals = [after.body]
+    return outcome
+
+
+def health(probe: Probe) -> Outcome:
+    """The standard health service answers an authenticated role the policy lists (SERVING), and
+    refuses the 宛名 system like any other RPC (its segment does not reach the CS)."""
+    credential = probe.role("kizon-juki")
+    channel = probe.channel(credential)
+    answer: bytes | None = None
+    try:
+        call = channel.unary_unary(HEALTH_CHECK, request_serializer=None, response_deserializer=None)
+        answer = call(b"", timeout=probe.timeout)
+        observed = "SERVING" if answer == HEALTH_SERVING else f"OK {answer!r}"
+    except grpc.RpcError as err:
+        observed = _reply_of(err).observed
+    finally:
+        channel.close()
+    served = Outcome("health", "SERVING", observed, FAIL, fingerprints=[credential.fingerprint])
+    if answer == HEALTH_SERVING:
+        served.verdict = PASS
+    else:
+        served.note = f"kizon-juki got {observed}, not SERVING"
+    atena_credential = probe.role("atena")
+    reply = probe.unary(atena_credential, HEALTH_CHECK, b"")
+    refused = expect_denied("health", DENIED, reply, atena_credential, HEALTH_CHECK)
+    return combine("health", HEALTH_EXPECTED, [served, refused], "kizon-juki: SERVING; atena: uniform refusal")
 
 
 @dataclass(frozen=True)
@@ -726,6 +930,14 @@ ATTACKS: tuple[Attack, ...] = (
     Attack("expired", expired, HANDSHAKE, needs_baseline=True),
     Attack("not-yet-valid", not_yet_valid, HANDSHAKE, needs_baseline=True),
     Attack("revoked", revoked, DENIED),
+    Attack("sibling-ca", sibling_ca, DENIED),
+    Attack("root-signed", root_signed, DENIED),
+    Attack("ca-true-leaf", ca_true_leaf, DENIED),
+    Attack("no-client-auth", no_client_auth, DENIED),
+    Attack("rsa-1024", rsa_1024, DENIED),
+    Attack("sha1-signature", sha1_signature, DENIED),
+    Attack("expired-on-open-channel", expired_on_open_channel, DENIED),
+    Attack("crl-rollback", crl_rollback, DENIED),
     Attack("terminal-apply", terminal_apply, DENIED),
     Attack("kizon-juki-terminal-rpc", kizon_juki_terminal_rpc, DENIED),
     Attack("atena", atena, DENIED + " x2"),
@@ -735,7 +947,8 @@ ATTACKS: tuple[Attack, ...] = (
     Attack("metadata-flood", metadata_flood, "refused, gateway stays up", needs_baseline=True),
     Attack("reflection", reflection, DENIED + ", no list"),
     Attack("plaintext", plaintext, "refused", needs_baseline=True),
-    Attack("health", health, DENIED + ", nothing revealed"),
+    Attack("health", health, HEALTH_EXPECTED),
+    Attack("audit-flood", audit_flood, "cut off after the bound"),  # last: the certificate stays cut off
 )
 BY_NAME = {a.name: a for a in ATTACKS}
 

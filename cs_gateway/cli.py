@@ -1,132 +1,354 @@
-"""The ``cs-gateway`` command: serve, pki init, demo."""
+"""The ``cs-gateway`` command (click): serve, config check, policy check, demo, pki, audit, backup.
+
+A thin layer over the library, with one error boundary: ``main()`` runs a command and turns every
+expected failure into one line on stderr (``cs-gateway: ...``, identifiers masked) and an exit
+code. Each command names its expected failures in a table (FAILURES_*); nothing else maps errors
+to exit codes. Exit codes: 0 done, 1 failed or refused, 2 unusable input (arguments,
+configuration, TLS files), 3 ``serve`` only: the store's writer process died (see README).
+Usage errors (a missing option, a bad value) are click's: usage and message, exit code 2.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sqlite3
 import sys
+from collections.abc import Callable, Sequence
+from datetime import time
 from pathlib import Path
+from typing import Any
 
+import click
+
+from .audit import cli_commands as audit_bodies
 from .config import ConfigError, load_config
 
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
-def _serve(args: argparse.Namespace) -> int:
-    from .logging_setup import configure_logging, get_logger, mask_text
+# (exception types, exit code, message template with {err}); the first entry that matches wins.
+Failure = tuple[tuple[type[BaseException], ...], int, str]
+
+
+class CommandFailedError(Exception):
+    """An expected failure, mapped: main() prints the message and returns the code."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class StoreUnusableError(Exception):
+    """serve: the store could not be opened or written at start (the message names the store)."""
+
+
+def _config_failures() -> Sequence[Failure]:
+    return (((ConfigError,), EXIT_USAGE, "configuration error: {err}"),)
+
+
+def _serve_failures() -> Sequence[Failure]:
+    from .security.tls_reload import TlsMaterialError
+
+    return (
+        *_config_failures(),
+        ((TlsMaterialError,), EXIT_USAGE, "TLS files unusable: {err.reason}"),
+        ((StoreUnusableError,), EXIT_FAILED, "{err}"),
+        ((OSError,), EXIT_FAILED, "{err}"),  # e.g. "cannot listen on ...": the address is taken
+    )
+
+
+def _pki_failures() -> Sequence[Failure]:
+    return (((ValueError, OSError), EXIT_FAILED, "{err}"),)  # FileExistsError etc. are OSErrors
+
+
+def _audit_failures() -> Sequence[Failure]:
+    from .audit.backup import BackupError
+    from .audit.keys import AuditKeyError
+    from .audit.lookup import LookupRefusedError
+    from .audit.retention import RetentionError
+    from .audit.trail import AuditWriteError
+    from .store.local import LocalStoreError
+
+    return (
+        *_config_failures(),
+        ((LookupRefusedError, BackupError, RetentionError, AuditWriteError), EXIT_FAILED, "{err}"),
+        ((LocalStoreError, AuditKeyError, OSError, ValueError), EXIT_USAGE, "{err}"),
+        # e.g. still locked after the busy timeout: nothing was done
+        ((sqlite3.Error,), EXIT_FAILED, "store error: {err}"),
+    )
+
+
+class Guarded(click.Command):
+    """A command whose expected failures (its table) become a CommandFailedError for main()."""
+
+    def __init__(self, *args: Any, failures: Callable[[], Sequence[Failure]] = tuple, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.failures = failures  # called only on failure: its imports cost the happy path nothing
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, CommandFailedError):
+            raise
+        except Exception as err:
+            for types, code, template in self.failures():
+                if isinstance(err, types):
+                    raise CommandFailedError(code, template.format(err=err)) from err
+            raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The one error boundary: run the command, return its exit code."""
+    from .domain.masking import mask_text
+
+    try:
+        code = cli.main(args=argv, prog_name="cs-gateway", standalone_mode=False)
+    except CommandFailedError as failed:
+        print(f"cs-gateway: {mask_text(failed.message)}", file=sys.stderr)
+        return failed.code
+    except click.ClickException as err:  # usage errors: exit code 2, like argparse's
+        err.show()
+        return err.exit_code
+    except click.Abort:
+        print("cs-gateway: aborted", file=sys.stderr)
+        return EXIT_FAILED
+    return int(code or 0)
+
+
+_PATH = click.Path(path_type=Path)
+_CONFIG = click.option("--config", "config_path", type=_PATH, required=True, help="the gateway's TOML file")
+
+
+@click.group(help="市町村CS emulation: a hardened gRPC gateway")
+def cli() -> None:
+    pass
+
+
+# -- serve, config, policy, demo ---------------------------------------------------------------
+
+
+@cli.command("serve", cls=Guarded, failures=_serve_failures, help="run the gateway")
+@click.option("--config", "config_path", type=_PATH, required=True, help="TOML configuration file")
+def serve_command(config_path: Path) -> int:
+    import asyncio
+
+    from .domain.masking import mask_text
+    from .logging_setup import configure_logging, get_logger
     from .security.tls_reload import TlsMaterialError
     from .server import serve
     from .store.interface import StoreError
 
     configure_logging()
+    config = load_config(config_path)
+    log = get_logger("cs_gateway.server")
     try:
-        config = load_config(args.config)
-    except ConfigError as err:
-        print(f"cs-gateway: configuration error: {err}", file=sys.stderr)
-        return 2
-    try:
-        asyncio.run(serve(config))
-    except TlsMaterialError as err:
-        print(f"cs-gateway: TLS files unusable: {err.reason}", file=sys.stderr)
-        return 2
+        return asyncio.run(serve(config))
+    except TlsMaterialError:
+        raise
     except (sqlite3.Error, StoreError) as err:  # e.g. the store's disk is full at start
         reason = mask_text(f"{type(err).__name__}: {err}")
-        get_logger("cs_gateway.server").error("store_unusable", store=str(config.store_path), error=reason)
-        print(f"cs-gateway: store unusable ({config.store_path}): {reason}", file=sys.stderr)
-        return 1
-    except OSError as err:  # e.g. "cannot listen on ...": the address is taken
-        reason = mask_text(str(err))
-        get_logger("cs_gateway.server").error("cannot_start", error=reason)
-        print(f"cs-gateway: {reason}", file=sys.stderr)
-        return 1
-    return 0
+        log.error("store_unusable", store=str(config.store_path), error=reason)
+        raise StoreUnusableError(f"store unusable ({config.store_path}): {reason}") from err
+    except OSError as err:  # not 'store unusable': the address is taken, ...
+        log.error("cannot_start", error=mask_text(str(err)))
+        raise
 
 
-def _pki_init(args: argparse.Namespace) -> int:
-    from pki.dev_pki import init_dev_pki
-
-    try:
-        pki = init_dev_pki(args.directory, trust_domain=args.trust_domain, overwrite=args.overwrite)
-    except FileExistsError as err:
-        print(f"cs-gateway: {err}", file=sys.stderr)
-        return 1
-    print(f"dev PKI written to {pki.directory} (trust domain {pki.trust_domain}); keys are 0600, never commit them")
-    return 0
+@cli.group("config", help="configuration tooling")
+def config_group() -> None:
+    pass
 
 
-def _config_check(args: argparse.Namespace) -> int:
-    try:
-        load_config(args.config)
-    except ConfigError as err:
-        print(f"cs-gateway: configuration error: {err}", file=sys.stderr)
-        return 2
-    print(f"{args.config}: OK")
-    return 0
+@config_group.command("check", cls=Guarded, failures=_config_failures, help="validate a configuration file")
+@click.argument("config_path", metavar="CONFIG", type=_PATH)
+def config_check(config_path: Path) -> int:
+    load_config(config_path)
+    print(f"{config_path}: OK")
+    return EXIT_OK
 
 
-def _policy_check(args: argparse.Namespace) -> int:
+@cli.group("policy", help="access policy tooling")
+def policy_group() -> None:
+    pass
+
+
+@policy_group.command("check", cls=Guarded, help="lint a policy file: every problem, one per line")
+@click.argument("file", type=_PATH)
+def policy_check(file: Path) -> int:
     from .security.policy_file import policy_check_main
 
-    return policy_check_main(args.file)
+    return policy_check_main(file)
 
 
-def _demo(args: argparse.Namespace) -> int:
+@cli.command("demo", cls=Guarded, help="run the gateway end to end with the 既存住基 simulator")
+@click.option("--workdir", type=_PATH, default=None, help="keep PKI, config and store here")
+@click.option("--keep", is_flag=True, help="do not delete the temporary work folder")
+def demo_command(workdir: Path | None, keep: bool) -> int:
     from .demo import run_demo
 
-    return run_demo(workdir=args.workdir, keep=args.keep)
+    return run_demo(workdir=workdir, keep=keep)
 
 
-# --- audit trail commands: `audit ...` and `backup` (cs_gateway/audit/cli_commands.py) ---------
-def _add_audit_commands(sub: argparse._SubParsersAction) -> None:
-    from .audit.cli_commands import register
-
-    register(sub)
+# -- pki -----------------------------------------------------------------------------------------
 
 
-# --- end of audit trail commands ---------------------------------------------------------------
+class _PkiGroup(click.Group):
+    """Every pki subcommand shares the pki failure table."""
+
+    command_class = Guarded
+
+    def command(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("failures", _pki_failures)
+        return super().command(*args, **kwargs)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cs-gateway", description="市町村CS emulation: a hardened gRPC gateway")
-    sub = parser.add_subparsers(dest="command", required=True)
+@cli.group("pki", cls=_PkiGroup, help="dev PKI tooling")
+def pki_group() -> None:
+    pass
 
-    serve = sub.add_parser("serve", help="run the gateway")
-    serve.add_argument("--config", type=Path, required=True, help="TOML configuration file")
-    serve.set_defaults(func=_serve)
 
-    pki = sub.add_parser("pki", help="dev PKI tooling")
-    pki_sub = pki.add_subparsers(dest="pki_command", required=True)
-    init = pki_sub.add_parser("init", help="make a CA and one certificate per role in DIRECTORY")
-    init.add_argument("directory", type=Path)
-    init.add_argument("--trust-domain", default="hirosaki.jukinet.test")
-    init.add_argument("--overwrite", action="store_true")
-    init.set_defaults(func=_pki_init)
+@pki_group.command("init", help="make a CA and one certificate per role in DIRECTORY")
+@click.argument("directory", type=_PATH)
+@click.option("--trust-domain", default="hirosaki.jukinet.test", show_default=True)
+@click.option("--overwrite", is_flag=True)
+def pki_init(directory: Path, trust_domain: str, overwrite: bool) -> int:
+    from pki.dev_pki import init_dev_pki
+
+    pki = init_dev_pki(directory, trust_domain=trust_domain, overwrite=overwrite)
+    print(f"dev PKI written to {pki.directory} (trust domain {pki.trust_domain}); keys are 0600, never commit them")
+    return EXIT_OK
+
+
+def _add_pki_lifecycle() -> None:
     from pki.cli import add_lifecycle_commands
 
-    add_lifecycle_commands(pki_sub)  # pki issue | revoke | crl | rotate
-
-    config = sub.add_parser("config", help="configuration tooling")
-    config_sub = config.add_subparsers(dest="config_command", required=True)
-    check = config_sub.add_parser("check", help="validate a configuration file")
-    check.add_argument("config", type=Path)
-    check.set_defaults(func=_config_check)
-
-    policy = sub.add_parser("policy", help="access policy tooling")
-    policy_sub = policy.add_subparsers(dest="policy_command", required=True)
-    policy_check = policy_sub.add_parser("check", help="lint a policy file: every problem, one per line")
-    policy_check.add_argument("file", type=Path)
-    policy_check.set_defaults(func=_policy_check)
-
-    demo = sub.add_parser("demo", help="run the gateway end to end with the 既存住基 simulator")
-    demo.add_argument("--workdir", type=Path, default=None, help="keep PKI, config and store here")
-    demo.add_argument("--keep", action="store_true", help="do not delete the temporary work folder")
-    demo.set_defaults(func=_demo)
-    _add_audit_commands(sub)
-    return parser
+    add_lifecycle_commands(pki_group)  # pki issue | revoke | crl | rotate
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return int(args.func(args))
+_add_pki_lifecycle()
+
+
+# -- audit trail commands: `audit ...` and `backup` (bodies in cs_gateway/audit/cli_commands.py) --
+
+
+class _ArgumentType(click.ParamType):
+    """An argparse-style ``type=`` function (raising ArgumentTypeError) as a click type."""
+
+    def __init__(self, parse: Callable[[str], Any], name: str) -> None:
+        self._parse = parse
+        self.name = name
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value  # a default, already of the type
+        try:
+            return self._parse(value)
+        except (argparse.ArgumentTypeError, ValueError) as err:
+            self.fail(str(err), param, ctx)
+
+
+def _run_audit(body: str, config_path: Path, options: dict[str, Any]) -> int:
+    """Load the configuration and run the body ``body`` of audit/cli_commands.py with the parsed
+    options as one namespace (the shape the bodies take; repeatable options as lists)."""
+    config = load_config(config_path)
+    values = {k: list(v) if isinstance(v, tuple) else v for k, v in options.items()}
+    return int(getattr(audit_bodies, body)(config, argparse.Namespace(config=config_path, **values)))
+
+
+_CERTS = click.option(
+    "--cert",
+    type=_PATH,
+    multiple=True,
+    help="an earlier CS certificate whose signatures are still valid (after a key rotation); repeatable",
+)
+_DAY = _ArgumentType(audit_bodies._day, "YYYY-MM-DD")
+_POSITIVE = _ArgumentType(audit_bodies._positive, "N")
+
+
+@cli.group("audit", help="the audit trail: verify, report, lookup, prune")
+def audit_group() -> None:
+    pass
+
+
+@audit_group.command(
+    "verify",
+    cls=Guarded,
+    failures=_audit_failures,
+    help="check the hash chain, signatures and that every update is audited",
+)
+@_CONFIG
+@_CERTS
+def audit_verify(config_path: Path, **options: Any) -> int:
+    return _run_audit("_verify", config_path, options)
+
+
+@audit_group.command(
+    "report", cls=Guarded, failures=_audit_failures, help="the security officer's report for a period (JST days)"
+)
+@_CONFIG
+@click.option("--from", "from_day", type=_DAY, required=True)
+@click.option("--to", "to_day", type=_DAY, required=True)
+@click.option("--json", "json", is_flag=True, help="JSON instead of text")
+@click.option("--burst-persons", type=_POSITIVE, default=20, show_default=True, help="flag > N residents ...")
+@click.option("--burst-minutes", type=_POSITIVE, default=10, show_default=True, help="... within W minutes")
+@click.option("--repeat-limit", type=_POSITIVE, default=5, show_default=True, help="flag > K lookups of a person a day")
+@click.option(
+    "--office-hours",
+    type=_ArgumentType(audit_bodies._hours, "HH:MM-HH:MM"),
+    default=(time(8, 30), time(17, 15)),
+    help="[default: 08:30-17:15]",
+)
+@click.option(
+    "--office-days",
+    type=_ArgumentType(audit_bodies._weekdays, "mon,tue,..."),
+    default=frozenset(range(5)),
+    help="[default: mon,tue,wed,thu,fri]",
+)
+@click.option("--holiday", type=_DAY, multiple=True, help="repeatable")
+def audit_report(config_path: Path, **options: Any) -> int:
+    return _run_audit("_report", config_path, options)
+
+
+@audit_group.command(
+    "lookup", cls=Guarded, failures=_audit_failures, help="who looked at one person (itself an audited operation)"
+)
+@_CONFIG
+@click.option(
+    "--juminhyo-code",
+    required=True,
+    help="the person's 住民票コード, or - to read it from standard input (out of ps and shell history)",
+)
+def audit_lookup(config_path: Path, **options: Any) -> int:
+    return _run_audit("_lookup", config_path, options)
+
+
+@audit_group.command(
+    "prune", cls=Guarded, failures=_audit_failures, help="archive (signed) and remove entries past the retention period"
+)
+@_CONFIG
+@_CERTS
+@click.option("--now", type=_ArgumentType(audit_bodies._moment, "ISO date-time"), default=None, hidden=True)
+def audit_prune(config_path: Path, **options: Any) -> int:  # --now: tests and drills only
+    return _run_audit("_prune", config_path, options)
+
+
+@audit_group.command(
+    "verify-archive", cls=Guarded, failures=_audit_failures, help="check an archive's signature, chain and anchor"
+)
+@click.argument("archive", type=_PATH)  # audit-archive/audit-<first>-<last>.jsonl
+@_CONFIG
+@_CERTS
+def audit_verify_archive(config_path: Path, **options: Any) -> int:
+    return _run_audit("_verify_archive", config_path, options)
+
+
+@cli.command(
+    "backup", cls=Guarded, failures=_audit_failures, help="an online copy of the store (administrators only; audited)"
+)
+@_CONFIG
+@click.option("--to", type=_PATH, required=True, help="the new file (never overwritten)")
+def backup_command(config_path: Path, **options: Any) -> int:
+    return _run_audit("_backup", config_path, options)
 
 
 if __name__ == "__main__":

@@ -6,13 +6,24 @@ half-secured. Relative paths are taken relative to the configuration file.
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
+
 from .domain.check_digit import is_valid_municipality_code
-from .security.policy_file import Policy, PolicyError, default_policy_file, known_methods, load_policy
+from .security.policy_file import (
+    DEFAULT_ISSUER,
+    Policy,
+    PolicyError,
+    default_policy_file,
+    known_methods,
+    load_policy,
+)
+from .security.spki import spki_sha256
 
 
 class ConfigError(Exception):
@@ -26,6 +37,9 @@ class TlsConfig:
     key: Path
     crl: Path  # the issuing CA's CRL, checked on every RPC, reloaded when the file changes
     crl_issuer: Path  # the certificate of the CA that signs the CRL
+    # Further issuing CAs, each with its own CRL: (certificate, CRL). Roles reach them by pin.
+    more_issuers: tuple[tuple[Path, Path], ...] = ()
+    crl_state: Path | None = None  # newest CRL seen per issuer (rollback check); default next to the store
 
 
 @dataclass(frozen=True)
@@ -35,6 +49,11 @@ class LimitsConfig:
     max_concurrent_streams: int = 64
     max_metadata_bytes: int = 8 * 1024
     handshake_timeout_ms: int = 10_000  # a connection that has not finished TLS by then is closed
+    # Denied calls audited per window, per certificate and per peer address; beyond, the caller is
+    # cut off until the window ends (refused without an entry each; the cut-off is audited).
+    denied_per_identity: int = 100
+    denied_per_address: int = 1000
+    denied_window_s: int = 60
 
 
 @dataclass(frozen=True)
@@ -42,6 +61,14 @@ class AuditConfig:
     hmac_key: Path  # secret key of the subject HMACs; made at first start of an empty trail
     checkpoint_every: int = 1000  # sign the chain head every N entries (and at shutdown)
     retention_years: int = 7  # seed III(1)-3: kept seven years
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    # Prometheus text format over plain HTTP, on a listener of its own. Loopback by default (port
+    # 0: any free one, printed at start; set a fixed one for Prometheus); "" turns it off.
+    listen: str = "127.0.0.1:0"
+    allow_non_loopback: bool = False  # an address off this machine must be asked for explicitly
 
 
 @dataclass(frozen=True)
@@ -56,11 +83,20 @@ class GatewayConfig:
     audit: AuditConfig
     policy_file: Path
     policy: Policy
+    metrics: MetricsConfig = MetricsConfig()
 
 
 _SCHEMA: dict[str, dict[str, type]] = {
     "gateway": {"listen": str, "also_listen": list, "municipality_code": str, "trust_domain": str},
-    "tls": {"ca": str, "cert": str, "key": str, "crl": str, "crl_issuer": str},
+    "tls": {
+        "ca": str,
+        "cert": str,
+        "key": str,
+        "crl": str,
+        "crl_issuer": str,
+        "more_issuers": list,
+        "crl_state": str,
+    },
     "store": {"path": str},
     "policy": {"file": str},
     "audit": {"hmac_key": str, "checkpoint_every": int, "retention_years": int},
@@ -70,7 +106,11 @@ _SCHEMA: dict[str, dict[str, type]] = {
         "max_concurrent_streams": int,
         "max_metadata_bytes": int,
         "handshake_timeout_ms": int,
+        "denied_per_identity": int,
+        "denied_per_address": int,
+        "denied_window_s": int,
     },
+    "metrics": {"listen": str, "allow_non_loopback": bool},
 }
 _REQUIRED = {
     "gateway": ("listen", "municipality_code", "trust_domain"),
@@ -107,10 +147,14 @@ def parse_config(data: dict[str, Any], *, base: Path) -> GatewayConfig:
         raise ConfigError("gateway.municipality_code: not a valid JIS X 0402 code (6 digits with check digit)")
     if not gw["trust_domain"] or "/" in gw["trust_domain"]:
         raise ConfigError("gateway.trust_domain: must be a bare domain name such as hirosaki.jukinet.test")
-    tls_config = TlsConfig(**{k: _existing_file(base, f"tls.{k}", tls[k]) for k in _REQUIRED["tls"]})
     store_path = base / store["path"]
     if not store_path.parent.is_dir():
         raise ConfigError(f"store.path: folder {store_path.parent} does not exist")
+    tls_config = TlsConfig(
+        **{k: _existing_file(base, f"tls.{k}", tls[k]) for k in _REQUIRED["tls"]},
+        more_issuers=_more_issuers(base, tls.get("more_issuers", [])),
+        crl_state=base / tls["crl_state"] if "crl_state" in tls else store_path.with_suffix(".crl-state.json"),
+    )
     audit_data = data.get("audit", {})
     audit = AuditConfig(
         hmac_key=base / audit_data.get("hmac_key", store_path.with_suffix(".audit-hmac.key").name),
@@ -127,6 +171,15 @@ def parse_config(data: dict[str, Any], *, base: Path) -> GatewayConfig:
         policy = load_policy(policy_file, known_methods())
     except PolicyError as err:
         raise ConfigError(f"policy.file: {err}") from err
+    metrics = MetricsConfig(**data.get("metrics", {}))
+    if metrics.listen:
+        _check_listen(metrics.listen, "metrics.listen")
+        if not metrics.allow_non_loopback and not _is_loopback(metrics.listen):
+            raise ConfigError(
+                f"metrics.listen: {metrics.listen} is not a loopback address; the metrics endpoint is plain "
+                "HTTP without authentication: set metrics.allow_non_loopback = true to expose it anyway"
+            )
+    _check_issuer_pins(policy, tls_config)
     return GatewayConfig(
         listen=gw["listen"],
         also_listen=also_listen,
@@ -138,6 +191,7 @@ def parse_config(data: dict[str, Any], *, base: Path) -> GatewayConfig:
         audit=audit,
         policy_file=policy_file,
         policy=policy,
+        metrics=metrics,
     )
 
 
@@ -151,7 +205,7 @@ def _check_shape(data: dict[str, Any]) -> None:
             expected = _SCHEMA[section].get(key)
             if expected is None:
                 raise ConfigError(f"{section}.{key}: unknown key")
-            if not isinstance(item, expected) or isinstance(item, bool):
+            if not isinstance(item, expected) or (isinstance(item, bool) and expected is not bool):
                 raise ConfigError(f"{section}.{key}: must be a {expected.__name__}")
     for section, keys in _REQUIRED.items():
         for key in keys:
@@ -159,10 +213,57 @@ def _check_shape(data: dict[str, Any]) -> None:
                 raise ConfigError(f"{section}.{key}: required key is missing")
 
 
+def _more_issuers(base: Path, entries: list[Any]) -> tuple[tuple[Path, Path], ...]:
+    issuers = []
+    for i, entry in enumerate(entries):
+        key = f"tls.more_issuers[{i}]"
+        if (
+            not isinstance(entry, dict)
+            or set(entry) != {"cert", "crl"}
+            or not all(isinstance(v, str) for v in entry.values())
+        ):
+            raise ConfigError(f'{key}: must be a table {{cert = "issuing-ca.crt", crl = "its-crl.pem"}}')
+        issuers.append(
+            (_existing_file(base, f"{key}.cert", entry["cert"]), _existing_file(base, f"{key}.crl", entry["crl"]))
+        )
+    return tuple(issuers)
+
+
+def _check_issuer_pins(policy: Policy, tls: TlsConfig) -> None:
+    """Every issuer a role is pinned to must be configured (with its CRL), else that role could
+    never be revocation-checked."""
+    known: set[str] = set()
+    for path in (tls.crl_issuer, *(cert for cert, _crl in tls.more_issuers)):
+        try:
+            certs = x509.load_pem_x509_certificates(path.read_bytes())
+        except ValueError as err:
+            raise ConfigError(f"tls: {path} is not a PEM certificate bundle ({err})") from err
+        for cert in certs:
+            if cert.issuer == cert.subject:  # a root would certify every leaf it ever signs
+                raise ConfigError(f"tls: {path} holds a root (self-signed) CA; configure the issuing intermediate")
+        known.update(spki_sha256(c) for c in certs)
+    for role, pins in sorted(policy.issuer_pins().items()):
+        for pin in sorted(pins - {DEFAULT_ISSUER} - known):
+            raise ConfigError(
+                f"policy.file: roles.{role}.issuers: {pin} is the key of no configured issuing CA "
+                "(tls.crl_issuer, tls.more_issuers)"
+            )
+
+
 def _check_listen(listen: str, key: str) -> None:
     host, sep, port = listen.rpartition(":")
     if not sep or not host or not port.isascii() or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise ConfigError(f"{key}: must be HOST:PORT, e.g. 127.0.0.1:50051")
+
+
+def _is_loopback(listen: str) -> bool:
+    host = listen.rpartition(":")[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve anywhere
 
 
 def _existing_file(base: Path, key: str, value: str) -> Path:

@@ -1,15 +1,14 @@
 """Operational log: structlog, JSON lines on stderr, every line through the masking processor.
 
 個人番号 (12 digits) and 住民票コード (11 digits), and any longer run of digits that could hold
-one, are masked in every string value of every line, whatever the key, before anything is
-rendered; the standard library's loggers (grpc, asyncio) and uncaught exceptions print masked
-text too.
+one, are masked (domain/masking.py decides how) in every string value of every line, whatever
+the key, before anything is rendered; the standard library's loggers (grpc, asyncio) and
+uncaught exceptions print masked text too.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import sys
 import threading
 import traceback
@@ -19,39 +18,9 @@ from typing import Any
 
 import structlog
 
-# A run of digits (ASCII or full-width), possibly split by single hyphens (1003-1676-008).
-_DIGIT_RUN = re.compile(r"[0-9０-９](?:-?[0-9０-９])*")
-# 個人番号 as printed on the card: 4-4-4 with spaces or hyphens.
-_GROUPED = re.compile(r"(?<![0-9０-９])[0-9０-９]{4}[ \-　][0-9０-９]{4}[ \-　]([0-9０-９]{4})(?![0-9０-９])")
-_VISIBLE = 4
+from .domain.masking import mask_text  # the one masking rule (also imported from here by callers)
 
-
-def _mask_run(match: re.Match[str]) -> str:
-    """A run of 11 digits or more may hold a 住民票コード (11) or 個人番号 (12), alone or inside a
-    longer number (a date and a code run together): all but its last four digits are masked."""
-    run = match.group(0)
-    if len(run) - run.count("-") < 11:
-        return run
-    out: list[str] = []
-    visible = _VISIBLE
-    for ch in reversed(run):
-        if ch == "-" or visible > 0:
-            visible -= ch != "-"
-            out.append(ch)
-        else:
-            out.append("*")
-    return "".join(reversed(out))
-
-
-# Cheap first look: fewer than 11 digits in a row (allowing one separator between them) -> as is.
-_MAYBE = re.compile(r"(?:[0-9０-９][ \-　]?){11}")
-
-
-def mask_text(text: str) -> str:
-    if _MAYBE.search(text) is None:
-        return text
-    text = _GROUPED.sub(lambda m: "**** **** " + m.group(1), text)
-    return _DIGIT_RUN.sub(_mask_run, text)
+__all__ = ["configure_logging", "get_logger", "mask_identifiers", "mask_text"]
 
 
 def _mask(value: Any) -> Any:

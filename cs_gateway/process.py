@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _LISTENING = re.compile(r"cs-gateway listening on (\S+):(\d+)")
+_METRICS = re.compile(r"cs-gateway metrics on (http://\S+/metrics)")  # printed before the listening line
 
 
 def write_dev_config(
@@ -47,6 +48,7 @@ class GatewayProcess:
     process: subprocess.Popen[str]
     host: str
     port: int
+    metrics_url: str | None = None  # the gateway's /metrics, when it printed one
 
     @property
     def target(self) -> str:
@@ -88,11 +90,14 @@ def start_listening_process(
         env=env,
     )
     found: list[tuple[str, int]] = []
+    metrics: list[str] = []
     ready = threading.Event()
 
     def read_stdout() -> None:
         assert proc.stdout is not None
         for line in proc.stdout:
+            if (url := _METRICS.search(line)) and not metrics:
+                metrics.append(url.group(1))
             match = listening.search(line)
             if match and not found:
                 found.append((match.group(1), int(match.group(2))))
@@ -105,4 +110,4 @@ def start_listening_process(
         proc.wait()
         raise RuntimeError(f"{what} did not start (exit code {proc.returncode})")
     host, port = found[0]
-    return GatewayProcess(process=proc, host=host, port=port)
+    return GatewayProcess(process=proc, host=host, port=port, metrics_url=metrics[0] if metrics else None)

@@ -1,8 +1,9 @@
-"""``cs-gateway pki issue|revoke|crl|rotate``: argparse wiring for pki.crl / pki.lifecycle.
+"""``cs-gateway pki issue|revoke|crl|rotate``: click wiring for pki.crl / pki.lifecycle.
 
-``add_lifecycle_commands(pki_sub)`` registers the four subcommands on the ``pki`` subparsers of
-the main CLI; each sets ``func`` to a handler taking the parsed namespace and returning an exit
-code (0 ok, 1 refused with a one-line message on stderr).
+``add_lifecycle_commands(pki_group)`` adds the four subcommands to the ``pki`` group of the main
+CLI (cs_gateway/cli.py, which holds the one error boundary). Each runs a handler taking the
+parsed arguments as a namespace and returning an exit code (0 ok, 1 refused with a one-line
+message on stderr).
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
+import click
 from cryptography import x509
 
 from pki.crl import DEFAULT_NEXT_UPDATE_DAYS, issue, revoke, rotate, write_crl
@@ -70,33 +71,44 @@ def _rotate(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_lifecycle_commands(pki_sub: Any) -> None:
-    """Register issue, revoke, crl and rotate on the ``pki`` subparsers (argparse._SubParsersAction)."""
-    days_help = "validity in days (default: the role profile's lifetime)"
-    crl_days = {"type": int, "default": DEFAULT_NEXT_UPDATE_DAYS, "metavar": "DAYS"}
+_DIRECTORY = click.argument("directory", type=click.Path(path_type=Path))
+_DAYS = click.option("--days", type=int, default=None, help="validity in days (default: the role profile's lifetime)")
+_CRL_DAYS = click.option(
+    "--next-update-days", "next_update_days", type=int, default=DEFAULT_NEXT_UPDATE_DAYS, metavar="DAYS",
+    show_default=True,
+)
 
-    p = pki_sub.add_parser("issue", help="issue another leaf from the issuing CA into DIRECTORY/HOST.crt/.key")
-    p.add_argument("directory", type=Path)
-    p.add_argument("role", choices=ROLES)
-    p.add_argument("host", help="e.g. kizon-juki-02 ([a-z0-9-], not a role or PKI file name)")
-    p.add_argument("--days", type=int, default=None, help=days_help)
-    p.add_argument("--overwrite", action="store_true")
-    p.set_defaults(func=_issue)
 
-    p = pki_sub.add_parser("revoke", help="revoke a certificate (file or hex serial) and re-sign the CRL")
-    p.add_argument("directory", type=Path)
-    p.add_argument("target", help="a certificate file, or its serial number in hex")
-    p.add_argument("--reason", choices=REASONS, default="unspecified")
-    p.add_argument("--next-update-days", dest="next_update_days", **crl_days)
-    p.set_defaults(func=_revoke)
+def add_lifecycle_commands(pki_group: click.Group) -> None:
+    """Add issue, revoke, crl and rotate to the ``pki`` click group; each hands its arguments to
+    the handler above as one namespace."""
 
-    p = pki_sub.add_parser("crl", help="re-sign DIRECTORY/crl.pem (do it before next_update)")
-    p.add_argument("directory", type=Path)
-    p.add_argument("--next-update-days", dest="next_update_days", **crl_days)
-    p.set_defaults(func=_crl)
+    @pki_group.command("issue", help="issue another leaf from the issuing CA into DIRECTORY/HOST.crt/.key")
+    @_DIRECTORY
+    @click.argument("role", type=click.Choice(ROLES))
+    @click.argument("host")  # e.g. kizon-juki-02 ([a-z0-9-], not a role or PKI file name)
+    @_DAYS
+    @click.option("--overwrite", is_flag=True)
+    def issue_command(**kwargs: object) -> int:
+        return _issue(argparse.Namespace(**kwargs))
 
-    p = pki_sub.add_parser("rotate", help="new key and certificate for ROLE, replacing ROLE.crt/.key atomically")
-    p.add_argument("directory", type=Path)
-    p.add_argument("role", choices=ROLES)
-    p.add_argument("--days", type=int, default=None, help=days_help)
-    p.set_defaults(func=_rotate)
+    @pki_group.command("revoke", help="revoke a certificate (file or hex serial) and re-sign the CRL")
+    @_DIRECTORY
+    @click.argument("target")  # a certificate file, or its serial number in hex
+    @click.option("--reason", type=click.Choice(REASONS), default="unspecified", show_default=True)
+    @_CRL_DAYS
+    def revoke_command(**kwargs: object) -> int:
+        return _revoke(argparse.Namespace(**kwargs))
+
+    @pki_group.command("crl", help="re-sign DIRECTORY/crl.pem (do it before next_update)")
+    @_DIRECTORY
+    @_CRL_DAYS
+    def crl_command(**kwargs: object) -> int:
+        return _crl(argparse.Namespace(**kwargs))
+
+    @pki_group.command("rotate", help="new key and certificate for ROLE, replacing ROLE.crt/.key atomically")
+    @_DIRECTORY
+    @click.argument("role", type=click.Choice(ROLES))
+    @_DAYS
+    def rotate_command(**kwargs: object) -> int:
+        return _rotate(argparse.Namespace(**kwargs))

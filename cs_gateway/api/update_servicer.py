@@ -38,6 +38,10 @@ def _settled(done: asyncio.Future[object]) -> None:
         done.exception()
 
 
+def _ignore(_reason: str) -> None:
+    pass
+
+
 def actor_of(context: grpc.aio.ServicerContext) -> Actor:
     """The caller as the guard verified it (certificate identity) and where it called from."""
     identity = current_peer.get()
@@ -54,9 +58,11 @@ class UpdateServicer:
         reads: AsyncReadPort | None = None,
         today: Today = jst_today,
         max_request_bytes: int = 64 * 1024,
+        on_refusal: Callable[[str], None] | None = None,
     ) -> None:
         self._store = store
         self._reads = reads  # GetRecord / GetHistory read through it (awaited on the loop)
+        self._refused = on_refusal if on_refusal is not None else _ignore  # reason code of each refused update
         self._today = today
         self._max_request_bytes = max_request_bytes  # ApplyStream's per-message limit (unary: the guard's)
         self._streams = itertools.count(1)  # ApplyStream calls, numbered for the store (EncodedWrite.stream)
@@ -108,6 +114,7 @@ class UpdateServicer:
             await context.abort_with_status(store_unavailable_status())
             raise  # unreachable: abort raises
         if result.violation is not None:
+            self._refused(result.violation.code)
             await abort_with_violation(context, result.violation)
         assert result.payload is not None
         return result.payload
@@ -141,6 +148,8 @@ class UpdateServicer:
                     await context.abort_with_status(store_unavailable_status())
                     return
                 assert result.payload is not None
+                if result.violation is not None:
+                    self._refused(result.violation.code)
                 yield result.payload
             await reader  # surfaces a failure of the request stream
         finally:

@@ -1,5 +1,10 @@
 """Use cases: read a person's current record or full history (for reconciliation).
 
+A 住民票コード retired by a 住民票コード変更 answers neither (JUMINHYO_CODE_RETIRED): the change is
+made because the old code must stop leading to the person, so a caller holding only the old
+code learns neither the record nor the new code, through either read. The history of a person
+is read by the current code, and includes the versions stored under the former one.
+
 Fail closed: the lookup is audited before anything is returned; if the audit entry cannot be
 written, the caller gets nothing (StoreError). Both run on the event loop: the reads go through
 the store's read port and the audit entry through the writer, each awaited, never blocking it.
@@ -55,6 +60,11 @@ async def get_history(
     event = AuditEvent(action=action, outcome="", actor=actor, subject_juminhyo_code=juminhyo_code)
     if not is_valid_juminhyo_code(juminhyo_code):
         refused = violation("INVALID_JUMINHYO_CODE", "juminhyo_code")
+        await _audited(store, event.with_outcome(REFUSED, reason=refused.code))
+        return refused
+    person = await reads.find(juminhyo_code)
+    if person is not None and person.retired:
+        refused = violation("JUMINHYO_CODE_RETIRED", "juminhyo_code")
         await _audited(store, event.with_outcome(REFUSED, reason=refused.code))
         return refused
     versions = await reads.history(juminhyo_code)

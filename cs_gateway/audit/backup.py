@@ -14,10 +14,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import GatewayConfig
 from ..store.local import AppendingStore, LocalStoreError, ReadOnlyStore
 from .event import ERROR, OK, REFUSED, AuditEvent
 from .local_ops import append_committed, local_actor, trail_for
+from .site import AuditSite
 from .trail import AuditTrail
 
 ACTION = "store.backup"
@@ -65,7 +65,7 @@ def _fsync(path: Path, flags: int = os.O_RDONLY) -> None:
         os.close(fd)
 
 
-def backup_store(config: GatewayConfig, destination: Path) -> BackupResult:
+def backup_store(config: AuditSite, destination: Path) -> BackupResult:
     store = config.store_path
     destination = Path(destination).absolute()
     trail = trail_for(config)

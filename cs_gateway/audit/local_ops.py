@@ -19,12 +19,12 @@ from pathlib import Path
 
 from cryptography import x509
 
-from ..config import GatewayConfig
 from ..store.local import AppendingStore
 from .chain import SubjectHasher
 from .event import Actor, AuditEvent
 from .keys import load_or_create_hmac_key
 from .signing import CheckpointSigner
+from .site import AuditSite
 from .trail import ENTRY_COLUMNS, AuditTrail
 
 
@@ -41,16 +41,16 @@ def local_actor() -> Actor:
     return Actor(spiffe_id=f"local:{local_user()}", peer="local")
 
 
-def signer_for(config: GatewayConfig) -> CheckpointSigner:
+def signer_for(config: AuditSite) -> CheckpointSigner:
     return CheckpointSigner.from_files(config.tls.key, config.tls.cert)
 
 
-def hasher_for(config: GatewayConfig) -> SubjectHasher:
+def hasher_for(config: AuditSite) -> SubjectHasher:
     """The configured subject HMAC key; a local command never creates one."""
     return SubjectHasher(load_or_create_hmac_key(config.audit.hmac_key, may_create=False))
 
 
-def trail_for(config: GatewayConfig, *, now: Callable[[], datetime] | None = None) -> AuditTrail:
+def trail_for(config: AuditSite, *, now: Callable[[], datetime] | None = None) -> AuditTrail:
     """The same trail the gateway appends to: same HMAC key, checkpoints signed with the CS key."""
     return AuditTrail(
         hasher_for(config),
@@ -60,7 +60,7 @@ def trail_for(config: GatewayConfig, *, now: Callable[[], datetime] | None = Non
     )
 
 
-def cs_certificates(config: GatewayConfig, extra: list[Path] | None = None) -> list[x509.Certificate]:
+def cs_certificates(config: AuditSite, extra: list[Path] | None = None) -> list[x509.Certificate]:
     """The CS certificate (leaf of tls.cert) plus earlier CS certificates given after a key rotation."""
     certs = [x509.load_pem_x509_certificates(Path(config.tls.cert).read_bytes())[0]]
     for path in extra or []:

@@ -13,15 +13,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import GatewayConfig
 from ..domain.check_digit import is_valid_juminhyo_code
-from ..logging_setup import mask_text
+from ..domain.masking import mask_identifier, mask_text
 from ..store.local import AppendingStore
 from .chain import SubjectHasher
 from .crosscheck import latest_anchor
 from .event import OK, REFUSED, AuditEvent
 from .local_ops import local_actor, rows_as_entries, select_entries, trail_for
 from .report import jst, method_name, short_subject
+from .site import AuditSite
 
 ACTION = "audit.lookup"
 # The partial index audit_by_subject covers subject_code_hmac != '' only: say so, so it is used.
@@ -46,7 +46,7 @@ def who_looked(conn: sqlite3.Connection, hasher: SubjectHasher, juminhyo_code: s
     return rows_as_entries(conn.execute(QUERY, (hasher.juminhyo_code(juminhyo_code),)))
 
 
-def lookup_subject(config: GatewayConfig, juminhyo_code: str) -> LookupAnswer:
+def lookup_subject(config: AuditSite, juminhyo_code: str) -> LookupAnswer:
     trail = trail_for(config)
     event = AuditEvent(
         action=ACTION,
@@ -66,7 +66,7 @@ def lookup_subject(config: GatewayConfig, juminhyo_code: str) -> LookupAnswer:
             anchor = latest_anchor(conn)
     return LookupAnswer(
         subject=short_subject(trail.hasher.juminhyo_code(juminhyo_code)),
-        masked_code=mask_text(juminhyo_code),
+        masked_code=mask_identifier(juminhyo_code),
         entries=entries,
         audit_seq=seq,
         archived_before=anchor[0] if anchor else 0,

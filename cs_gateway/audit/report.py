@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from ..clock import JST
-from ..logging_setup import mask_text
+from ..domain.masking import mask_text
 from .local_ops import rows_as_entries, select_entries
 
 Entry = Mapping[str, Any]

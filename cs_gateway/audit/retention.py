@@ -28,7 +28,6 @@ from pathlib import Path
 
 from cryptography import x509
 
-from ..config import GatewayConfig
 from ..store.local import AppendingStore
 from .chain import GENESIS, entry_hash
 from .crosscheck import EXPORT_ACTION, check_anchor, covered_updates, export_detail, is_update_entry, latest_anchor
@@ -43,6 +42,7 @@ from .local_ops import (
 )
 from .report import parse_at
 from .signing import CheckpointSigner, checkpoint_message, signature_valid
+from .site import AuditSite
 from .trail import verify
 
 ARCHIVE_DIR = "audit-archive"
@@ -293,7 +293,7 @@ def _sign_anchor(conn: sqlite3.Connection, signer: CheckpointSigner, seq: int, d
     )
 
 
-def prune(config: GatewayConfig, *, now: datetime | None = None, certificates: list[Path] | None = None) -> PruneResult:
+def prune(config: AuditSite, *, now: datetime | None = None, certificates: list[Path] | None = None) -> PruneResult:
     """Archive and delete the entries older than the retention period. `now` moves the cutoff
     only (for tests and drills); the audit.export entry is stamped with the real clock and says
     that the clock was overridden. `certificates`: earlier CS certificates (after a rotation)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from cryptography import x509
 
-from ..logging_setup import mask_text
+from ..domain.masking import mask_text
 from .chain import CHAINED_FIELDS, GENESIS, SubjectHasher, entry_hash
 from .event import AuditEvent
 from .signing import CheckpointSigner, checkpoint_message, signature_valid

@@ -2,7 +2,10 @@
 
 The file holds four tables (see policy/default.toml):
 
-* ``[roles.<role>]``: ``kind`` (what the peer is, see KINDS) and ``segment`` (where it sits);
+* ``[roles.<role>]``: ``kind`` (what the peer is, see KINDS), ``segment`` (where it sits) and
+  optionally ``issuers``: the issuing CAs that may certify the role, each the SHA-256 of the CA's
+  SubjectPublicKeyInfo (64 hex digits) or ``"default"`` (the CA of the gateway's
+  ``tls.crl_issuer``, which is what a role without ``issuers`` gets);
 * ``[segments.<name>]``: ``cidrs``, ``reaches_cs`` (may this segment reach the CS at all) and
   ``mac_check`` (``"required"``, or ``"waived-loopback"`` for a segment that is only loopback);
 * ``[hosts.<host>]``: the <host> label of a certificate's SPIFFE ID -> ``role`` and ``macs``;
@@ -42,6 +45,9 @@ GENERATED_PACKAGE = "cs_gateway.gen.jukinet.cs.v1"
 UPDATE_SERVICE = "/jukinet.cs.v1.UpdateService/"
 WRITE_METHODS: frozenset[str] = frozenset({UPDATE_SERVICE + "Apply", UPDATE_SERVICE + "ApplyStream"})
 WRITE_VERBS: tuple[str, ...] = ("Apply", "Submit", "Update", "Delete", "Create")
+# Standard services the gateway serves beside its own (not in the generated descriptors): a rule
+# may name them; without one they are denied like any method without a rule.
+STANDARD_METHODS: frozenset[str] = frozenset({"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch"})
 
 # The policy shipped with the gateway: in a source checkout or editable install, policy/ next to
 # cs_gateway/; in an installed wheel, <prefix>/share/cs-gateway/policy/ (when packaged as data files).
@@ -62,6 +68,7 @@ RULES: dict[str, str] = {
     "bad-cidr": "a segment CIDR is not a network address (or the segment has none)",
     "segment-overlap": "two segments share addresses, so an address does not tell the segment",
     "mac-waiver-outside-loopback": "mac_check is waived on a segment that has a non-loopback CIDR",
+    "bad-issuer-pin": 'a role\'s issuers entry is neither "default" nor a 64-hex-digit SPKI SHA-256',
     "bad-mac": "a host MAC is not a lowercase unicast aa:bb:cc:dd:ee:ff",
     "rpc-not-mentioned": "a method the gateway serves has no rule (decide it explicitly, [] = nobody)",
     "unknown-method": "a rule names a method the gateway does not serve",
@@ -72,7 +79,9 @@ _MAC = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}")
 _METHOD = re.compile(r"/[A-Za-z_][A-Za-z0-9_.]*/[A-Za-z_][A-Za-z0-9_]*")
 
 _TOP_KEYS = frozenset({"description", "roles", "segments", "hosts", "rpc"})
-_ROLE_KEYS = frozenset({"description", "kind", "segment"})
+_ROLE_KEYS = frozenset({"description", "kind", "segment", "issuers"})
+_PIN = re.compile(r"[0-9a-f]{64}")
+DEFAULT_ISSUER = "default"
 _SEGMENT_KEYS = frozenset({"description", "cidrs", "reaches_cs", "mac_check"})
 _HOST_KEYS = frozenset({"description", "role", "macs"})
 _RULE_KEYS = frozenset({"description", "roles"})
@@ -92,6 +101,7 @@ class Role:
     name: str
     kind: Kind
     segment: str
+    issuers: frozenset[str] = frozenset({DEFAULT_ISSUER})  # SPKI SHA-256 pins, or "default"
 
 
 @dataclass(frozen=True)
@@ -131,6 +141,10 @@ class Policy:
 
     def host(self, name: str) -> Host | None:
         return self.hosts.get(name)
+
+    def issuer_pins(self) -> dict[str, frozenset[str]]:
+        """role -> the issuing CAs that may certify it (SPKI SHA-256 hex, or "default")."""
+        return {name: role.issuers for name, role in self.roles.items()}
 
     def kind_of(self, role: str) -> Kind | None:
         entry = self.roles.get(role)
@@ -228,6 +242,7 @@ class _Draft:
     segments: dict[str, tuple[list[str], bool | None, str | None]] = field(default_factory=dict)
     hosts: dict[str, tuple[str | None, list[str]]] = field(default_factory=dict)  # role, macs
     rules: dict[str, list[str]] = field(default_factory=dict)
+    issuers: dict[str, list[str]] = field(default_factory=dict)  # role -> pins, when the file gives them
 
 
 def _finish(draft: _Draft | None, problems: list[_Problem], known: frozenset[str] | None, source: str) -> Policy:
@@ -283,6 +298,10 @@ def _parse(data: dict[str, Any]) -> tuple[_Draft, list[_Problem]]:
             bad(_Problem("schema", f"{where}.segment: must be a string"))
             segment = None
         draft.roles[name] = (kind, segment or None)
+        if "issuers" in entry:
+            pins = _string_list(entry, "issuers", where, problems)
+            if pins is not None:
+                draft.issuers[name] = pins
 
     for name, entry in _tables(data, "segments", _SEGMENT_KEYS, problems):
         where = f"segments.{name}"
@@ -392,6 +411,19 @@ def _check(draft: _Draft, known: frozenset[str] | None) -> list[_Problem]:
                 )
             )
 
+    for name, pins in draft.issuers.items():
+        if not pins:
+            bad(_Problem("bad-issuer-pin", f"roles.{name}.issuers: empty (leave it out for the default issuer)"))
+        for i, pin in enumerate(pins):
+            if pin != DEFAULT_ISSUER and not _PIN.fullmatch(pin):
+                bad(
+                    _Problem(
+                        "bad-issuer-pin",
+                        f"roles.{name}.issuers[{i}]: {pin!r} is neither {DEFAULT_ISSUER!r} "
+                        "nor the SPKI SHA-256 of a CA (64 lowercase hex digits)",
+                    )
+                )
+
     for name, (role, macs) in draft.hosts.items():
         if role is not None and role not in draft.roles:
             bad(_Problem("unknown-role", f"hosts.{name}.role: {role!r} is not defined under [roles]"))
@@ -403,7 +435,7 @@ def _check(draft: _Draft, known: frozenset[str] | None) -> list[_Problem]:
         where = f'rpc."{method}"'
         if not _METHOD.fullmatch(method):
             bad(_Problem("unknown-method", f"{where}: not a full gRPC method name /package.Service/Method"))
-        elif known is not None and method not in known:
+        elif known is not None and method not in known and method not in STANDARD_METHODS:
             bad(_Problem("unknown-method", f"{where}: the gateway serves no such method"))
         write = is_write_method(method)
         for role in roles:
@@ -430,7 +462,10 @@ def _check(draft: _Draft, known: frozenset[str] | None) -> list[_Problem]:
 
 
 def _build(draft: _Draft, source: str) -> Policy:
-    roles = {name: Role(name, kind, segment) for name, (kind, segment) in draft.roles.items()}  # type: ignore[arg-type]
+    roles = {
+        name: Role(name, kind, segment, frozenset(draft.issuers.get(name, (DEFAULT_ISSUER,))))  # type: ignore[arg-type]
+        for name, (kind, segment) in draft.roles.items()
+    }
     segments = {
         name: Segment(name, tuple(ipaddress.ip_network(c) for c in cidrs), bool(reaches), mac_check)  # type: ignore[arg-type]
         for name, (cidrs, reaches, mac_check) in draft.segments.items()
@@ -452,4 +487,5 @@ def _draft_of(policy: Policy) -> _Draft:
         segments={s.name: ([str(n) for n in s.networks], s.reaches_cs, s.mac_check) for s in policy.segments.values()},
         hosts={h.name: (h.role, sorted(h.macs)) for h in policy.hosts.values()},
         rules={method: sorted(roles) for method, roles in policy.rules.items()},
+        issuers={r.name: sorted(r.issuers) for r in policy.roles.values() if r.issuers != {DEFAULT_ISSUER}},
     )

@@ -26,6 +26,8 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 
 from ..clock import utc_now
+from .crl_high_water import CrlHighWater
+from .spki import spki_sha256
 
 RevocationReason = Literal[
     "REVOKED",  # the serial is listed
@@ -36,6 +38,8 @@ RevocationReason = Literal[
     "CRL_UNSUPPORTED",  # a critical CRL or entry extension we do not process (delta/indirect CRL)
     "CRL_ISSUER_MISMATCH",  # check(cert): the certificate was issued by a CA this CRL does not cover
     "BAD_CERTIFICATE",  # check(cert): the leaf cannot be parsed
+    "CRL_ROLLED_BACK",  # an older CRL than one already in force (lower number or older thisUpdate)
+    "CRL_STATE_UNUSABLE",  # the durable record of the newest CRL cannot be read or written
 ]
 
 REVOKED: Final = "REVOKED"
@@ -46,6 +50,7 @@ CRL_NOT_YET_VALID: Final = "CRL_NOT_YET_VALID"
 CRL_UNSUPPORTED: Final = "CRL_UNSUPPORTED"
 CRL_ISSUER_MISMATCH: Final = "CRL_ISSUER_MISMATCH"
 BAD_CERTIFICATE: Final = "BAD_CERTIFICATE"
+CRL_ROLLED_BACK: Final = "CRL_ROLLED_BACK"
 
 CLOCK_SKEW = timedelta(minutes=5)  # tolerated for this_update only
 RETRY_AFTER_FAILURE = 1.0  # seconds
@@ -72,6 +77,7 @@ class _State:
     error: RevocationReason | None
     serials: frozenset[int] = frozenset()
     issuer: x509.Name | None = None
+    issuer_der: bytes = b""  # the CRL issuer's name, DER (compared on every call: bytes are cheap)
     this_update: datetime | None = None
     next_update: datetime | None = None
     crl_number: int | None = None
@@ -94,6 +100,9 @@ class RevocationChecker:
     `clock` returns an aware datetime (default: UTC now); `grace` extends next_update.
     `stat_interval` (seconds, default 0: every call) lets a busy server stat the files at most
     that often while the CRL is good; a replaced CRL is then seen within that interval.
+    `high_water` (crl_high_water.CrlHighWater) refuses a CRL older than the newest seen of its
+    issuer (CRL_ROLLED_BACK: every call is refused until a CRL at least as new is in place);
+    without it, the checker keeps the mark in memory only.
     Thread-safe; reloads are serialised by a lock, lookups take none.
     """
 
@@ -105,6 +114,7 @@ class RevocationChecker:
         clock: Callable[[], datetime] = utc_now,
         grace: timedelta = timedelta(0),
         stat_interval: float = 0.0,
+        high_water: CrlHighWater | None = None,
     ) -> None:
         if grace < timedelta(0):
             raise ValueError("grace must not be negative")
@@ -125,6 +135,7 @@ class RevocationChecker:
         self._issuer_str = os.fspath(self._issuer_path) if self._issuer_path is not None else None
         self._clock = clock
         self._grace = grace
+        self._high_water = high_water if high_water is not None else CrlHighWater(None)
         self._lock = threading.Lock()
         # loaded_at = -inf: the first call loads whatever the stat keys are.
         self._state = _State(key=(None, None), loaded_at=float("-inf"), error=CRL_UNAVAILABLE)
@@ -146,6 +157,14 @@ class RevocationChecker:
         if state.error is None and cert.issuer != state.issuer:
             return CRL_ISSUER_MISMATCH
         return self._verdict(state, cert.serial_number)
+
+    def check_issued(self, serial: int, issuer_der: bytes) -> RevocationReason | None:
+        """None if the certificate with this serial, issued by the CA named `issuer_der` (DER of
+        its subject), is acceptable: this CRL must be that CA's, and must not list the serial."""
+        state = self._current()
+        if state.error is None and state.issuer_der != issuer_der:
+            return CRL_ISSUER_MISMATCH
+        return self._verdict(state, serial)
 
     def check_serial(self, serial: int) -> RevocationReason | None:
         """None if a certificate with this serial (issued by the CRL's issuer) is acceptable, else a reason."""
@@ -224,7 +243,8 @@ class RevocationChecker:
                 issuers = tuple(x509.load_pem_x509_certificates(self._issuer_path.read_bytes()))
             except (OSError, ValueError):
                 return failed(CRL_UNAVAILABLE)
-        if not _signed_by_one_of(crl, issuers):
+        signer = _signed_by_one_of(crl, issuers)
+        if signer is None:
             return failed(CRL_SIGNATURE_INVALID)
 
         try:
@@ -242,12 +262,16 @@ class RevocationChecker:
             this_update, next_update = crl.last_update_utc, crl.next_update_utc
         except (ValueError, TypeError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType):
             return failed(CRL_UNAVAILABLE)
+        refused = self._high_water.admit(spki_sha256(signer), number, this_update, crl=self._crl_str)
+        if refused is not None:
+            return failed(refused)
         return _State(
             key=key,
             loaded_at=now,
             error=None,
             serials=frozenset(serials),
             issuer=crl.issuer,
+            issuer_der=crl.issuer.public_bytes(),
             this_update=this_update,
             next_update=next_update,
             crl_number=number,
@@ -261,17 +285,19 @@ def _usable(state: _State, key: tuple[StatKey | None, StatKey | None]) -> bool:
     return state.error is None or time.monotonic() - state.loaded_at < RETRY_AFTER_FAILURE
 
 
-def _signed_by_one_of(crl: x509.CertificateRevocationList, issuers: Sequence[x509.Certificate]) -> bool:
-    """True if a CA named as the CRL's issuer, allowed to sign CRLs, verifies its signature."""
+def _signed_by_one_of(
+    crl: x509.CertificateRevocationList, issuers: Sequence[x509.Certificate]
+) -> x509.Certificate | None:
+    """The CA named as the CRL's issuer, allowed to sign CRLs, that verifies its signature."""
     for issuer in issuers:
         if issuer.subject != crl.issuer or not _may_sign_crls(issuer):
             continue
         try:
             if crl.is_signature_valid(issuer.public_key()):  # type: ignore[arg-type]
-                return True
+                return issuer
         except (ValueError, TypeError, UnsupportedAlgorithm):
             continue
-    return False
+    return None
 
 
 def _may_sign_crls(cert: x509.Certificate) -> bool:

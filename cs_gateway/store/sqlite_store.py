@@ -159,7 +159,12 @@ class SqliteStore:
         max_batch: int = 512,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_batch: BatchObserver | None = None,
+        on_writer_death: Callable[[], None] | None = None,
     ) -> None:
+        """``on_batch(size, commit_seconds)`` is called on the store's loop after each committed
+        batch (commit_seconds: its COMMIT in the writer, the wait for the disk included);
+        ``on_writer_death()`` once, on the loop, when the writer process dies unasked (every write
+        fails from then on)."""
         self.path = Path(path)
         self.on_batch = on_batch
         self.reads = SqliteReads(self.path)  # the read port for the event loop (app/read_records.py)
@@ -196,7 +201,9 @@ class SqliteStore:
             prepared = connect(self.path)
             migrate(prepared)  # before the child starts, so that readers here see the schema
             prepared.close()
-            self._writer = self._on_loop(lambda: ProcessWriter(self.path, audit, self._loop, registry=registry))
+            self._writer = self._on_loop(
+                lambda: ProcessWriter(self.path, audit, self._loop, registry=registry, on_death=on_writer_death)
+            )
         elif writer == "thread":
             trail = audit.build() if isinstance(audit, AuditSpec) else audit
             self._writer = ThreadWriter(

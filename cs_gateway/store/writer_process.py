@@ -116,7 +116,13 @@ class ProcessWriter:
     and applied); results come back, in order, on the event loop."""
 
     def __init__(
-        self, path: Path, spec: AuditSpec, loop: asyncio.AbstractEventLoop, *, registry: CommandRegistry
+        self,
+        path: Path,
+        spec: AuditSpec,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        registry: CommandRegistry,
+        on_death: Callable[[], None] | None = None,
     ) -> None:
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe()
@@ -136,6 +142,7 @@ class ProcessWriter:
         self._loop = loop
         self._waiting: collections.deque[Done] = collections.deque()
         self._dead = False
+        self._on_death = on_death  # called once, on the loop, when the child dies unasked
         self.commits = 0
         # The child applies batches in order; while one commits, it decodes the next. More in
         # flight (3, 4, 8, with the child merging waiting batches) measured no faster.
@@ -174,6 +181,8 @@ class ProcessWriter:
             self._loop.remove_reader(self._conn.fileno())
             # Fail closed: from now on every write and every audited read is refused (UNAVAILABLE).
             log.error("store_writer_gone", pid=self._process.pid, exitcode=self._process.exitcode)
+            if self._on_death is not None:
+                self._loop.call_soon(self._on_death)
         while self._waiting:
             self._waiting.popleft()(error, 0.0)
 

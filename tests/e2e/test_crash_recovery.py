@@ -8,7 +8,6 @@ import threading
 import time
 from pathlib import Path
 
-import grpc
 import pytest
 
 from clients.synthetic import tennyu_request
@@ -16,25 +15,12 @@ from cs_gateway.gen.jukinet.cs.v1 import update_service_pb2_grpc
 from cs_gateway.process import start_gateway_process, write_dev_config
 from pki.dev_pki import DevPki
 from tests.conftest import channel_for
+from tests.e2e.load import stream_until_failure
 
 TOTAL = 5000
 KILL_AFTER = 1500
 
 pytestmark = pytest.mark.slow
-
-
-def _stream(pki: DevPki, port: int, acked: dict[str, int], progress: threading.Event) -> None:
-    stub = update_service_pb2_grpc.UpdateServiceStub(channel_for(pki, "kizon-juki", port))
-    try:
-        for result in stub.ApplyStream((tennyu_request(i) for i in range(TOTAL)), timeout=120):
-            assert result.WhichOneof("outcome") == "record", result.refusal.reason
-            acked[result.request_id] = result.record.update_seq
-            if len(acked) >= KILL_AFTER:
-                progress.set()
-    except grpc.RpcError:
-        pass  # the server died under us: expected
-    finally:
-        progress.set()
 
 
 def _children(pid: int) -> list[int]:
@@ -79,7 +65,11 @@ def test_sigkill_mid_stream_loses_no_acknowledged_update(tmp_path: Path, dev_pki
     gateway = start_gateway_process(config)
     acked: dict[str, int] = {}
     progress = threading.Event()
-    client = threading.Thread(target=_stream, args=(dev_pki, gateway.port, acked, progress))
+    client = threading.Thread(
+        target=stream_until_failure,
+        args=(dev_pki, gateway.port, TOTAL, acked, progress),
+        kwargs={"signal_after": KILL_AFTER},
+    )
     client.start()
     try:
         assert progress.wait(120), "the stream made no progress"

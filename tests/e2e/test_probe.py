@@ -19,6 +19,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,8 +51,18 @@ GUARD_RULES = {
     "outside-segment": "network:address-outside-segment",
     "unknown-mac": "network:mac-not-allowed",
     "reflection": "policy:role-not-allowed",
-    "health": "policy:role-not-allowed",
+    "health": "network:segment-not-reaching-cs",  # atena's call; kizon-juki's is served (SERVING)
+    "sibling-ca": "issuer:unknown-ca",
+    "root-signed": "issuer:root-signed",
+    "ca-true-leaf": "profile:ca-certificate",
+    "no-client-auth": "profile:no-client-auth",
+    "rsa-1024": "profile:rsa-key-too-short",
+    "sha1-signature": "profile:weak-signature",
+    "expired-on-open-channel": "validity:expired",
+    "crl-rollback": "revocation:CRL_ROLLED_BACK",
 }
+FLOOD_BOUND = 100  # the gateway's default limits.denied_per_identity
+FLOOD_CALLS = 150  # the probe's default --flood-calls
 GUARD_CALLS = {"atena": 2, "reflection": 2}  # Apply + GetRecord; v1alpha + v1
 NETNS_ATTACKS = {"outside-segment", "unknown-mac"}
 # Refused before any RPC exists. grpcio for Python gives the server no hook into a failed TLS
@@ -119,7 +130,7 @@ def _denied_rows(store: Path) -> list[sqlite3.Row]:
     conn.row_factory = sqlite3.Row
     try:
         return conn.execute(
-            "SELECT action, reason, spiffe_id, cert_fingerprint, peer FROM audit_log WHERE outcome = 'denied'"
+            "SELECT action, reason, detail, spiffe_id, cert_fingerprint, peer FROM audit_log WHERE outcome = 'denied'"
         ).fetchall()
     finally:
         conn.close()
@@ -147,7 +158,7 @@ def test_probe_passes_every_attack_and_the_trail_records_each_denial(tmp_path: P
 
     by_attack = {o.attack: o for o in outcomes}
     expected_rows = {"baseline", "uniform-refusal", *GUARD_RULES, *HANDSHAKE_ATTACKS}
-    expected_rows |= {"oversized-message", "metadata-flood"}
+    expected_rows |= {"oversized-message", "metadata-flood", "audit-flood"}
     assert set(by_attack) == expected_rows, table
     for outcome in outcomes:
         if outcome.attack in NETNS_ATTACKS and veth is None:
@@ -166,17 +177,32 @@ def test_probe_passes_every_attack_and_the_trail_records_each_denial(tmp_path: P
         if outcome.verdict == "SKIP":
             assert not outcome.guard_calls
             continue
-        assert len(outcome.guard_calls) == GUARD_CALLS.get(attack, 1), attack
+        if attack == "crl-rollback":  # as many as the probe's polls were refused, at least two
+            assert len(outcome.guard_calls) >= 2, outcome.guard_calls
+        else:
+            assert len(outcome.guard_calls) == GUARD_CALLS.get(attack, 1), attack
         peer_prefix = f"ipv4:{veth.ns_ip}:" if attack in NETNS_ATTACKS and veth else "ipv4:127.0.0.1:"
-        for call in outcome.guard_calls:
-            expected_calls += 1
-            matching = [r for r in rows if r["action"] == call.method and r["cert_fingerprint"] == call.fingerprint]
-            assert len(matching) == 1, (attack, call.method, [dict(r) for r in matching])
-            entry = matching[0]
-            assert entry["reason"] == rule, (attack, dict(entry))
-            assert len(entry["cert_fingerprint"]) == 64
-            assert entry["peer"].startswith(peer_prefix), (attack, entry["peer"])
-            assert entry["spiffe_id"].startswith("spiffe://hirosaki.jukinet.test/"), dict(entry)
+        calls = Counter((call.method, call.fingerprint, call.rule or rule) for call in outcome.guard_calls)
+        for (method, fingerprint, reason), count in calls.items():
+            expected_calls += count
+            matching = [r for r in rows if r["action"] == method and r["cert_fingerprint"] == fingerprint]
+            matching = [r for r in matching if r["reason"] == reason]
+            assert len(matching) == count, (attack, method, reason, [dict(r) for r in matching])
+            for entry in matching:
+                assert len(entry["cert_fingerprint"]) == 64
+                assert entry["peer"].startswith(peer_prefix), (attack, entry["peer"])
+                assert entry["spiffe_id"].startswith("spiffe://hirosaki.jukinet.test/"), dict(entry)
+    # The audit flood: its denials up to the bound, one cut-off entry, and (the gateway stopped
+    # within the window) one entry with the count of the calls refused unaudited.
+    (flood_fingerprint,) = by_attack["audit-flood"].fingerprints
+    flood = [r for r in rows if r["cert_fingerprint"] == flood_fingerprint]
+    reasons = [r["reason"] for r in flood]
+    assert reasons == ["policy:role-not-allowed"] * FLOOD_BOUND + ["rate:cut-off", "rate:cut-off-ended"], Counter(
+        reasons
+    )
+    suppressed = FLOOD_CALLS - FLOOD_BOUND - 1 + 1  # the rest of the flood, and its GetRecord
+    assert flood[-1]["detail"] == f"identity cut off until the gateway stopped: suppressed={suppressed}"
+    expected_calls += len(flood)
     spiffe_by_rule = {r["reason"]: r["spiffe_id"] for r in rows}
     # the probe's own re-issue for the listed host kizon-juki-01 (hosts are checked on loopback
     # too), never the shared dev certificate of that host

@@ -104,3 +104,38 @@ def test_serve_on_a_taken_address_says_so_and_blames_nothing_else(good: Path) ->
     assert done.returncode == 1, done.stderr
     assert f"cs-gateway: cannot listen on 127.0.0.1:{port}" in done.stderr
     assert "store unusable" not in done.stderr and "Traceback" not in done.stderr
+
+
+def _with_metrics(path: Path, table: str) -> Path:
+    path.write_text(path.read_text(encoding="utf-8") + "\n[metrics]\n" + table, encoding="utf-8")
+    return path
+
+
+def test_metrics_listen_on_loopback_by_default(good: Path) -> None:
+    assert load_config(good).metrics.listen == "127.0.0.1:0"
+    assert load_config(_with_metrics(good, 'listen = "[::1]:9464"\n')).metrics.listen == "[::1]:9464"
+
+
+@pytest.mark.parametrize("address", ["0.0.0.0:9464", "192.0.2.10:9464", "metrics.example.test:9464", "[::]:9464"])
+def test_metrics_off_loopback_refused_without_the_explicit_flag(good: Path, address: str) -> None:
+    _with_metrics(good, f'listen = "{address}"\n')
+    with pytest.raises(ConfigError, match=r"^metrics\.listen: .* not a loopback address.*allow_non_loopback"):
+        load_config(good)
+
+
+def test_metrics_off_loopback_allowed_with_the_flag(good: Path) -> None:
+    config = load_config(_with_metrics(good, 'listen = "0.0.0.0:9464"\nallow_non_loopback = true\n'))
+    assert config.metrics.listen == "0.0.0.0:9464" and config.metrics.allow_non_loopback
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ("allow_non_loopback = 1\n", "metrics.allow_non_loopback: must be a bool"),
+        ('listen = "9464"\n', "metrics.listen: must be HOST:PORT"),
+        ("port = 9464\n", "metrics.port: unknown key"),
+    ],
+)
+def test_bad_metrics_table_names_the_key(good: Path, table: str, message: str) -> None:
+    with pytest.raises(ConfigError, match="^" + message.replace(".", r"\.")):
+        load_config(_with_metrics(good, table))

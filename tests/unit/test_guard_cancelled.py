@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 from cs_gateway.api.guard import Guard
+from cs_gateway.security.certificate_gate import CertificateGate, IssuerFiles
 from cs_gateway.security.identity import AUTH_CONTEXT_CERT_KEY
 from cs_gateway.security.network import NetworkGate
 from cs_gateway.security.policy_file import default_policy_file, load_policy
@@ -38,16 +39,21 @@ class Context:
 
 
 def _guard(pki: DevPki, recorded: list[tuple[str, str]]) -> Guard:
-    async def record(method: str, _peer: str, outcome: str, rule: str, _identity: object) -> None:
+    async def record(method: str, _peer: str, outcome: str, rule: str, _identity: object, **_: object) -> None:
         recorded.append((outcome, rule))
 
     policy = load_policy(default_policy_file())
     return Guard(
         policy,
         network=NetworkGate(policy),
-        revocation=RevocationChecker(pki.directory / "crl.pem", pki.directory / "intermediate.crt"),
-        trust_domain=pki.trust_domain,
-        known_roles=frozenset(ROLES),
+        certificates=CertificateGate(
+            [IssuerFiles(pki.intermediate_cert_path, pki.crl_path, default=True)],
+            pki.ca_cert_path,
+            policy.issuer_pins(),
+            trust_domain=pki.trust_domain,
+            known_roles=frozenset(ROLES),
+            revocation_for=lambda files: RevocationChecker(files.crl, files.cert),
+        ),
         on_refusal=record,
     )
 

@@ -1,27 +1,21 @@
-"""pki.cli: the issue/revoke/crl/rotate subcommands, on a parser shaped like cs-gateway's."""
+"""pki.cli: the issue/revoke/crl/rotate subcommands, through cs-gateway's command line."""
 
 from __future__ import annotations
 
-import argparse
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from cryptography import x509
 
-from pki.cli import REASONS, add_lifecycle_commands
+from cs_gateway.cli import main
+from pki.cli import REASONS
 from pki.crl import load_revocations
 from pki.dev_pki import DevPki, init_dev_pki
 
 
 def _run(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="cs-gateway")
-    sub = parser.add_subparsers(dest="command", required=True)
-    pki = sub.add_parser("pki")
-    pki_sub = pki.add_subparsers(dest="pki_command", required=True)
-    add_lifecycle_commands(pki_sub)
-    args = parser.parse_args(["pki", *argv])
-    return int(args.func(args))
+    return main(["pki", *argv])
 
 
 @pytest.fixture

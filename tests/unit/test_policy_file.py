@@ -74,7 +74,8 @@ def test_default_policy_keeps_atena_off_the_cs() -> None:
 def test_deny_by_default() -> None:
     policy = load_policy(DEFAULT)
     assert not policy.allows("kizon-juki", "/jukinet.cs.v1.UpdateService/Purge")
-    assert not policy.allows("kizon-juki", "/grpc.health.v1.Health/Check")
+    assert not policy.allows("kizon-juki", "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo")
+    assert not policy.allows("atena", "/grpc.health.v1.Health/Check")
     assert not policy.allows("nobody", "/jukinet.cs.v1.UpdateService/Apply")
     assert not policy.allows("", "")
 
@@ -232,3 +233,21 @@ def test_lint_accepts_a_policy_object() -> None:
         'rpc-not-mentioned: rpc."/jukinet.cs.v1.UpdateService/Search": no rule; add one (roles = [] to deny it to '
         "everyone)"
     ]
+
+
+def test_default_policy_lets_every_role_that_reaches_the_cs_call_health() -> None:
+    policy = load_policy(DEFAULT, known_methods())
+    for method in ("/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch"):
+        for role in ROLES:
+            assert policy.allows(role, method) is (policy.kind_of(role) != "in-house"), (role, method)
+
+
+def test_health_rules_are_accepted_but_not_required() -> None:
+    text = DEFAULT.read_text(encoding="utf-8")
+    start = text.index('[rpc."/grpc.health.v1.Health/Check"]')
+    without = text[:start]
+    policy = parse_policy(without, known_methods())  # no rpc-not-mentioned for the standard methods
+    assert not policy.allows("kizon-juki", "/grpc.health.v1.Health/Check")
+    misspelt = text + '\n[rpc."/grpc.health.v1.Health/Chek"]\nroles = []\n'
+    with pytest.raises(PolicyError, match="^unknown-method: "):
+        parse_policy(misspelt, known_methods())

@@ -78,14 +78,18 @@ class UpdateServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetRecord(self, request, context):
-        """The current record of a person, for reconciliation.
+        """The current record of a person, for reconciliation. A 住民票コード retired by a
+        住民票コード変更 is refused: FAILED_PRECONDITION / JUMINHYO_CODE_RETIRED (GetHistory alike).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetHistory(self, request, context):
-        """Every stored version of a person, for reconciliation.
+        """Every stored version of a person, for reconciliation, asked by the person's CURRENT code
+        (the versions stored under a former code included). A retired code is refused like in
+        GetRecord, FAILED_PRECONDITION / JUMINHYO_CODE_RETIRED: the code is changed so that the old
+        one no longer leads to the person, so neither read tells its holder the record or the new code.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
