@@ -76,7 +76,7 @@ class GatewayMetrics:
         )
         self._commit_seconds = Histogram(
             "cs_gateway_store_batch_commit_seconds",
-            "Seconds from handing a batch to the store's writer until its commit is known (apply + fsync)",
+            "Seconds of each committed batch's COMMIT in the store's writer process (the wait for the disk)",
             buckets=COMMIT_SECONDS_BUCKETS,
             registry=self.registry,
         )

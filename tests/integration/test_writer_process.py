@@ -145,10 +145,35 @@ class _CrashingCodec(UpdateCodec):
         return super().decode(job)
 
 
-def crashing_registry() -> CommandRegistry:
-    registry = register_handlers(CommandRegistry())
+def crashing_registry(store_update=None) -> CommandRegistry:  # noqa: ANN001 - a StoreUpdate handler
+    """The production handlers with the crashing codec (and another StoreUpdate handler if given)."""
+    from cs_gateway.app.apply_update import RefuseUpdate, StoreUpdate, refuse_update
+    from cs_gateway.app.audit_entry import append_entry
+    from cs_gateway.audit.event import AuditEvent
+
+    if store_update is None:
+        registry = register_handlers(CommandRegistry())
+    else:
+        registry = CommandRegistry()
+        registry.handle(StoreUpdate, store_update)
+        registry.handle(RefuseUpdate, refuse_update)
+        registry.handle(AuditEvent, append_entry)
     registry.decode("/jukinet.cs.v1.UpdateService/Apply", _CrashingCodec(municipality_code="022021"))
     return registry
+
+
+def stream_with_a_crashing_decode(tmp_path: Path, registry: CommandRegistry, after: int):  # noqa: ANN201
+    """A writer core, and a batch: stream 5 with updates 1-3 (2's decoding crashes), then
+    ``after`` single updates from 4 on."""
+    from cs_gateway.store.sqlite_tx import SqliteTransaction
+    from cs_gateway.store.writer_core import WriterCore
+
+    core = WriterCore(SqliteTransaction(tmp_path / "cs.sqlite3", SPEC.build()), registry=registry)
+    jobs = stream_batch(1, 3, stream=5) + batch(4, after)
+    crashing = tennyu_request(2)
+    crashing.request_id = "req-boom"
+    jobs[1] = jobs[1]._replace(payload=crashing.SerializeToString())
+    return core, jobs
 
 
 def test_a_crashing_decoder_fails_its_own_request_only_and_is_audited(tmp_path: Path) -> None:
@@ -208,14 +233,7 @@ def test_after_a_failed_batch_no_later_update_of_its_streams_is_stored(writer: t
 
 
 def test_a_crashing_update_in_a_stream_stops_the_rest_of_that_stream_in_the_same_batch(tmp_path: Path) -> None:
-    from cs_gateway.store.sqlite_tx import SqliteTransaction
-    from cs_gateway.store.writer_core import WriterCore
-
-    core = WriterCore(SqliteTransaction(tmp_path / "cs.sqlite3", SPEC.build()), registry=crashing_registry())
-    jobs = stream_batch(1, 3, stream=5) + batch(4, 1)
-    crashing = tennyu_request(2)
-    crashing.request_id = "req-boom"
-    jobs[1] = jobs[1]._replace(payload=crashing.SerializeToString())
+    core, jobs = stream_with_a_crashing_decode(tmp_path, crashing_registry(), after=1)
     outcomes = core.apply(jobs)
     core.commit()
     assert seqs([outcomes[0]]) == [1]
@@ -238,22 +256,7 @@ def test_a_crashing_handler_is_left_out_and_the_rest_of_its_batch_keeps_its_outc
     """The batch runs again without the crashed command: what came before it in the batch
     (a stored update of stream 5, then that stream broken by a decoder crash) comes out as it
     would have without the crash, and the crash leaves no row."""
-    from cs_gateway.app.apply_update import RefuseUpdate, StoreUpdate, refuse_update
-    from cs_gateway.app.audit_entry import append_entry
-    from cs_gateway.audit.event import AuditEvent
-    from cs_gateway.store.sqlite_tx import SqliteTransaction
-    from cs_gateway.store.writer_core import WriterCore
-
-    registry = CommandRegistry()
-    registry.handle(StoreUpdate, store_update_crashing_on_4)
-    registry.handle(RefuseUpdate, refuse_update)
-    registry.handle(AuditEvent, append_entry)
-    registry.decode("/jukinet.cs.v1.UpdateService/Apply", _CrashingCodec(municipality_code="022021"))
-    core = WriterCore(SqliteTransaction(tmp_path / "cs.sqlite3", SPEC.build()), registry=registry)
-    jobs = stream_batch(1, 3, stream=5) + batch(4, 2)
-    crashing = tennyu_request(2)
-    crashing.request_id = "req-boom"
-    jobs[1] = jobs[1]._replace(payload=crashing.SerializeToString())
+    core, jobs = stream_with_a_crashing_decode(tmp_path, crashing_registry(store_update_crashing_on_4), after=2)
     outcomes = core.apply(jobs)
     core.commit()
     core.close()
