@@ -4,6 +4,19 @@ from __future__ import annotations
 
 import sqlite3
 
+_NO_PRUNE = "NOT EXISTS (SELECT 1 FROM audit_prune_token)"  # the prune's token is absent
+
+
+def _refusing(table: str, event: str, message: str, *, when: str = "", name: str = "") -> str:
+    """A trigger that refuses ``event`` on ``table`` (named <table>_no_<event> unless given)."""
+    name = name or ("no_" + event.split()[0].lower() + ("_of_key" if " OF " in event else ""))
+    condition = f" WHEN {when}" if when else ""
+    return (
+        f"CREATE TRIGGER {table}_{name} BEFORE {event} ON {table}{condition}\n"
+        f"    BEGIN SELECT RAISE(ABORT, '{message}'); END;\n"
+    )
+
+
 _MIGRATIONS_1_TO_3: tuple[str, ...] = (
     # 1: the file, its full history, idempotency keys and the outbox to the prefecture.
     """
@@ -81,33 +94,19 @@ _MIGRATIONS_1_TO_3: tuple[str, ...] = (
     );
     -- Present only while a retention prune runs (in the prune's own transaction).
     CREATE TABLE audit_prune_token (token INTEGER);
-    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
-        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
-    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
-        WHEN NOT EXISTS (SELECT 1 FROM audit_prune_token)
-        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
-    CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
-        BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;
-    """,
+    """
+    + _refusing("audit_log", "UPDATE", "audit_log is append-only")
+    + _refusing("audit_log", "DELETE", "audit_log is append-only", when=_NO_PRUNE)
+    + _refusing("audit_checkpoints", "UPDATE", "audit_checkpoints is append-only"),
     # 3: signed checkpoints cannot be deleted (nothing ever removes one, the prune neither), and
     # a prune anchor is written only by the prune (with its token) and never changed.
-    """
-    CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
-        BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;
-    CREATE TRIGGER audit_anchor_only_by_prune BEFORE INSERT ON audit_anchor
-        WHEN NOT EXISTS (SELECT 1 FROM audit_prune_token)
-        BEGIN SELECT RAISE(ABORT, 'audit_anchor is written by the prune only'); END;
-    CREATE TRIGGER audit_anchor_no_update BEFORE UPDATE ON audit_anchor
-        BEGIN SELECT RAISE(ABORT, 'audit_anchor is append-only'); END;
-    CREATE TRIGGER audit_anchor_no_delete BEFORE DELETE ON audit_anchor
-        BEGIN SELECT RAISE(ABORT, 'audit_anchor is append-only'); END;
-    """,
+    _refusing("audit_checkpoints", "DELETE", "audit_checkpoints is append-only")
+    + _refusing(
+        "audit_anchor", "INSERT", "audit_anchor is written by the prune only", when=_NO_PRUNE, name="only_by_prune"
+    )
+    + _refusing("audit_anchor", "UPDATE", "audit_anchor is append-only")
+    + _refusing("audit_anchor", "DELETE", "audit_anchor is append-only"),
 )
-
-
-def _refusing(table: str, event: str, message: str) -> str:
-    name = f"{table}_no_{event.split()[0].lower()}" + ("_of_key" if " OF " in event else "")
-    return f"CREATE TRIGGER {name} BEFORE {event} ON {table} BEGIN SELECT RAISE(ABORT, '{message}'); END;"
 
 
 # 4: what the store's port only ever adds is append-only in the file too: a version of the
@@ -115,7 +114,7 @@ def _refusing(table: str, event: str, message: str) -> str:
 # 個人番号 once assigned to a person. (persons.update_seq moves: it points at the current
 # version; codes.retired is set by a 住民票コード変更.) BEFORE UPDATE / DELETE triggers cost
 # nothing on the INSERTs of the write path.
-_MIGRATION_4 = "\n".join(
+_MIGRATION_4 = "".join(
     _refusing(table, event, message)
     for table, event, message in (
         ("history", "UPDATE", "history is append-only"),
