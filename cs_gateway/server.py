@@ -145,7 +145,6 @@ def open_store(
         config.store_path,
         audit=spec,
         loop=loop,
-        writer="process",
         registry=registry,
         on_batch=on_batch,
         on_writer_death=on_writer_death,

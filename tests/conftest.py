@@ -15,10 +15,8 @@ import grpc
 import pytest
 
 from cs_gateway.app.apply_update import UpdateOutcome, prepare_update
-from cs_gateway.audit.chain import SubjectHasher
 from cs_gateway.audit.event import Actor
-from cs_gateway.audit.signing import CheckpointSigner
-from cs_gateway.audit.trail import AuditTrail
+from cs_gateway.audit.spec import AuditSpec
 from cs_gateway.config import GatewayConfig, load_config
 from cs_gateway.domain.record import UpdateCommand
 from cs_gateway.gen.jukinet.cs.v1 import update_service_pb2_grpc
@@ -92,10 +90,15 @@ APPLY = "/jukinet.cs.v1.UpdateService/Apply"
 
 
 def new_store(path: Path, pki: DevPki | None = None, *, checkpoint_every: int = 1000) -> SqliteStore:
-    """A real store with a real audit trail (checkpoints signed with the cs key when pki given)."""
-    signer = CheckpointSigner.from_files(pki.key_path("cs"), pki.cert_path("cs")) if pki else None
-    trail = AuditTrail(SubjectHasher(TEST_HMAC_KEY), signer, checkpoint_every=checkpoint_every)
-    return SqliteStore(path, audit=trail, registry=command_registry(MUNICIPALITY))
+    """A real store (its writer process, the production registry) with a real audit trail
+    (checkpoints signed with the cs key when pki given)."""
+    spec = AuditSpec(
+        hmac_key=TEST_HMAC_KEY,
+        signing_key=pki.key_path("cs") if pki else None,
+        signing_cert=pki.cert_path("cs") if pki else None,
+        checkpoint_every=checkpoint_every,
+    )
+    return SqliteStore(path, audit=spec, registry=command_registry(MUNICIPALITY))
 
 
 class AuditedApply:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from .chain import SubjectHasher
@@ -16,9 +18,13 @@ class AuditSpec:
     signing_key: Path | None  # the CS key that signs checkpoints (None: no checkpoints)
     signing_cert: Path | None
     checkpoint_every: int = 1000
+    now: Callable[[], datetime] | None = None  # the entries' clock (picklable; tests fix it), default UTC now
 
     def build(self) -> AuditTrail:
         signer = None
         if self.signing_key is not None and self.signing_cert is not None:
             signer = CheckpointSigner.from_files(self.signing_key, self.signing_cert)
-        return AuditTrail(SubjectHasher(self.hmac_key), signer, checkpoint_every=self.checkpoint_every)
+        hasher = SubjectHasher(self.hmac_key)
+        if self.now is None:
+            return AuditTrail(hasher, signer, checkpoint_every=self.checkpoint_every)
+        return AuditTrail(hasher, signer, checkpoint_every=self.checkpoint_every, now=self.now)

@@ -6,11 +6,8 @@ registered handler in turn inside one transaction (WriterCore), commits once (on
 batch, ``synchronous=FULL`` so that a commit survives power loss) and only then resolves the
 callers' futures. An acknowledged update is therefore durable.
 
-Where the batch is applied:
-- ``writer="thread"``: on the store's event loop thread, with only COMMIT on a helper thread
-  (tests, tools, small deployments);
-- ``writer="process"``: in a writer process of its own (writer_process.py), which keeps the
-  gateway's one Python thread for gRPC; what the gateway runs.
+The batch is applied in a writer process of its own (writer_process.py), which keeps the
+gateway's one Python thread for gRPC: the one path, for the gateway and for the tests alike.
 """
 
 from __future__ import annotations
@@ -19,14 +16,13 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from ..audit.event import AuditEvent
 from ..audit.spec import AuditSpec
-from ..audit.trail import AuditTrail
 from ..domain.record import IdentityRecord
 from ..domain.registry import StoredPerson
 from ..logging_setup import get_logger
@@ -34,9 +30,8 @@ from .commands import CommandRegistry
 from .interface import Answer, StoreError
 from .reads import SqliteReads
 from .schema import migrate
-from .sqlite_tx import SqliteReader, SqliteTransaction, connect, open_reader
-from .writer_core import WriterCore
-from .writer_process import Done, ProcessWriter
+from .sqlite_tx import SqliteReader, connect, open_reader
+from .writer_process import ProcessWriter
 
 log = get_logger("cs_gateway.store")
 _SEQ = object()  # resolve a job's answer with its own outcome (the result, or the audit seq)
@@ -102,44 +97,6 @@ class _WriteHealth:
             self._failed, self._failed_jobs, self._failing_since = 0, 0, None
 
 
-class ThreadWriter:
-    """Applies batches on the loop thread; COMMIT (fsync) on a helper thread."""
-
-    def __init__(self, core: WriterCore, loop: asyncio.AbstractEventLoop) -> None:
-        self._core = core
-        self._loop = loop
-        self._commit_thread = ThreadPoolExecutor(1, thread_name_prefix="store-commit")
-        self.commits = 0
-        self.max_in_flight = 1  # one connection: the next batch starts after this one committed
-
-    def run(self, works: list[object], done: Done) -> None:
-        try:
-            outcomes = self._core.apply(works)
-        except BaseException as exc:  # noqa: BLE001 - the batch failed (rolled back): acknowledge nothing
-            self._loop.call_soon(done, StoreError(f"commit failed: {type(exc).__name__}"), 0.0)
-            return
-        committed = self._commit_thread.submit(self._timed_commit)
-        committed.add_done_callback(lambda f: self._loop.call_soon_threadsafe(self._finish, f, outcomes, done))
-
-    def _timed_commit(self) -> float:
-        started = time.perf_counter()
-        self._core.commit()
-        return time.perf_counter() - started
-
-    def _finish(self, committed: Future[float], outcomes: list[object], done: Done) -> None:
-        error = committed.exception()
-        if error is not None:
-            self._core.abandon()
-            done(StoreError(f"commit failed: {type(error).__name__}"), 0.0)
-        else:
-            self.commits += 1
-            done(outcomes, committed.result())
-
-    def close(self) -> None:
-        self._commit_thread.shutdown(wait=True)
-        self._core.close()
-
-
 class SqliteStore:
     """UpdateStore on one SQLite file. submit() and record_audit() may be called from any
     thread; batches are formed on one event loop: the gateway's own when ``loop`` is given (the
@@ -152,19 +109,19 @@ class SqliteStore:
         self,
         path: Path,
         *,
-        audit: AuditTrail | AuditSpec,
+        audit: AuditSpec,
         loop: asyncio.AbstractEventLoop | None = None,
         registry: CommandRegistry,
-        writer: str = "thread",
         max_batch: int = 512,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        now: Callable[[], datetime] | None = None,
         on_batch: BatchObserver | None = None,
         on_writer_death: Callable[[], None] | None = None,
     ) -> None:
         """``on_batch(size, commit_seconds)`` is called on the store's loop after each committed
         batch (commit_seconds: its COMMIT in the writer, the wait for the disk included);
         ``on_writer_death()`` once, on the loop, when the writer process dies unasked (every write
-        fails from then on)."""
+        fails from then on). ``now`` (picklable; default: the UTC clock) stamps the versions in
+        the writer (tests fix it; the audit trail's clock is the AuditSpec's)."""
         self.path = Path(path)
         self.on_batch = on_batch
         self.reads = SqliteReads(self.path)  # the read port for the event loop (app/read_records.py)
@@ -194,23 +151,12 @@ class SqliteStore:
                 raise RuntimeError("SqliteStore(loop=...) must be created on that loop's thread")
             self._loop = loop
             self._loop_thread = threading.get_ident()
-        self._writer: ThreadWriter | ProcessWriter
-        if writer == "process":
-            if not isinstance(audit, AuditSpec):
-                raise TypeError("a writer process builds its own audit trail: pass an AuditSpec")
-            prepared = connect(self.path)
-            migrate(prepared)  # before the child starts, so that readers here see the schema
-            prepared.close()
-            self._writer = self._on_loop(
-                lambda: ProcessWriter(self.path, audit, self._loop, registry=registry, on_death=on_writer_death)
-            )
-        elif writer == "thread":
-            trail = audit.build() if isinstance(audit, AuditSpec) else audit
-            self._writer = ThreadWriter(
-                WriterCore(SqliteTransaction(self.path, trail, now=now), registry=registry), self._loop
-            )
-        else:
-            raise ValueError(f"writer must be 'thread' or 'process', not {writer!r}")
+        prepared = connect(self.path)
+        migrate(prepared)  # before the child starts, so that readers here see the schema
+        prepared.close()
+        self._writer = self._on_loop(
+            lambda: ProcessWriter(self.path, audit, self._loop, registry=registry, on_death=on_writer_death, now=now)
+        )
 
     def _on_loop(self, make: Callable[[], ProcessWriter]) -> ProcessWriter:
         if threading.get_ident() == self._loop_thread:

@@ -1,8 +1,7 @@
 """The writer: one batch of commands run in one transaction, each by its registered handler.
 
-Used in the gateway's writer process (writer_process.py) and, for tests and tools, beside an
-event loop (sqlite_store.ThreadWriter); the logic is the same. The writer knows no kind of work:
-it looks up the handler of each command's class (and the codec of each encoded request's RPC
+Runs in the store's writer process (writer_process.py). The writer knows no kind of work: it
+looks up the handler of each command's class (and the codec of each encoded request's RPC
 method) in the CommandRegistry it was given.
 
 Failures:

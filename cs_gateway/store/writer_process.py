@@ -19,6 +19,7 @@ import signal
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import NamedTuple
@@ -47,7 +48,13 @@ def _die_with_parent() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
-def writer_main(conn: Connection, path: str, spec: AuditSpec, registry: CommandRegistry) -> None:
+def writer_main(
+    conn: Connection,
+    path: str,
+    spec: AuditSpec,
+    registry: CommandRegistry,
+    now: Callable[[], datetime] | None = None,
+) -> None:
     """The child: apply each batch it receives, commit, answer; until "close" or the pipe ends.
 
     COMMIT (the wait for fsync) runs on a helper thread while this thread encodes the batch's
@@ -55,7 +62,12 @@ def writer_main(conn: Connection, path: str, spec: AuditSpec, registry: CommandR
     only once the previous COMMIT is known, and its answers are sent only after its own."""
     _die_with_parent()
     try:
-        core = WriterCore(SqliteTransaction(Path(path), spec.build()), registry=registry)
+        tx = (
+            SqliteTransaction(Path(path), spec.build())
+            if now is None
+            else SqliteTransaction(Path(path), spec.build(), now=now)
+        )
+        core = WriterCore(tx, registry=registry)
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which refuses to start
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
@@ -123,11 +135,12 @@ class ProcessWriter:
         *,
         registry: CommandRegistry,
         on_death: Callable[[], None] | None = None,
+        now: Callable[[], datetime] | None = None,
     ) -> None:
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe()
         self._process = context.Process(
-            target=writer_main, args=(child, str(path), spec, registry), name="cs-store-writer", daemon=True
+            target=writer_main, args=(child, str(path), spec, registry, now), name="cs-store-writer", daemon=True
         )
         self._process.start()
         child.close()

@@ -26,7 +26,7 @@ from cs_gateway.audit.event import DENIED, Actor, AuditEvent
 from cs_gateway.audit.local_ops import local_user
 from cs_gateway.audit.report import build_report, load_period
 from cs_gateway.audit.retention import check_archive
-from cs_gateway.audit.signing import CheckpointSigner
+from cs_gateway.audit.spec import AuditSpec
 from cs_gateway.audit.trail import AuditTrail, iter_entries, verify
 from cs_gateway.cli import main
 from cs_gateway.clock import JST
@@ -56,8 +56,22 @@ def at(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
 
 
 class Clock:
-    def __init__(self) -> None:
+    """A fixed clock that the test moves, read by the store's writer process too (through a file:
+    the writer is a process of its own, with its own copy of this object)."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
         self.now = datetime(2026, 11, 23, tzinfo=UTC)
+
+    @property
+    def now(self) -> datetime:
+        return datetime.fromisoformat(self._path.read_text(encoding="ascii"))
+
+    @now.setter
+    def now(self, value: datetime) -> None:
+        fresh = self._path.with_suffix(".new")
+        fresh.write_text(value.isoformat(), encoding="ascii")
+        os.replace(fresh, self._path)  # the writer never reads half a time
 
     def __call__(self) -> datetime:
         return self.now.astimezone(UTC)
@@ -101,10 +115,9 @@ def generate(tmp_path: Path, pki: DevPki) -> Generated:
     fd = os.open(config.audit.hmac_key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     os.write(fd, TEST_HMAC_KEY)
     os.close(fd)
-    clock = Clock()
-    signer = CheckpointSigner.from_files(pki.key_path("cs"), pki.cert_path("cs"))
-    trail = AuditTrail(HASHER, signer, checkpoint_every=4, now=clock)
-    store = SqliteStore(config.store_path, audit=trail, now=clock, registry=command_registry("022021"))
+    clock = Clock(tmp_path / "clock")
+    spec = AuditSpec(TEST_HMAC_KEY, pki.key_path("cs"), pki.cert_path("cs"), checkpoint_every=4, now=clock)
+    store = SqliteStore(config.store_path, audit=spec, now=clock, registry=command_registry("022021"))
 
     def read(use_case, juminhyo_code: str, **how: object) -> object:  # noqa: ANN001 - the async use case
         return asyncio.run(use_case(store.reads, store, juminhyo_code, **how))

@@ -72,7 +72,7 @@ class Unregistered:
 def store(tmp_path: Path) -> Iterator[SqliteStore]:
     registry = command_registry("022021")
     registry.handle(Note, note)
-    s = SqliteStore(tmp_path / "cs.sqlite3", audit=SPEC, writer="process", registry=registry)
+    s = SqliteStore(tmp_path / "cs.sqlite3", audit=SPEC, registry=registry)
     yield s
     s.close()
 

@@ -72,7 +72,7 @@ def test_a_failing_rule_refuses_its_item_only(tmp_path: Path) -> None:
     registry.handle(AuditEvent, append_entry)
     register_codecs(registry, municipality_code="022021")
     spec = AuditSpec(hmac_key=b"k" * 32, signing_key=None, signing_cert=None)
-    store = SqliteStore(tmp_path / "cs.sqlite3", audit=spec, writer="process", registry=registry)
+    store = SqliteStore(tmp_path / "cs.sqlite3", audit=spec, registry=registry)
     try:
         apply = use_case(store)
         good_before = apply.submit(command(1))
@@ -162,8 +162,7 @@ def test_gateway_fails_closed_when_its_store_writer_process_dies(gateway) -> Non
     assert gateway.running.store.find(synthetic_entry(2).juminhyo_code) is None
 
 
-@pytest.mark.parametrize("writer", ["thread", "process"])
-def test_every_committed_batch_is_reported_to_the_observer_on_the_stores_loop(tmp_path: Path, writer: str) -> None:
+def test_every_committed_batch_is_reported_to_the_observer_on_the_stores_loop(tmp_path: Path) -> None:
     """on_batch(size, commit_seconds): one call per committed batch, in the gateway's process
     (the metrics' batch size and commit latency histograms)."""
     import os
@@ -178,9 +177,7 @@ def test_every_committed_batch_is_reported_to_the_observer_on_the_stores_loop(tm
         seen.append((size, commit_seconds, os.getpid(), threading.get_ident()))
 
     spec = AuditSpec(hmac_key=b"k" * 32, signing_key=None, signing_cert=None)
-    store = SqliteStore(
-        tmp_path / "cs.sqlite3", audit=spec, writer=writer, registry=command_registry("022021"), on_batch=on_batch
-    )
+    store = SqliteStore(tmp_path / "cs.sqlite3", audit=spec, registry=command_registry("022021"), on_batch=on_batch)
     try:
         apply = use_case(store)
         futures = [apply.submit(command(i)) for i in range(200)]

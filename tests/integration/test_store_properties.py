@@ -44,7 +44,7 @@ SHARED = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, He
 def writer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqliteStore]:
     """One gateway store with its writer process for the module: examples share its state."""
     path = tmp_path_factory.mktemp("props") / "cs.sqlite3"
-    store = SqliteStore(path, audit=SPEC, writer="process", registry=command_registry(MUNICIPALITY))
+    store = SqliteStore(path, audit=SPEC, registry=command_registry(MUNICIPALITY))
     yield store
     store.close()
 
