@@ -131,4 +131,6 @@ def record_to_proto(r: IdentityRecord) -> pb.IdentityRecord:
 
 
 def refusal_to_proto(v: Violation) -> upb.Refusal:
-    return upb.Refusal(reason=v.code, field=v.field, message_ja=v.message_ja, message_en=v.message_en)
+    return upb.Refusal(
+        reason=v.code, field=v.field, message_ja=v.message_ja, message_en=v.message_en, position=v.position
+    )

@@ -17,8 +17,8 @@ from .check_digit import (
     is_valid_postal_code,
 )
 from .enums import ChangeReason, Relationship, Sex
-from .gaiji import count_gaiji
-from .kana import is_katakana_name
+from .gaiji import scan
+from .kana import first_non_kana, is_katakana_name
 from .record import ResidentEntry, UpdateCommand
 from .text import is_clean_text
 from .violations import Violation, violation
@@ -57,7 +57,10 @@ def _command_violations(cmd: UpdateCommand, ctx: FormatContext) -> Iterator[Viol
         yield violation("INVALID_TEXT", "operator_id")
     if not _ACTOR_ID.fullmatch(cmd.terminal_id):
         yield violation("INVALID_TEXT", "terminal_id")
-    if not is_clean_text(cmd.change_reason_detail, max_len=MAX_DETAIL, allow_empty=True):
+    detail = cmd.change_reason_detail
+    if detail and len(detail) <= MAX_DETAIL and (refused_at := scan(detail)[1]):
+        yield violation("CHARACTER_NOT_ALLOWED", "change_reason_detail", position=refused_at)
+    if not is_clean_text(detail, max_len=MAX_DETAIL, allow_empty=True):
         yield violation("INVALID_TEXT", "change_reason_detail")
     if cmd.change_date is None:
         yield violation("MISSING_FIELD", "change_date")
@@ -82,8 +85,7 @@ def _entry_violations(e: ResidentEntry, ctx: FormatContext) -> Iterator[Violatio
     if not is_valid_juminhyo_code(e.juminhyo_code):
         yield violation("INVALID_JUMINHYO_CODE", "juminhyo_code")
     yield from _text_with_gaiji(e.name_kanji, e.name_gaiji_count, "name_kanji", "name_gaiji_count", MAX_NAME, False)
-    if len(e.name_kana) > MAX_KANA or not is_katakana_name(e.name_kana):
-        yield violation("INVALID_KANA", "name_kana")
+    yield from _kana(e.name_kana, "name_kana")
     yield from _required_past_date(e.birth_date, "birth_date", ctx.today)
     if not isinstance(e.sex, Sex) or e.sex is Sex.UNSPECIFIED:
         yield violation("INVALID_ENUM", "sex")
@@ -124,8 +126,8 @@ def _entry_violations(e: ResidentEntry, ctx: FormatContext) -> Iterator[Violatio
         MAX_FORMER_SURNAME,
         True,
     )
-    if e.former_surname_kana and (len(e.former_surname_kana) > MAX_KANA or not is_katakana_name(e.former_surname_kana)):
-        yield violation("INVALID_KANA", "former_surname_kana")
+    if e.former_surname_kana:
+        yield from _kana(e.former_surname_kana, "former_surname_kana")
     if bool(e.former_surname_kanji) != bool(e.former_surname_kana):
         yield violation("INCOMPLETE_GROUP", "former_surname_kana" if e.former_surname_kanji else "former_surname_kanji")
     yield from _date_order(e)
@@ -134,10 +136,32 @@ def _entry_violations(e: ResidentEntry, ctx: FormatContext) -> Iterator[Violatio
 def _text_with_gaiji(
     text: str, gaiji_count: int, field: str, count_field: str, max_len: int, allow_empty: bool
 ) -> Iterator[Violation]:
-    if not is_clean_text(text, max_len=max_len, allow_empty=allow_empty):
-        yield violation("MISSING_FIELD" if not text else "INVALID_TEXT", field)
-    elif gaiji_count != count_gaiji(text):
+    """A 漢字 item: the repertoire of gaiji.py (refused: the field and the character's position,
+    never the text), then the generic hygiene of text.py, then its 外字数."""
+    if not text:
+        if not allow_empty:
+            yield violation("MISSING_FIELD", field)
+        elif gaiji_count != 0:
+            yield violation("GAIJI_COUNT_MISMATCH", count_field)
+        return
+    if len(text) > max_len:
+        yield violation("INVALID_TEXT", field)
+        return
+    count, refused_at = scan(text)
+    if refused_at:
+        yield violation("CHARACTER_NOT_ALLOWED", field, position=refused_at)
+    elif not is_clean_text(text, max_len=max_len):
+        yield violation("INVALID_TEXT", field)
+    elif gaiji_count != count:
         yield violation("GAIJI_COUNT_MISMATCH", count_field)
+
+
+def _kana(text: str, field: str) -> Iterator[Violation]:
+    """A kana item: katakana, ー and single full-width spaces between words only."""
+    if len(text) > MAX_KANA:
+        yield violation("INVALID_KANA", field)
+    elif not is_katakana_name(text):
+        yield violation("INVALID_KANA", field, position=first_non_kana(text))
 
 
 def _required_past_date(value: date | None, field: str, today: date) -> Iterator[Violation]:

@@ -24,6 +24,7 @@ class Violation:
     field: str
     message_ja: str
     message_en: str
+    position: int = 0  # 1-based character position in the field, for CHARACTER_NOT_ALLOWED / INVALID_KANA
 
     @property
     def kind(self) -> Kind:
@@ -66,6 +67,11 @@ CATALOG: dict[str, tuple[Kind, str, str]] = {
         "{field} is not a 7-digit postal code",
     ),
     "INVALID_KANA": (Kind.FORMAT, "{field} は全角カタカナではありません", "{field} is not full-width katakana"),
+    "CHARACTER_NOT_ALLOWED": (
+        Kind.FORMAT,
+        "{field} の{position}文字目は使用できない文字です(JIS X 0213 の文字または外字のみ)",
+        "{field}: the character at position {position} is not allowed (JIS X 0213 or 外字 only)",
+    ),
     "GAIJI_COUNT_MISMATCH": (
         Kind.FORMAT,
         "{field} が外字の数と一致しません",
@@ -198,9 +204,14 @@ FIELD_LABELS_JA: dict[str, str] = {
 }
 
 
-def violation(code: str, field: str = "", *, detail_ja: str = "") -> Violation:
-    """Build the Violation for a catalogued code (KeyError for an unknown code)."""
+def violation(code: str, field: str = "", *, detail_ja: str = "", position: int = 0) -> Violation:
+    """Build the Violation for a catalogued code (KeyError for an unknown code).
+
+    ``position`` (1-based) names the offending character of a text item: the message says where,
+    never what, so that a refusal does not repeat a resident's name or address.
+    """
     _kind, ja, en = CATALOG[code]
     label = field or "-"
-    message_ja = ja.format(field=detail_ja or FIELD_LABELS_JA.get(field, label))
-    return Violation(code=code, field=field, message_ja=message_ja, message_en=en.format(field=label))
+    message_ja = ja.format(field=detail_ja or FIELD_LABELS_JA.get(field, label), position=position)
+    message_en = en.format(field=label, position=position)
+    return Violation(code=code, field=field, message_ja=message_ja, message_en=message_en, position=position)
