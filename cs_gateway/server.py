@@ -102,7 +102,8 @@ def open_store(config: GatewayConfig, loop: asyncio.AbstractEventLoop | None = N
         signing_cert=config.tls.cert,
         checkpoint_every=config.audit.checkpoint_every,
     )
-    codec = UpdateCodec(municipality_code=config.municipality_code)  # decodes Apply requests in the writer
+    # decodes Apply requests in the writer
+    codec = UpdateCodec(municipality_code=config.municipality_code, rules=config.rules)
     return SqliteStore(config.store_path, audit=spec, loop=loop, writer="process", codec=codec)
 
 

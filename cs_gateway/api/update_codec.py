@@ -15,6 +15,7 @@ from google.protobuf.message import DecodeError
 
 from ..app.apply_update import prepare_update, with_operator
 from ..audit.event import REFUSED, AuditEvent
+from ..domain.rules_config import DEFAULT_RULES, RulesConfig
 from ..domain.violations import Violation, violation
 from ..gen.jukinet.cs.v1 import update_service_pb2 as upb
 from ..store.interface import Encoded, EncodedWrite, WriteRequest, WriteResult
@@ -41,6 +42,7 @@ class UpdateCodec:
     """JobCodec for UpdateRequest / UpdateResult (picklable: plain data)."""
 
     municipality_code: str
+    rules: RulesConfig = DEFAULT_RULES
 
     def decode(self, job: EncodedWrite) -> WriteRequest | tuple[AuditEvent, Violation]:
         try:
@@ -66,6 +68,7 @@ class UpdateCodec:
             today=job.today,
             municipality_code=self.municipality_code,
             fingerprint=request_fingerprint(request),
+            rules=self.rules,
         )
 
     def encode(self, job: EncodedWrite, request_id: str, result: WriteResult) -> Encoded:

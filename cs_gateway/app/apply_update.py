@@ -13,6 +13,7 @@ from ..audit.event import REFUSED, Actor, AuditEvent
 from ..clock import Today
 from ..domain.format_checks import FormatContext, check_command
 from ..domain.record import UpdateCommand
+from ..domain.rules_config import DEFAULT_RULES, RulesConfig
 from ..domain.violations import Violation
 from ..store.interface import Answer, UpdateStore, WriteRequest, WriteResult
 
@@ -39,6 +40,7 @@ def prepare_update(
     today: date,
     municipality_code: str,
     fingerprint: str | None = None,
+    rules: RulesConfig = DEFAULT_RULES,
 ) -> WriteRequest | tuple[AuditEvent, Violation]:
     """The write for one update, or its format refusal (the audit entry to record, and why).
 
@@ -61,6 +63,7 @@ def prepare_update(
         command=cmd,
         today=today,
         audit=audit,
+        rules=rules,
     )
 
 

@@ -34,6 +34,17 @@ class Relationship(IntEnum):
     OTHER = 15  # その他
 
 
+class ResidentClass(IntEnum):
+    """住民の区分: 日本人住民 or 外国人住民 (住基法30条の45; the seed's 送付先情報 item 51
+    「第30条の45に規定する区分」). Sent by the 既存住基 with each entry; kept with the record as an
+    item beyond the 39 of the 本人確認情報ファイル. Versions stored before it was kept read as
+    JAPANESE (record_codec.py)."""
+
+    UNSPECIFIED = 0
+    JAPANESE = 1  # 日本人住民
+    FOREIGN = 2  # 外国人住民 (中長期在留者, 特別永住者, 一時庇護許可者, 仮滞在許可者, 経過滞在者)
+
+
 class ChangeReason(IntEnum):
     """異動事由 (#21). The rule for each is in logic_checks.py."""
 
@@ -54,6 +65,8 @@ class ChangeReason(IntEnum):
     JUMINHYO_CODE_HENKO = 14  # 住民票コード変更
     KOJIN_BANGO_HENKO = 15  # 個人番号変更
     JUSHO_SETTEI = 16  # 住所設定
+    ZAIRYU_SHIKAKU_SHUTOKU = 17  # 在留資格取得
+    SETAI_HENKO = 18  # 世帯変更
 
     @property
     def label_ja(self) -> str:
@@ -78,6 +91,8 @@ _REASON_LABELS = {
     ChangeReason.JUMINHYO_CODE_HENKO: "住民票コード変更",
     ChangeReason.KOJIN_BANGO_HENKO: "個人番号変更",
     ChangeReason.JUSHO_SETTEI: "住所設定",
+    ChangeReason.ZAIRYU_SHIKAKU_SHUTOKU: "在留資格取得",
+    ChangeReason.SETAI_HENKO: "世帯変更",
 }
 
 
@@ -89,4 +104,4 @@ class RecordStatus(IntEnum):
     PLANNED_DEPARTURE = 2  # 転出予定者
     REMOVED_MOVED_OUT = 3  # 消除者 (転出)
     REMOVED_DECEASED = 4  # 消除者 (死亡・失踪宣告)
-    REMOVED_OTHER = 5  # 消除者 (職権消除・国籍喪失)
+    REMOVED_OTHER = 5  # 消除者 (職権消除)

@@ -16,7 +16,7 @@ from .check_digit import (
     is_valid_municipality_code,
     is_valid_postal_code,
 )
-from .enums import ChangeReason, Relationship, Sex
+from .enums import ChangeReason, Relationship, ResidentClass, Sex
 from .gaiji import scan
 from .kana import first_non_kana, is_katakana_name
 from .record import ResidentEntry, UpdateCommand
@@ -74,11 +74,52 @@ def _command_violations(cmd: UpdateCommand, ctx: FormatContext) -> Iterator[Viol
     entry = cmd.entry
     if cmd.change_date is not None and entry.birth_date is not None and cmd.change_date < entry.birth_date:
         yield violation("DATE_BEFORE_BIRTH", "change_date")
+    yield from _reason_violations(cmd, ctx)
     if cmd.change_reason is ChangeReason.JUMINHYO_CODE_HENKO:
         if not entry.previous_juminhyo_code:
             yield violation("MISSING_FIELD", "previous_juminhyo_code")
         elif entry.previous_juminhyo_code == entry.juminhyo_code:
             yield violation("JUMINHYO_CODE_UNCHANGED", "juminhyo_code")
+
+
+R = ChangeReason
+C = ResidentClass
+# The 区分 an entry must carry for these reasons (住基法30条の45; the person after the change).
+REQUIRED_CLASS: dict[ChangeReason, ResidentClass] = {
+    R.KOKUSEKI_SHUTOKU: C.JAPANESE,  # 国籍法3条・17条
+    R.KIKA: C.JAPANESE,  # 国籍法4条
+    R.KOKUSEKI_SOSHITSU: C.FOREIGN,  # 30条の45 表: 国籍喪失による経過滞在者
+    R.JUSHO_SETTEI: C.FOREIGN,  # 30条の46: 中長期在留者等
+    R.ZAIRYU_SHIKAKU_SHUTOKU: C.FOREIGN,  # 30条の47 / 入管法22条の2
+}
+# Reasons notified after the fact: 届出の年月日 is not before 異動年月日 (住基法22条, 23条, 30条の46).
+NOTIFIED_AFTER = frozenset({R.TENNYU, R.TENKYO, R.JUSHO_SETTEI})
+
+
+def _reason_violations(cmd: UpdateCommand, ctx: FormatContext) -> Iterator[Violation]:
+    """What a 異動事由 requires of the entry itself (no stored state needed)."""
+    e, reason = cmd.entry, cmd.change_reason
+    required = REQUIRED_CLASS.get(reason)
+    if required is not None and e.resident_class is not required:
+        yield violation("RESIDENT_CLASS_MISMATCH", "resident_class")
+    if e.former_surname_kanji and (e.resident_class is C.FOREIGN or reason is R.SHUSSEI):
+        # 旧氏 (施行令30条の13): a former 氏 of the 戸籍; a 外国人住民 has no 戸籍, a newborn no former 氏.
+        yield violation("FORMER_SURNAME_NOT_ALLOWED", "former_surname_kanji")
+    if reason is R.TENNYU:
+        # 転入 (住基法22条): from another municipality or from abroad, so 転入前住所 is known.
+        if not e.previous_address:
+            yield violation("MISSING_FIELD", "previous_address")
+        if e.previous_municipality_code == ctx.municipality_code:
+            yield violation("TENNYU_WITHIN_MUNICIPALITY", "previous_municipality_code")
+    if reason is R.JUSHO_SETTEI and e.previous_municipality_code:
+        yield violation("JUSHO_SETTEI_FROM_DOMESTIC", "previous_municipality_code")
+    if (
+        reason in NOTIFIED_AFTER
+        and cmd.change_date is not None
+        and e.notified_on is not None
+        and e.notified_on < cmd.change_date
+    ):
+        yield violation("DATE_ORDER", "notified_on")
 
 
 def _entry_violations(e: ResidentEntry, ctx: FormatContext) -> Iterator[Violation]:
@@ -114,6 +155,8 @@ def _entry_violations(e: ResidentEntry, ctx: FormatContext) -> Iterator[Violatio
     )
     if not isinstance(e.relationship, Relationship) or e.relationship is Relationship.UNSPECIFIED:
         yield violation("INVALID_ENUM", "relationship")
+    if not isinstance(e.resident_class, ResidentClass) or e.resident_class is ResidentClass.UNSPECIFIED:
+        yield violation("INVALID_ENUM", "resident_class")
     if e.previous_juminhyo_code and not is_valid_juminhyo_code(e.previous_juminhyo_code):
         yield violation("INVALID_JUMINHYO_CODE", "previous_juminhyo_code")
     if e.juminhyo_code_since is not None and e.juminhyo_code_since > ctx.today:

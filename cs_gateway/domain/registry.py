@@ -33,6 +33,10 @@ class RegistryView(Protocol):
         """The person_key to whom this 個人番号 was ever assigned, if any."""
         ...
 
+    def person(self, person_key: int) -> StoredPerson | None:
+        """The person's current record, under the code they hold now (retired = False)."""
+        ...
+
 
 def effective_status(record: IdentityRecord, today: date) -> RecordStatus:
     """A planned departure (転出予定) whose date has come counts as removed by 転出."""

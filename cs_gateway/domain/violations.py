@@ -87,6 +87,26 @@ CATALOG: dict[str, tuple[Kind, str, str]] = {
         "{field} は関連項目と併せて指定してください",
         "{field} must be given together with its related items",
     ),
+    "RESIDENT_CLASS_MISMATCH": (
+        Kind.FORMAT,
+        "この異動事由には{field}が合いません",
+        "{field} does not fit this change reason",
+    ),
+    "FORMER_SURNAME_NOT_ALLOWED": (
+        Kind.FORMAT,
+        "旧氏は戸籍のある日本人住民にのみ記載できます(出生時を除く)",
+        "a 旧氏 is recorded only for a 日本人住民 with a 戸籍, and never on 出生",
+    ),
+    "TENNYU_WITHIN_MUNICIPALITY": (
+        Kind.FORMAT,
+        "転入前が当市町村です。同一市町村内の異動は転居です",
+        "the previous municipality is this one: a move within it is a 転居",
+    ),
+    "JUSHO_SETTEI_FROM_DOMESTIC": (
+        Kind.FORMAT,
+        "住所設定は国外からの者に限ります({field} は空にしてください)",
+        "住所設定 is for a person from abroad ({field} must be empty)",
+    ),
     "JUMINHYO_CODE_UNCHANGED": (
         Kind.FORMAT,
         "住民票コード変更の新旧コードが同じです",
@@ -136,6 +156,27 @@ CATALOG: dict[str, tuple[Kind, str, str]] = {
         Kind.STATE,
         "死亡により消除された者は職権修正のみ可能です",
         "a person removed by death accepts only 職権修正",
+    ),
+    "ALREADY_JAPANESE": (
+        Kind.STATE,
+        "日本人住民に対する帰化・国籍取得はできません",
+        "the person is already a 日本人住民",
+    ),
+    "NOT_JAPANESE": (Kind.STATE, "日本人住民ではありません(国籍喪失はできません)", "the person is not a 日本人住民"),
+    "TENSHUTSU_TORIKESHI_TOO_LATE": (
+        Kind.STATE,
+        "転出取消の期限を過ぎています",
+        "the period for a 転出取消 after the 転出 has passed",
+    ),
+    "JUMINHYO_CODE_NOT_DESIGNATED": (
+        Kind.STATE,
+        "当市町村に指定された住民票コードではありません",
+        "the 住民票コード is not one designated for this municipality",
+    ),
+    "DATE_BEFORE_STORED": (
+        Kind.STATE,
+        "{field} が記録されている日付(住所を定めた日・住民となった日)より前です",
+        "{field} is before a date already recorded for the person",
     ),
     "UPDATE_PROHIBITED": (Kind.STATE, "更新禁止フラグが設定されています", "the record is marked 更新禁止"),
     "FLAG_REQUIRES_SHOKKEN_SHUSEI": (
@@ -201,6 +242,7 @@ FIELD_LABELS_JA: dict[str, str] = {
     "former_surname_kanji": "旧氏 漢字",
     "former_surname_gaiji_count": "旧氏 外字数",
     "former_surname_kana": "旧氏 ふりがな",
+    "resident_class": "住民の区分",
 }
 
 

@@ -13,6 +13,7 @@ from ..audit.event import Actor, AuditEvent
 from ..domain.logic_checks import Accepted
 from ..domain.record import IdentityRecord, UpdateCommand
 from ..domain.registry import RegistryView, StoredPerson
+from ..domain.rules_config import DEFAULT_RULES, RulesConfig
 from ..domain.violations import Violation
 
 Decide = Callable[[RegistryView], "Accepted | Violation"]
@@ -35,6 +36,7 @@ class WriteRequest:
     command: UpdateCommand | None = None
     today: date | None = None
     decide: Decide | None = None
+    rules: RulesConfig = DEFAULT_RULES  # this CS's configured rules (転出取消 period, designated codes)
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,6 +78,10 @@ class _TxView:
         ).fetchone()
         return row[0] if row else None
 
+    def person(self, person_key: int) -> StoredPerson | None:
+        row = self._conn.execute("SELECT juminhyo_code FROM persons WHERE person_id = ?", (person_key,)).fetchone()
+        return find_person(self._conn, row[0]) if row else None
+
 
 def find_person(conn: sqlite3.Connection, juminhyo_code: str) -> StoredPerson | None:
     row = conn.execute(_FIND, (juminhyo_code,)).fetchone()
@@ -281,7 +285,7 @@ class WriterCore:
                 decision = request.decide(view)
             else:
                 assert request.command is not None and request.today is not None
-                decision = decide(request.command, view, request.today)
+                decision = decide(request.command, view, request.today, request.rules)
         except Exception as exc:  # noqa: BLE001 - a crashing rule refuses this job only
             return StoreError(f"update not stored: {type(exc).__name__}"), audit.with_outcome(
                 ERROR, reason=type(exc).__name__

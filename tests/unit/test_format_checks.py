@@ -20,6 +20,8 @@ from cs_gateway.domain.format_checks import (
     MAX_FORMER_SURNAME,
     MAX_KANA,
     MAX_NAME,
+    NOTIFIED_AFTER,
+    REQUIRED_CLASS,
     FormatContext,
     check_command,
 )
@@ -83,6 +85,12 @@ def command(reason: ChangeReason = R.TENNYU, change_date: date | None = TODAY, *
         entry = dataclasses.replace(entry, previous_juminhyo_code=juminhyo_code(1))
     if reason is R.SHUSSEI and "resident_since" not in entry_changes:
         entry = dataclasses.replace(entry, resident_since=entry.birth_date)
+    if reason in REQUIRED_CLASS and "resident_class" not in entry_changes:
+        entry = dataclasses.replace(entry, resident_class=REQUIRED_CLASS[reason])
+    if reason is R.JUSHO_SETTEI and "previous_municipality_code" not in entry_changes:
+        entry = dataclasses.replace(entry, previous_municipality_code="", previous_address="大韓民国ソウル特別市")
+    if reason in NOTIFIED_AFTER and change_date and "notified_on" not in entry_changes:
+        entry = dataclasses.replace(entry, notified_on=max(change_date, entry.notified_on or change_date))
     return valid_command(reason, entry, change_date=change_date)
 
 
@@ -318,7 +326,7 @@ def test_municipality_code_of_another_city_refused() -> None:
     assert_refused(command(municipality_code=AOMORI), "MUNICIPALITY_MISMATCH", "municipality_code")
     aomori = FormatContext(today=TODAY, municipality_code=AOMORI)
     assert_refused(command(), "MUNICIPALITY_MISMATCH", "municipality_code", aomori)
-    assert_passes(command(municipality_code=AOMORI), aomori)
+    assert_passes(command(municipality_code=AOMORI, previous_municipality_code=HIROSAKI), aomori)
 
 
 @pytest.mark.parametrize("value", ["123456", "12345678", "12345a7", "123-4567", ""])
@@ -381,14 +389,14 @@ def test_previous_municipality_code_must_be_valid_when_given() -> None:
         "INVALID_MUNICIPALITY_CODE",
         "previous_municipality_code",
     )
-    assert_passes(command(previous_municipality_code=""))
-    assert_passes(command(previous_municipality_code=HIROSAKI))
+    assert_passes(command(previous_municipality_code=""))  # 転入 from abroad
+    assert_passes(command(R.SHOKKEN_KISAI, previous_municipality_code=HIROSAKI))
 
 
 @pytest.mark.parametrize("value", ["青森市\x00", " 青森市", "青森市\n", "青" * (MAX_ADDRESS + 1)])
 def test_previous_address_must_be_clean_text(value: str) -> None:
     assert_text_refused(command(previous_address=value), "previous_address")
-    assert_passes(command(previous_address="", previous_municipality_code=""))
+    assert_passes(command(R.SHOKKEN_KISAI, previous_address="", previous_municipality_code=""))
 
 
 def test_previous_juminhyo_code_must_be_valid_when_given() -> None:
@@ -429,7 +437,7 @@ def test_person_date_before_birth_refused(field: str) -> None:
     assert BASE.birth_date
     assert_refused(command(**{field: BASE.birth_date - DAY}), "DATE_BEFORE_BIRTH", field)
     if field != "address_since":
-        assert_passes(command(**{field: BASE.birth_date}))
+        assert_passes(command(R.SHOKKEN_KISAI, **{field: BASE.birth_date}))
 
 
 def test_address_since_before_resident_since_refused() -> None:
