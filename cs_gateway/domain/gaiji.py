@@ -50,8 +50,7 @@ _IDEOGRAPH_RANGES = (
 )
 # What euc_jis_2004 encodes but the 漢字 items do not hold (see the module docstring).
 _ENCODABLE_BUT_REFUSED = re.compile(
-    "[\x00-\x1f\x7f-\xa0\xad\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff"
-    "\u3099\u309a\ufe20-\ufe2f\uff61-\uff9f]"
+    "[\x00-\x1f\x7f-\xa0\xad\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\u3099\u309a\ufe20-\ufe2f\uff61-\uff9f]"
 )
 _CACHE_LIMIT = 65536
 _cache: dict[str, int] = {}

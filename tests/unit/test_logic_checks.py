@@ -4,7 +4,7 @@ InMemoryRegistry fake of the store, then properties over random records and reas
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,9 +17,10 @@ from cs_gateway.domain.gaiji import count_gaiji
 from cs_gateway.domain.kana import seion
 from cs_gateway.domain.logic_checks import Accepted, decide
 from cs_gateway.domain.record import ENTRY_FIELDS, IdentityRecord, ResidentEntry, UpdateCommand
+from cs_gateway.domain.record_codec import record_from_dict, record_to_dict
 from cs_gateway.domain.registry import effective_status
-from cs_gateway.domain.rules_config import DEFAULT_TENSHUTSU_TORIKESHI_DAYS
-from cs_gateway.domain.violations import Violation
+from cs_gateway.domain.rules_config import DEFAULT_TENSHUTSU_TORIKESHI_DAYS, RulesConfig
+from cs_gateway.domain.violations import Violation, violation
 from tests.strategies import (
     AOMORI,
     HIROSAKI,
@@ -40,6 +41,7 @@ S = RecordStatus
 C = ResidentClass
 DAY = timedelta(days=1)
 LATER = TODAY + timedelta(days=90)
+CTX_HIROSAKI = FormatContext(today=TODAY, municipality_code=HIROSAKI)
 
 CREATING = (R.TENNYU, R.SHUSSEI, R.SHOKKEN_KISAI, R.KOKUSEKI_SHUTOKU, R.JUSHO_SETTEI, R.ZAIRYU_SHIKAKU_SHUTOKU)
 # 国籍喪失 removes nobody: the person stays as a 外国人住民 (住基法30条の45).
@@ -919,3 +921,299 @@ def test_random_reason_sequences_keep_invariants(
         record = reg.apply(result)
         assert reg.find(record.juminhyo_code) is not None
         assert reg.individual_number_holder(record.individual_number) == key
+
+
+# -- 住民の区分 (住基法30条の45): 日本人住民 and 外国人住民 ------------------------------------------------
+
+
+def test_kokuseki_shutoku_of_foreign_resident_makes_a_japanese_resident_of_the_same_record() -> None:
+    """国籍取得 (国籍法3条) of a present 外国人住民 is the normal case: same 住民票コード, person and
+    status; the 区分 and the name change. It was refused ALREADY_RESIDENT."""
+    reg = InMemoryRegistry()
+    person = register(
+        reg, resident_class=C.FOREIGN, name_kanji="ＳＭＩＴＨ\u3000ＥＭＭＡ", name_kana="スミス\u3000エマ"
+    )
+    result = run(reg, change(person, R.KOKUSEKI_SHUTOKU, name_kanji="佐藤\u3000恵麻", name_kana="サトウ\u3000エマ"))
+    assert isinstance(result, Accepted), result
+    assert result.person_key == 1 and result.retire_code is None
+    after = reg.apply(result)
+    assert (after.resident_class, after.record_status, after.juminhyo_code) == (
+        C.JAPANESE,
+        S.CURRENT,
+        person.juminhyo_code,
+    )
+    assert after.name_kanji == "佐藤\u3000恵麻" and len(reg.records) == 1
+
+
+def test_kokuseki_shutoku_may_not_change_the_address() -> None:
+    reg = InMemoryRegistry()
+    person = register(reg, resident_class=C.FOREIGN)
+    cmd = change(person, R.KOKUSEKI_SHUTOKU, address="青森県弘前市大字土手町9番地")
+    refuse(reg, cmd, "FIELD_CHANGE_NOT_ALLOWED", "address")
+
+
+def test_kokuseki_shutoku_of_japanese_resident_refused_already_japanese() -> None:
+    reg = InMemoryRegistry()
+    person = register(reg)
+    refuse(reg, change(person, R.KOKUSEKI_SHUTOKU), "ALREADY_JAPANESE", "resident_class")
+
+
+def test_kokuseki_shutoku_of_person_without_record_creates_a_japanese_resident() -> None:
+    reg = InMemoryRegistry()
+    entry = base(4, resident_class=C.JAPANESE, previous_municipality_code="", previous_address="")
+    record = accept(reg, valid_command(R.KOKUSEKI_SHUTOKU, entry, change_date=date(2015, 6, 1)))
+    assert record.resident_class is C.JAPANESE and record.record_status is S.CURRENT
+
+
+def test_kika_of_japanese_resident_refused_already_japanese() -> None:
+    """帰化 (国籍法4条) is for a 外国人; a 日本人住民 cannot be naturalised (was accepted)."""
+    reg = InMemoryRegistry()
+    person = register(reg)
+    refuse(reg, change(person, R.KIKA, name_kanji="山田\u3000花"), "ALREADY_JAPANESE", "resident_class")
+
+
+def test_kika_entry_must_be_japanese() -> None:
+    reg = InMemoryRegistry()
+    person = register(reg, resident_class=C.FOREIGN)
+    cmd = change(person, R.KIKA, resident_class=C.FOREIGN)
+    assert check_command(cmd, FormatContext(today=TODAY, municipality_code=HIROSAKI)) == violation(
+        "RESIDENT_CLASS_MISMATCH", "resident_class"
+    )
+
+
+def test_kokuseki_soshitsu_keeps_the_person_present_as_a_foreign_resident() -> None:
+    """国籍喪失: under 住基法30条の45 the person becomes a 外国人住民 (国籍喪失による経過滞在者) and
+    stays in the file; it used to remove them."""
+    reg = InMemoryRegistry()
+    person = register(reg, former_surname_kanji="佐藤", former_surname_kana="サトウ")
+    after = accept(reg, change(person, R.KOKUSEKI_SOSHITSU))
+    assert after.record_status is S.CURRENT and after.resident_class is C.FOREIGN
+    assert not after.former_surname_kanji  # a 外国人住民 has no 旧氏
+    accept(reg, plausible(after, R.TENKYO, n=5))  # still a resident: may move within the city
+
+
+def test_kokuseki_soshitsu_of_foreign_resident_refused_not_japanese() -> None:
+    reg = InMemoryRegistry()
+    person = register(reg, resident_class=C.FOREIGN)
+    refuse(reg, change(person, R.KOKUSEKI_SOSHITSU), "NOT_JAPANESE", "resident_class")
+
+
+def test_zairyu_shikaku_shutoku_creates_a_foreign_resident() -> None:
+    """在留資格取得 (入管法22条の2; 住基法30条の45): a 外国人 with a new status becomes a 外国人住民."""
+    reg = InMemoryRegistry()
+    entry = base(6, resident_class=C.FOREIGN, previous_municipality_code="", previous_address="")
+    record = accept(reg, valid_command(R.ZAIRYU_SHIKAKU_SHUTOKU, entry, change_date=date(2015, 6, 1)))
+    assert record.resident_class is C.FOREIGN and record.change_reason is R.ZAIRYU_SHIKAKU_SHUTOKU
+    refuse(reg, change(record, R.ZAIRYU_SHIKAKU_SHUTOKU), "ALREADY_RESIDENT", "juminhyo_code")
+
+
+@pytest.mark.parametrize("reason", [R.ZAIRYU_SHIKAKU_SHUTOKU, R.JUSHO_SETTEI])
+def test_reasons_of_foreign_residents_refuse_a_japanese_entry(reason: ChangeReason) -> None:
+    entry = base(6, resident_class=C.JAPANESE, previous_municipality_code="", previous_address="")
+    found = check_command(valid_command(reason, entry, change_date=date(2015, 6, 1)), CTX_HIROSAKI)
+    assert found is not None and (found.code, found.field) == ("RESIDENT_CLASS_MISMATCH", "resident_class")
+
+
+@pytest.mark.parametrize(
+    ("reason", "resident_class"), [(R.TENNYU, C.FOREIGN), (R.SHUSSEI, C.JAPANESE), (R.SHUSSEI, C.FOREIGN)]
+)
+def test_former_surname_refused_for_foreign_resident_and_on_birth(reason: ChangeReason, resident_class: C) -> None:
+    """旧氏 (施行令30条の13) is a former 氏 of the 戸籍: a 外国人住民 has no 戸籍, a newborn no former 氏."""
+    born = date(2015, 6, 1)
+    entry = base(
+        7,
+        resident_class=resident_class,
+        former_surname_kanji="佐藤",
+        former_surname_kana="サトウ",
+        juminhyo_code_since=born,
+        **({"birth_date": born, "resident_since": born, "address_since": born} if reason is R.SHUSSEI else {}),
+    )
+    found = check_command(valid_command(reason, entry, change_date=born), CTX_HIROSAKI)
+    assert found is not None and (found.code, found.field) == ("FORMER_SURNAME_NOT_ALLOWED", "former_surname_kanji")
+
+
+def test_shokken_shusei_may_correct_the_class_of_an_old_record() -> None:
+    """Versions stored before the 区分 was kept read as 日本人住民; 職権修正 corrects one."""
+    reg = InMemoryRegistry()
+    person = register(reg)
+    fixed = accept(reg, change(person, R.SHOKKEN_SHUSEI, resident_class=C.FOREIGN))
+    assert fixed.resident_class is C.FOREIGN
+
+
+def test_stored_record_without_class_reads_as_japanese_resident() -> None:
+    reg = InMemoryRegistry()
+    record = register(reg).with_stored(1, datetime(2026, 1, 1, tzinfo=UTC))
+    old = record_to_dict(record)
+    del old["resident_class"]
+    assert record_from_dict(old) == dataclasses.replace(record, resident_class=C.JAPANESE)
+
+
+# -- where from: 転入 and 住所設定 -------------------------------------------------------------------
+
+
+def test_tennyu_without_previous_address_refused() -> None:
+    """転入 (住基法22条) is from another municipality or from abroad: 転入前住所 is known."""
+    cmd = valid_command(
+        R.TENNYU, base(8, previous_municipality_code="", previous_address=""), change_date=date(2015, 6, 1)
+    )
+    found = check_command(cmd, CTX_HIROSAKI)
+    assert found is not None and (found.code, found.field) == ("MISSING_FIELD", "previous_address")
+
+
+def test_tennyu_from_own_municipality_refused_it_is_a_tenkyo() -> None:
+    """A move within the municipality is a 転居 (住基法23条), not a 転入."""
+    cmd = valid_command(R.TENNYU, base(8, previous_municipality_code=HIROSAKI), change_date=date(2015, 6, 1))
+    found = check_command(cmd, CTX_HIROSAKI)
+    assert found is not None and (found.code, found.field) == (
+        "TENNYU_WITHIN_MUNICIPALITY",
+        "previous_municipality_code",
+    )
+
+
+def test_tennyu_from_abroad_has_no_previous_municipality_code() -> None:
+    reg = InMemoryRegistry()
+    record = register(reg, 8, previous_municipality_code="", previous_address="アメリカ合衆国ハワイ州")
+    assert record.previous_municipality_code == ""
+
+
+def test_jusho_settei_with_domestic_previous_code_refused() -> None:
+    """住所設定 (住基法30条の46) is for a 中長期在留者等 from abroad: no 市町村コード(転入前)."""
+    entry = base(9, resident_class=C.FOREIGN, previous_municipality_code=AOMORI)
+    found = check_command(valid_command(R.JUSHO_SETTEI, entry, change_date=date(2015, 6, 1)), CTX_HIROSAKI)
+    assert found is not None and (found.code, found.field) == (
+        "JUSHO_SETTEI_FROM_DOMESTIC",
+        "previous_municipality_code",
+    )
+
+
+# -- dates against each other and against the stored record ----------------------------------------
+
+
+@pytest.mark.parametrize("reason", [R.TENNYU, R.TENKYO, R.JUSHO_SETTEI])
+def test_notification_before_the_move_refused(reason: ChangeReason) -> None:
+    """転入届 / 転居届 / 住所設定の届出 are made after the move (住基法22条, 23条, 30条の46)."""
+    entry = base(10, resident_class=REQUIRED_CLASS.get(reason, C.JAPANESE), notified_on=date(2015, 5, 31))
+    entry = fitted(entry, reason, date(2015, 6, 1), {"notified_on": None})
+    found = check_command(valid_command(reason, entry, change_date=date(2015, 6, 1)), CTX_HIROSAKI)
+    assert found is not None and (found.code, found.field) == ("DATE_ORDER", "notified_on")
+
+
+def test_tenkyo_before_current_address_since_refused() -> None:
+    """A 転居 (住基法23条) leaves the current address, set on 住所を定めた日 (2015-06-01)."""
+    reg = InMemoryRegistry()
+    person = register(reg)
+    moving = plausible(person, R.TENKYO, date(2015, 5, 1), n=3)
+    refuse(reg, moving, "DATE_BEFORE_STORED", "change_date")
+
+
+def test_shibo_before_the_person_became_resident_refused() -> None:
+    reg = InMemoryRegistry()
+    person = register(reg)  # 住民となった日 2010-04-01
+    refuse(reg, change(person, R.SHIBO, date(2009, 12, 31)), "DATE_BEFORE_STORED", "change_date")
+    accept(reg, change(person, R.SHIBO, date(2010, 4, 1)))
+
+
+def test_tennyu_of_new_person_must_carry_juminhyo_code_since() -> None:
+    """The 住民票コード of a 転入 was given elsewhere (住基法30条の3): its 使用年月日 comes from the
+    caller, not from the 転入日."""
+    reg = InMemoryRegistry()
+    cmd = valid_command(R.TENNYU, base(11), change_date=date(2010, 4, 1))
+    refuse(reg, cmd, "MISSING_FIELD", "juminhyo_code_since")
+
+
+def test_tennyu_of_former_resident_keeps_stored_juminhyo_code_since() -> None:
+    reg = InMemoryRegistry()
+    person = register(reg, juminhyo_code_since=date(1980, 5, 5))
+    gone = accept(reg, plausible(person, R.TENSHUTSU, TODAY - 30 * DAY), TODAY - 30 * DAY)
+    back = plausible(gone, R.TENNYU, n=7)
+    back = dataclasses.replace(back, entry=dataclasses.replace(back.entry, juminhyo_code_since=None))
+    assert accept(reg, back).juminhyo_code_since == date(1980, 5, 5)
+
+
+# -- restoring a record ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("removed_by", [R.SHISSO_SENKOKU, R.SHIBO])
+def test_shokken_kisai_restores_a_record_removed_by_death_or_disappearance(removed_by: ChangeReason) -> None:
+    """失踪宣告の取消 (民法32条1項) or a 死亡 recorded in error: the 市町村長 restores the 住民票 by
+    職権 (住基法施行令12条3項). Same person, same 住民票コード, 現存者 again."""
+    reg = InMemoryRegistry()
+    gone = removed(reg, removed_by)
+    restored = accept(reg, plausible(gone, R.SHOKKEN_KISAI, n=4))
+    assert restored.record_status is S.CURRENT and restored.juminhyo_code == gone.juminhyo_code
+    assert len(reg.records) == 1
+    refuse(reg, plausible(gone, R.TENNYU, n=5), "ALREADY_RESIDENT")
+
+
+def test_tenshutsu_torikeshi_refused_after_the_configured_period() -> None:
+    """The 転入通知 of the new municipality (住基法9条1項) ends a 転出; the emulator receives none,
+    so a configured period (default 30 days after the 転出) stands in for it."""
+    reg = InMemoryRegistry()
+    moved = TODAY - 40 * DAY
+    gone = accept(reg, plausible(register(reg), R.TENSHUTSU, moved), moved)
+    late = plausible(gone, R.TENSHUTSU_TORIKESHI)
+    refuse(reg, late, "TENSHUTSU_TORIKESHI_TOO_LATE", "change_reason")
+    assert isinstance(decide(late, reg, TODAY, RulesConfig(tenshutsu_torikeshi_days=60)), Accepted)
+    on_time = TODAY - 30 * DAY
+    gone2 = accept(reg, plausible(register(reg, 12), R.TENSHUTSU, on_time), on_time)
+    accept(reg, plausible(gone2, R.TENSHUTSU_TORIKESHI))
+
+
+# -- the rest of the lifecycle ----------------------------------------------------------------------
+
+
+def test_setai_henko_changes_relationship_only() -> None:
+    """世帯変更 (住基法25条): 世帯主 and 続柄 change, nothing else."""
+    reg = InMemoryRegistry()
+    person = register(reg, relationship=Relationship.CHILD)
+    after = accept(reg, change(person, R.SETAI_HENKO, relationship=Relationship.HEAD))
+    assert after.relationship is Relationship.HEAD and after.change_reason is R.SETAI_HENKO
+    refuse(reg, change(after, R.SETAI_HENKO), "NO_CHANGE", "relationship")
+    moving = change(after, R.SETAI_HENKO, relationship=Relationship.CHILD, address="青森県弘前市大字本町1番地")
+    refuse(reg, moving, "FIELD_CHANGE_NOT_ALLOWED", "address")
+
+
+def test_juminhyo_code_henko_needs_a_code_designated_for_this_municipality() -> None:
+    """住基法30条の4: the new code is one of those the 機構 designated for the municipality (30条の2
+    第2項); a configured range stands in for the designation."""
+    reg = InMemoryRegistry()
+    person = register(reg)
+    rules = RulesConfig(designated_juminhyo_codes=((juminhyo_code(0), juminhyo_code(50)),))
+    inside, outside = plausible(person, R.JUMINHYO_CODE_HENKO, n=7), plausible(person, R.JUMINHYO_CODE_HENKO, n=70)
+    v = decide(outside, reg, TODAY, rules)
+    assert isinstance(v, Violation) and (v.code, v.field) == ("JUMINHYO_CODE_NOT_DESIGNATED", "juminhyo_code")
+    assert isinstance(decide(inside, reg, TODAY, rules), Accepted)
+    assert isinstance(decide(outside, reg, TODAY), Accepted)  # no designation configured: any unused code
+
+
+def test_shussei_needs_a_designated_code() -> None:
+    """住基法30条の3第1項: a person never recorded anywhere gets a designated code."""
+    reg = InMemoryRegistry()
+    born = TODAY - 3 * DAY
+    baby = base(13, birth_date=born, resident_since=born, address_since=born, notified_on=TODAY)
+    rules = RulesConfig(designated_juminhyo_codes=((juminhyo_code(0), juminhyo_code(50)),))
+    v = decide(valid_command(R.SHUSSEI, baby, change_date=born), reg, TODAY, rules)
+    assert isinstance(v, Violation) and v.code == "JUMINHYO_CODE_NOT_DESIGNATED"
+
+
+@pytest.mark.parametrize("removed_by", [R.TENSHUTSU, R.SHOKKEN_SHOJO])
+def test_tennyu_of_former_resident_whose_code_changed_elsewhere_matched_by_individual_number(
+    removed_by: ChangeReason,
+) -> None:
+    """Moved out, changed the 住民票コード elsewhere (住基法30条の4), back: a new code, the same
+    個人番号 (番号法7条). The same person under the new code; the old code is retired."""
+    reg = InMemoryRegistry()
+    gone = removed(reg, removed_by)
+    entry = base(14, individual_number=gone.individual_number, juminhyo_code_since=date(2020, 1, 1))
+    result = run(reg, tennyu(entry))
+    assert isinstance(result, Accepted), result
+    assert result.person_key == 1 and result.retire_code == gone.juminhyo_code
+    back = reg.apply(result)
+    assert back.juminhyo_code == entry.juminhyo_code and len(reg.records) == 1
+    assert reg.find(gone.juminhyo_code).retired  # type: ignore[union-attr]
+
+
+def test_tennyu_with_number_of_present_person_still_refused() -> None:
+    reg = InMemoryRegistry()
+    present = register(reg, 1)
+    refuse(reg, tennyu(base(15, individual_number=present.individual_number)), "INDIVIDUAL_NUMBER_IN_USE")
