@@ -24,7 +24,7 @@ from cs_gateway.domain.check_digit import (
     make_individual_number,
     make_juminhyo_code,
 )
-from cs_gateway.domain.enums import ChangeReason, Relationship, ResidentClass, Sex
+from cs_gateway.domain.enums import LEGACY_RELATIONSHIPS, ChangeReason, Relationship, ResidentClass, Sex
 from cs_gateway.domain.format_checks import FormatContext
 from cs_gateway.domain.logic_checks import Accepted
 from cs_gateway.domain.record import ENTRY_FIELDS, IdentityRecord, ResidentEntry, UpdateCommand
@@ -55,7 +55,7 @@ ABROAD = (
 LATIN = [chr(cp) for cp in range(0xFF21, 0xFF3B)]  # Ａ..Ｚ (JIS X 0208): a 外国人住民's name in letters
 REQUEST_ID_ALPHABET = [chr(cp) for cp in range(0x21, 0x7F)]
 ACTOR_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
-RELATIONSHIPS = [r for r in Relationship if r is not Relationship.UNSPECIFIED]
+RELATIONSHIPS = [r for r in Relationship if r is not Relationship.UNSPECIFIED and r not in LEGACY_RELATIONSHIPS]
 REASONS = [r for r in ChangeReason if r is not ChangeReason.UNSPECIFIED]
 EARLIEST_BIRTH = date(1920, 1, 1)
 MAX_PLANNED_DAYS = 60

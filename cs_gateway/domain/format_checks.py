@@ -16,7 +16,7 @@ from .check_digit import (
     is_valid_municipality_code,
     is_valid_postal_code,
 )
-from .enums import ChangeReason, Relationship, ResidentClass, Sex
+from .enums import LEGACY_RELATIONSHIPS, ChangeReason, Relationship, ResidentClass, Sex
 from .gaiji import scan
 from .kana import first_non_kana, is_katakana_name
 from .record import ResidentEntry, UpdateCommand
@@ -155,6 +155,8 @@ def _entry_violations(e: ResidentEntry, ctx: FormatContext) -> Iterator[Violatio
     )
     if not isinstance(e.relationship, Relationship) or e.relationship is Relationship.UNSPECIFIED:
         yield violation("INVALID_ENUM", "relationship")
+    elif e.relationship in LEGACY_RELATIONSHIPS:
+        yield violation("LEGACY_RELATIONSHIP", "relationship")
     if not isinstance(e.resident_class, ResidentClass) or e.resident_class is ResidentClass.UNSPECIFIED:
         yield violation("INVALID_ENUM", "resident_class")
     if e.previous_juminhyo_code and not is_valid_juminhyo_code(e.previous_juminhyo_code):

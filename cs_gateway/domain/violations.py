@@ -87,6 +87,11 @@ CATALOG: dict[str, tuple[Kind, str, str]] = {
         "{field} は関連項目と併せて指定してください",
         "{field} must be given together with its related items",
     ),
+    "LEGACY_RELATIONSHIP": (
+        Kind.FORMAT,
+        "{field} に旧い値(兄弟姉妹・祖父母など)は使えません。兄・姉・弟・妹などで指定してください",
+        "{field} is a merged legacy value (兄弟姉妹, 祖父母 ...): send the relation itself (兄, 姉, 祖父 ...)",
+    ),
     "RESIDENT_CLASS_MISMATCH": (
         Kind.FORMAT,
         "この異動事由には{field}が合いません",

@@ -773,3 +773,39 @@ def test_character_outside_repertoire_refused_with_field_and_position(field: str
 def test_kana_item_holds_katakana_choon_and_full_width_space_only(value: str, position: int) -> None:
     found = assert_refused(command(name_kana=value), "INVALID_KANA", "name_kana")
     assert found.position == position
+
+
+# --- 続柄 (#20) ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "relationship",
+    [
+        Relationship.ELDER_BROTHER,
+        Relationship.ELDER_SISTER,
+        Relationship.YOUNGER_BROTHER,
+        Relationship.YOUNGER_SISTER,
+        Relationship.GRANDFATHER,
+        Relationship.GRANDMOTHER,
+        Relationship.FATHERS_OR_MOTHERS_BROTHER,
+        Relationship.SIBLINGS_SON,
+        Relationship.WIFE_UNREGISTERED,
+    ],
+)
+def test_relationship_is_the_relation_the_juminhyo_records(relationship: Relationship) -> None:
+    """住基法7条4号: the 住民票 writes 兄, 姉, 弟, 妹, 祖父, 祖母, 妻(未届) ... (事務処理要領 第2-1-(2)-エ)."""
+    assert_passes(command(relationship=relationship))
+
+
+@pytest.mark.parametrize(
+    "legacy",
+    [
+        Relationship.SIBLING,
+        Relationship.GRANDPARENT,
+        Relationship.CHILD_IN_LAW,
+        Relationship.STEPCHILD,
+        Relationship.UNREGISTERED_SPOUSE,
+    ],
+)
+def test_merged_legacy_relationship_refused_in_new_entries(legacy: Relationship) -> None:
+    assert_refused(command(relationship=legacy), "LEGACY_RELATIONSHIP", "relationship")

@@ -52,3 +52,13 @@ def test_every_change_reason_is_documented_in_japanese() -> None:
         while above and above[-1].strip().startswith("//"):
             block.insert(0, above.pop().strip())
         assert block and block[0].startswith("// " + reason.label_ja), reason
+
+
+def test_every_relationship_has_its_japanese_name_in_the_proto() -> None:
+    from pathlib import Path
+
+    proto = (Path(__file__).resolve().parents[2] / "proto/jukinet/cs/v1/identity.proto").read_text(encoding="utf-8")
+    for member in Relationship:
+        line = next(x for x in proto.splitlines() if f"RELATIONSHIP_{member.name} = {member.value};" in x)
+        comment = line.split("//", 1)[1].strip()
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in comment), member  # a Japanese name per value
