@@ -16,6 +16,7 @@ import grpc
 from ..app.read_records import get_history, get_record
 from ..audit.event import REFUSED, Actor, AuditEvent
 from ..clock import Today, jst_today
+from ..domain.registry import as_of
 from ..domain.violations import Violation, violation
 from ..gen.jukinet.cs.v1 import identity_pb2, update_service_pb2
 from ..store.interface import Encoded, EncodedWrite, StoreError, UpdateStore
@@ -154,7 +155,7 @@ class UpdateServicer:
         if isinstance(found, Violation):
             await abort_with_violation(context, found)
             raise AssertionError("unreachable")
-        return record_to_proto(found)
+        return record_to_proto(as_of(found, self._today()))  # a passed 転出予定日 reads as 消除者
 
     async def GetHistory(  # noqa: N802
         self, request: update_service_pb2.GetHistoryRequest, context: grpc.aio.ServicerContext

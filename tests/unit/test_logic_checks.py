@@ -18,7 +18,7 @@ from cs_gateway.domain.kana import seion
 from cs_gateway.domain.logic_checks import Accepted, decide
 from cs_gateway.domain.record import ENTRY_FIELDS, IdentityRecord, ResidentEntry, UpdateCommand
 from cs_gateway.domain.record_codec import record_from_dict, record_to_dict
-from cs_gateway.domain.registry import effective_status
+from cs_gateway.domain.registry import as_of, effective_status
 from cs_gateway.domain.rules_config import DEFAULT_TENSHUTSU_TORIKESHI_DAYS, RulesConfig
 from cs_gateway.domain.violations import Violation, violation
 from tests.strategies import (
@@ -1217,3 +1217,16 @@ def test_tennyu_with_number_of_present_person_still_refused() -> None:
     reg = InMemoryRegistry()
     present = register(reg, 1)
     refuse(reg, tennyu(base(15, individual_number=present.individual_number)), "INDIVIDUAL_NUMBER_IN_USE")
+
+
+# -- items whose meaning is kept (#32, #35) --------------------------------------------------------
+
+
+def test_record_read_after_planned_departure_date_is_removed_moved_out() -> None:
+    """A 消除者 no longer reads back as 転出予定: as_of brings #35 and #32 up to date on reading."""
+    reg = InMemoryRegistry()
+    leaving = accept(reg, plausible(register(reg), R.TENSHUTSU, ahead=10))
+    assert as_of(leaving, TODAY) is leaving  # still ahead: as stored
+    read = as_of(leaving, TODAY + 10 * DAY)
+    assert (read.record_status, read.prospective) == (S.REMOVED_MOVED_OUT, False)
+    assert dataclasses.replace(read, record_status=leaving.record_status, prospective=True) == leaving
