@@ -159,8 +159,8 @@ CATALOG: dict[str, tuple[Kind, str, str]] = {
     "NOT_MOVED_OUT": (Kind.STATE, "転出(予定を含む)の記録がありません", "the person has not moved out"),
     "DECEASED": (
         Kind.STATE,
-        "死亡により消除された者は職権修正のみ可能です",
-        "a person removed by death accepts only 職権修正",
+        "死亡・失踪宣告により消除された者は職権修正(または回復の職権記載)のみ可能です",
+        "a person removed by death accepts only 職権修正 (or a restoring 職権記載)",
     ),
     "ALREADY_JAPANESE": (
         Kind.STATE,
