@@ -13,7 +13,6 @@ from datetime import date, timedelta
 from .enums import ChangeReason as R
 from .enums import RecordStatus as S
 from .enums import ResidentClass as C
-from .gaiji import count_gaiji
 from .kana import seion
 from .record import ENTRY_FIELDS, IdentityRecord, ResidentEntry, UpdateCommand
 from .registry import RegistryView, StoredPerson
@@ -108,14 +107,15 @@ def decide(
         return violation("JUMINHYO_CODE_RETIRED", field)
     state = stored.state(today) if stored else None
     modifies = is_modification(cmd.change_reason, state)
-    if stored is None and cmd.change_reason in CREATING:
-        stored = _former_resident_by_number(cmd, registry)
+    holder = registry.individual_number_holder(cmd.entry.individual_number)  # one query, used twice
+    if stored is None and holder is not None and cmd.change_reason is R.TENNYU:
+        stored = _former_resident_by_number(cmd, holder, registry)
         state = stored.state(today) if stored else None
     refusal = (
         _check_state(cmd, stored, state, modifies, today, rules)
         or _check_changes(cmd, stored, modifies)
         or _check_reason_specifics(cmd, stored, registry, rules)
-        or _check_individual_number(cmd, stored, registry)
+        or _check_individual_number(stored, holder)
         or _check_code_since(cmd, stored)
     )
     if refusal is not None:
@@ -137,16 +137,11 @@ def is_modification(reason: R, state: S | None) -> bool:
     return reason not in CREATING
 
 
-def _former_resident_by_number(cmd: UpdateCommand, registry: RegistryView) -> StoredPerson | None:
+def _former_resident_by_number(cmd: UpdateCommand, holder: int, registry: RegistryView) -> StoredPerson | None:
     """A 転入 of a former resident whose 住民票コード was changed elsewhere (住基法30条の4) while
     they lived there: a code unknown here, but the 個人番号 of a person of this file. The 個人番号
     follows the person for life (番号法7条1項; changed only by 7条2項), so it is that person,
     under the new code; the rules of 転入 then decide (a present person is ALREADY_RESIDENT)."""
-    if cmd.change_reason is not R.TENNYU:
-        return None
-    holder = registry.individual_number_holder(cmd.entry.individual_number)
-    if holder is None:
-        return None
     found = registry.person(holder)
     if found is None or found.record.individual_number != cmd.entry.individual_number:
         return None  # a number changed away (個人番号変更) is never matched: INDIVIDUAL_NUMBER_IN_USE
@@ -279,11 +274,8 @@ def _check_code_since(cmd: UpdateCommand, stored: StoredPerson | None) -> Violat
     return None
 
 
-def _check_individual_number(
-    cmd: UpdateCommand, stored: StoredPerson | None, registry: RegistryView
-) -> Violation | None:
+def _check_individual_number(stored: StoredPerson | None, holder: int | None) -> Violation | None:
     """A 個人番号 belongs to one person (one 住民票コード) only, and is never reassigned."""
-    holder = registry.individual_number_holder(cmd.entry.individual_number)
     if holder is not None and (stored is None or holder != stored.person_key):
         return violation("INDIVIDUAL_NUMBER_IN_USE", "individual_number")
     return None
@@ -312,7 +304,8 @@ def build_record(cmd: UpdateCommand, before: IdentityRecord | None, status: S, p
         code_since = before.juminhyo_code_since if before and cmd.change_reason is not R.JUMINHYO_CODE_HENKO else None
     if code_since is None:
         code_since = cmd.change_date
-    texts = (e.name_kanji, e.address, e.previous_address, e.former_surname_kanji)
+    # 外字フラグ (#34): the format checks made each 外字数 equal to its text's 外字 (gaiji.py).
+    counts = (e.name_gaiji_count, e.address_gaiji_count, e.previous_address_gaiji_count, e.former_surname_gaiji_count)
     return IdentityRecord(
         juminhyo_code=e.juminhyo_code,
         name_kanji=e.name_kanji,
@@ -347,7 +340,7 @@ def build_record(cmd: UpdateCommand, before: IdentityRecord | None, status: S, p
         update_prohibited=e.update_prohibited,
         prospective=prospective,
         locked=False,
-        has_gaiji=any(count_gaiji(t) for t in texts),
+        has_gaiji=any(counts),
         record_status=status,
         timestamp=None,
         former_surname_kanji=e.former_surname_kanji,
