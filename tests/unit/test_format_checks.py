@@ -13,7 +13,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from cs_gateway.domain.check_digit import make_individual_number, make_juminhyo_code
-from cs_gateway.domain.enums import ChangeReason, Relationship, Sex
+from cs_gateway.domain.enums import ChangeReason, Relationship, ResidentClass, Sex
 from cs_gateway.domain.format_checks import (
     MAX_ADDRESS,
     MAX_DETAIL,
@@ -483,6 +483,8 @@ def corrupt_item(cmd: UpdateCommand, field: str, value: object) -> UpdateCommand
 
 
 BAD_CHARS = [chr(c) for c in range(0x20)] + ["\x7f", "\x85", "\u200b", "\u200e", "\ufeff", "\u2028", "\u2029", "\u0378"]
+# outside the repertoire of the 漢字 items (gaiji.py): fillers, emoji, marks, half-width kana
+BAD_CHARS += ["\u3164", "\u2800", "\U0001f600", "\u0301", "\u309a", "\uff71", "\u00a0", "\u2e80"]
 
 
 def st_dirty(text: str) -> st.SearchStrategy[str]:
@@ -519,9 +521,14 @@ def bad_request_id(draw: Draw, cmd: UpdateCommand, field: str) -> tuple[UpdateCo
     return corrupt_item(cmd, field, value), {("INVALID_REQUEST_ID", field)}
 
 
-@corruption("change_reason", "sex", "relationship")
+@corruption("change_reason", "sex", "relationship", "resident_class")
 def unspecified_enum(draw: Draw, cmd: UpdateCommand, field: str) -> tuple[UpdateCommand, Expected]:
-    unspecified = {"change_reason": R.UNSPECIFIED, "sex": Sex.UNSPECIFIED, "relationship": Relationship.UNSPECIFIED}
+    unspecified = {
+        "change_reason": R.UNSPECIFIED,
+        "sex": Sex.UNSPECIFIED,
+        "relationship": Relationship.UNSPECIFIED,
+        "resident_class": ResidentClass.UNSPECIFIED,
+    }
     return corrupt_item(cmd, field, unspecified[field]), {("INVALID_ENUM", field)}
 
 

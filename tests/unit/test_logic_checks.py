@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 from cs_gateway.domain.enums import ChangeReason, RecordStatus, Relationship, ResidentClass, Sex
@@ -803,6 +803,13 @@ def test_random_valid_records_accepted_as_tennyu_into_empty_registry(cmd: Update
     assert r.has_gaiji is any(count_gaiji(t) for t in texts)
     reg.apply(result)
     assert reg.find(e.juminhyo_code) is not None and reg.individual_number_holder(e.individual_number) == 1
+
+
+def test_strategies_generate_valid_residents_of_both_classes() -> None:
+    """The properties run over 日本人住民 and 外国人住民 alike (30% of random entries are 外国人)."""
+    for resident_class in (C.JAPANESE, C.FOREIGN):
+        found = find(st_valid_command(), lambda cmd, c=resident_class: cmd.entry.resident_class is c)
+        assert check_command(found, CTX_HIROSAKI) is None
 
 
 def expected_acceptance(reason: ChangeReason, before: RecordStatus, stored: IdentityRecord, today: date) -> bool:
