@@ -17,8 +17,9 @@ class Relationship(IntEnum):
     """続柄 (#20), relative to the 世帯主, as the 住民票 records it (住基法7条4号).
 
     The 住民票 writes the relation itself: 兄, 姉, 弟, 妹 (not 兄弟姉妹), 祖父, 祖母, 子の妻, 妻の父,
-    妻(未届) ... (住民基本台帳事務処理要領 第2-1-(2)-エ; every child is 子 since 1995). The values
-    8-12 merged such relations; they stay readable in stored versions but are refused in new
+    妻(未届) ... (住民基本台帳事務処理要領, 続柄の記載; every child is 子 since 1995). The code list
+    of the 住民記録システム標準仕様書 was not available to us: the numbers are the emulator's. The
+    values 8-12 merged such relations; they stay readable in stored versions but are refused in new
     entries (LEGACY). OTHER is for a relation this list does not name (e.g. 父の兄の子).
     """
 

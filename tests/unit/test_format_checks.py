@@ -800,7 +800,7 @@ def test_kana_item_holds_katakana_choon_and_full_width_space_only(value: str, po
     ],
 )
 def test_relationship_is_the_relation_the_juminhyo_records(relationship: Relationship) -> None:
-    """住基法7条4号: the 住民票 writes 兄, 姉, 弟, 妹, 祖父, 祖母, 妻(未届) ... (事務処理要領 第2-1-(2)-エ)."""
+    """住基法7条4号: the 住民票 writes 兄, 姉, 弟, 妹, 祖父, 祖母, 妻(未届) ... (事務処理要領, 続柄の記載)."""
     assert_passes(command(relationship=relationship))
 
 
