@@ -62,3 +62,24 @@ def test_every_relationship_has_its_japanese_name_in_the_proto() -> None:
         line = next(x for x in proto.splitlines() if f"RELATIONSHIP_{member.name} = {member.value};" in x)
         comment = line.split("//", 1)[1].strip()
         assert any("\u4e00" <= ch <= "\u9fff" for ch in comment), member  # a Japanese name per value
+
+
+def test_wire_entry_without_resident_class_is_refused() -> None:
+    """The 既存住基 always knows the 区分 (住基法30条の45): RESIDENT_CLASS_UNSPECIFIED is refused."""
+    from clients.synthetic import tennyu_request
+    from cs_gateway.api.convert import update_from_proto
+    from cs_gateway.domain.violations import Violation
+
+    request = tennyu_request(1)
+    assert not isinstance(update_from_proto(request), Violation)
+    request.entry.resident_class = pb.RESIDENT_CLASS_UNSPECIFIED
+    refused = update_from_proto(request)
+    assert isinstance(refused, Violation) and (refused.code, refused.field) == ("INVALID_ENUM", "resident_class")
+
+
+def test_refusal_on_the_wire_carries_the_character_position() -> None:
+    from cs_gateway.api.convert import refusal_to_proto
+    from cs_gateway.domain.violations import violation
+
+    wire = refusal_to_proto(violation("CHARACTER_NOT_ALLOWED", "name_kanji", position=3))
+    assert (wire.reason, wire.field, wire.position) == ("CHARACTER_NOT_ALLOWED", "name_kanji", 3)
