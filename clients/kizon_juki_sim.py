@@ -112,6 +112,13 @@ _REASON_JA: dict[int, str] = {
     identity_pb2.CHANGE_REASON_JUMINHYO_CODE_HENKO: "住民票コード変更",
     identity_pb2.CHANGE_REASON_KOJIN_BANGO_HENKO: "個人番号変更",
     identity_pb2.CHANGE_REASON_JUSHO_SETTEI: "住所設定",
+    identity_pb2.CHANGE_REASON_ZAIRYU_SHIKAKU_SHUTOKU: "在留資格取得",
+    identity_pb2.CHANGE_REASON_SETAI_HENKO: "世帯変更",
+}
+# 住民の区分 (住基法30条の45), shown after the name when the entry carries it.
+_CLASS_JA: dict[str, str] = {
+    "RESIDENT_CLASS_JAPANESE": "日本人住民",
+    "RESIDENT_CLASS_FOREIGN": "外国人住民",
 }
 _STATUS_JA: dict[int, str] = {
     identity_pb2.RECORD_STATUS_UNSPECIFIED: "未設定",
@@ -421,7 +428,9 @@ def format_result_line(number: int, reason: int, entry: Mapping[str, Any], outco
     """One readable line (Japanese and English) for a step's result; identifiers are masked."""
     name = str(entry.get("name_kanji", "")) or "?"
     code = mask_identifier(str(entry.get("juminhyo_code", "")))
-    head = f"#{number} {_reason_label(reason)}  {name} ({code})"
+    resident_class = _CLASS_JA.get(str(entry.get("resident_class", "")))
+    shown = f"{name} [{resident_class}]" if resident_class else name
+    head = f"#{number} {_reason_label(reason)}  {shown} ({code})"
     if outcome.kind == "accepted":
         body = f"受理 accepted  更新順番号={outcome.update_seq} 状況={_status_label(outcome.record_status)}"
     elif outcome.kind == "refused":

@@ -34,11 +34,12 @@ def synthetic_entry(i: int, *, moved_in: date = date(2025, 4, 1)) -> pb.Resident
     """A valid ResidentEntry for person i (distinct codes and numbers for i < 10**6)."""
     surname, surname_kana = _SURNAMES[i % len(_SURNAMES)]
     given, given_kana = _GIVEN[(i // len(_SURNAMES)) % len(_GIVEN)]
+    birth = date(1950 + i % 60, 1 + i % 12, 1 + i % 28)
     return pb.ResidentEntry(
         juminhyo_code=juminhyo_code_of(i),
         name_kanji=f"{surname}　{given}",
         name_kana=f"{surname_kana}　{given_kana}",
-        birth_date=pb_date(date(1950 + i % 60, 1 + i % 12, 1 + i % 28)),
+        birth_date=pb_date(birth),
         sex=pb.SEX_MALE if i % 2 else pb.SEX_FEMALE,
         municipality_code=MUNICIPALITY,
         aza_code=f"{1000000 + i % 900:07d}",
@@ -51,6 +52,9 @@ def synthetic_entry(i: int, *, moved_in: date = date(2025, 4, 1)) -> pb.Resident
         relationship=pb.RELATIONSHIP_HEAD,
         previous_municipality_code="011002",
         previous_address="北海道札幌市中央区北一条西二丁目",
+        juminhyo_code_since=pb_date(birth),  # a 転入 carries it: the code was given elsewhere
+        # one in ten a 外国人住民 (住基法30条の45), the others 日本人住民
+        resident_class=pb.RESIDENT_CLASS_FOREIGN if i % 10 == 9 else pb.RESIDENT_CLASS_JAPANESE,
     )
 
 

@@ -14,7 +14,8 @@ from typing import Any
 
 from cryptography import x509
 
-from .domain.check_digit import is_valid_municipality_code
+from .domain.check_digit import is_valid_juminhyo_code, is_valid_municipality_code
+from .domain.rules_config import DEFAULT_RULES, RulesConfig
 from .security.policy_file import (
     DEFAULT_ISSUER,
     Policy,
@@ -84,6 +85,7 @@ class GatewayConfig:
     policy_file: Path
     policy: Policy
     metrics: MetricsConfig = MetricsConfig()
+    rules: RulesConfig = DEFAULT_RULES  # [rules]: the logic checks' configured facts
 
 
 _SCHEMA: dict[str, dict[str, type]] = {
@@ -100,6 +102,7 @@ _SCHEMA: dict[str, dict[str, type]] = {
     "store": {"path": str},
     "policy": {"file": str},
     "audit": {"hmac_key": str, "checkpoint_every": int, "retention_years": int},
+    "rules": {"tenshutsu_torikeshi_days": int, "designated_juminhyo_codes": list},
     "limits": {
         "max_receive_message_bytes": int,
         "max_send_message_bytes": int,
@@ -192,7 +195,26 @@ def parse_config(data: dict[str, Any], *, base: Path) -> GatewayConfig:
         policy_file=policy_file,
         policy=policy,
         metrics=metrics,
+        rules=_rules(data.get("rules", {})),
     )
+
+
+def _rules(data: dict[str, Any]) -> RulesConfig:
+    """[rules] tenshutsu_torikeshi_days = 30; designated_juminhyo_codes = ["LOW-HIGH", ...]
+    (inclusive ranges of 11-digit 住民票コード standing in for the 機構's designation)."""
+    days = data.get("tenshutsu_torikeshi_days", DEFAULT_RULES.tenshutsu_torikeshi_days)
+    if days < 0:
+        raise ConfigError("rules.tenshutsu_torikeshi_days: must be 0 or more")
+    ranges: list[tuple[str, str]] = []
+    for item in data.get("designated_juminhyo_codes", []):
+        low, sep, high = item.partition("-") if isinstance(item, str) else ("", "", "")
+        if not sep or not is_valid_juminhyo_code(low) or not is_valid_juminhyo_code(high) or low > high:
+            raise ConfigError(
+                "rules.designated_juminhyo_codes: each entry must be LOW-HIGH, "
+                "two valid 11-digit 住民票コード with LOW <= HIGH"
+            )
+        ranges.append((low, high))
+    return RulesConfig(tenshutsu_torikeshi_days=days, designated_juminhyo_codes=tuple(ranges))
 
 
 def _check_shape(data: dict[str, Any]) -> None:

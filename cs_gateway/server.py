@@ -24,6 +24,7 @@ from .audit.signing import CheckpointSigner
 from .audit.spec import AuditSpec
 from .clock import Today, jst_today
 from .config import GatewayConfig
+from .domain.rules_config import DEFAULT_RULES, RulesConfig
 from .logging_setup import get_logger
 from .metrics import GatewayMetrics
 from .metrics_collector import GatewayCollector
@@ -100,11 +101,11 @@ def revocation_checker(
     return checker
 
 
-def command_registry(municipality_code: str) -> CommandRegistry:
+def command_registry(municipality_code: str, rules: RulesConfig = DEFAULT_RULES) -> CommandRegistry:
     """What the store's writer runs: the app's handlers, and api's codecs for the RPCs whose
     requests the writer decodes (Apply, ApplyStream)."""
     registry = register_handlers(CommandRegistry())
-    return register_codecs(registry, municipality_code=municipality_code)
+    return register_codecs(registry, municipality_code=municipality_code, rules=rules)
 
 
 def certificate_gate(config: GatewayConfig) -> CertificateGate:
@@ -140,7 +141,7 @@ def open_store(
         signing_cert=config.tls.cert,
         checkpoint_every=config.audit.checkpoint_every,
     )
-    registry = command_registry(config.municipality_code)
+    registry = command_registry(config.municipality_code, config.rules)
     return SqliteStore(
         config.store_path,
         audit=spec,

@@ -24,7 +24,7 @@ from cs_gateway.domain.check_digit import (
     make_individual_number,
     make_juminhyo_code,
 )
-from cs_gateway.domain.enums import ChangeReason, Relationship, Sex
+from cs_gateway.domain.enums import LEGACY_RELATIONSHIPS, ChangeReason, Relationship, ResidentClass, Sex
 from cs_gateway.domain.format_checks import FormatContext
 from cs_gateway.domain.logic_checks import Accepted
 from cs_gateway.domain.record import ENTRY_FIELDS, IdentityRecord, ResidentEntry, UpdateCommand
@@ -46,9 +46,16 @@ KANJI = "山田川本中村小林佐藤鈴木高橋渡辺伊加吉松井上下�
 GAIJI_FIRST, GAIJI_LAST = 0xE000, 0xF8FF  # the BMP private use area
 TOWNS = ("大字岩木町", "大字百石町", "大字土手町", "大字城東", "大字堅田", "大字紺屋町", "大字松原東", "大字桜ケ丘")
 PREVIOUS_PREFIXES = ("青森県青森市", "青森県黒石市", "北海道札幌市中央区", "東京都千代田区", "大阪府大阪市")
+ABROAD = (
+    "アメリカ合衆国カリフォルニア州",
+    "大韓民国ソウル特別市",
+    "ベトナム社会主義共和国ハノイ市",
+    "ブラジル連邦共和国",
+)
+LATIN = [chr(cp) for cp in range(0xFF21, 0xFF3B)]  # Ａ..Ｚ (JIS X 0208): a 外国人住民's name in letters
 REQUEST_ID_ALPHABET = [chr(cp) for cp in range(0x21, 0x7F)]
 ACTOR_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
-RELATIONSHIPS = [r for r in Relationship if r is not Relationship.UNSPECIFIED]
+RELATIONSHIPS = [r for r in Relationship if r is not Relationship.UNSPECIFIED and r not in LEGACY_RELATIONSHIPS]
 REASONS = [r for r in ChangeReason if r is not ChangeReason.UNSPECIFIED]
 EARLIEST_BIRTH = date(1920, 1, 1)
 MAX_PLANNED_DAYS = 60
@@ -137,9 +144,12 @@ def _address(p: Picker, prefix: str) -> tuple[str, int]:
 
 
 def _build_entry(p: Picker, today: date) -> ResidentEntry:
+    resident_class = ResidentClass.FOREIGN if _chance(p, 30) else ResidentClass.JAPANESE
     surname, surname_gaiji = _kanji(p, 1, 3)
     given, given_gaiji = _kanji(p, 1, 3)
     name = surname + (SPACE if _chance(p, 50) else "") + given
+    if resident_class is ResidentClass.FOREIGN and _chance(p, 60):
+        name, surname_gaiji, given_gaiji = _text(p, LATIN, 1, 12) + SPACE + _text(p, LATIN, 1, 12), 0, 0
     address, address_gaiji = _address(p, "青森県弘前市" + _choice(p, TOWNS))
     birth = _date(p, EARLIEST_BIRTH, today)
     resident_since = _date(p, birth, today)
@@ -150,7 +160,7 @@ def _build_entry(p: Picker, today: date) -> ResidentEntry:
         previous_municipality = _choice(p, OTHER_MUNICIPALITIES)
         previous_address, previous_gaiji = _address(p, _choice(p, PREVIOUS_PREFIXES))
     former_kanji, former_gaiji, former_kana = "", 0, ""
-    if _chance(p, 20):
+    if resident_class is ResidentClass.JAPANESE and _chance(p, 20):  # 旧氏: 日本人住民 only
         former_kanji, former_gaiji = _kanji(p, 1, 3)
         former_kana = _kana(p)
     return ResidentEntry(
@@ -179,11 +189,46 @@ def _build_entry(p: Picker, today: date) -> ResidentEntry:
         former_surname_kanji=former_kanji,
         former_surname_gaiji_count=former_gaiji,
         former_surname_kana=former_kana,
+        resident_class=resident_class,
     )
+
+
+# The 区分 the entry must carry for these reasons (format_checks.REQUIRED_CLASS).
+_CLASS_OF_REASON = {
+    ChangeReason.KOKUSEKI_SHUTOKU: ResidentClass.JAPANESE,
+    ChangeReason.KIKA: ResidentClass.JAPANESE,
+    ChangeReason.KOKUSEKI_SOSHITSU: ResidentClass.FOREIGN,
+    ChangeReason.JUSHO_SETTEI: ResidentClass.FOREIGN,
+    ChangeReason.ZAIRYU_SHIKAKU_SHUTOKU: ResidentClass.FOREIGN,
+}
+
+
+def fit_to_reason(p: Picker, reason: ChangeReason, entry: ResidentEntry) -> ResidentEntry:
+    """The entry as the 既存住基 would send it for reason: the 区分 the reason requires (no 旧氏
+    for a 外国人住民 or on 出生), where from for 転入 / 住所設定, the 住民票コード使用年月日 of a 転入."""
+    resident_class = _CLASS_OF_REASON.get(reason, entry.resident_class)
+    entry = dataclasses.replace(entry, resident_class=resident_class)
+    if resident_class is ResidentClass.FOREIGN or reason is ChangeReason.SHUSSEI:
+        entry = dataclasses.replace(
+            entry, former_surname_kanji="", former_surname_gaiji_count=0, former_surname_kana=""
+        )
+    if reason is ChangeReason.TENNYU and not entry.previous_address:
+        address, count = _address(p, _choice(p, ABROAD))  # from abroad: no 市町村コード(転入前)
+        entry = dataclasses.replace(entry, previous_address=address, previous_address_gaiji_count=count)
+    if reason is ChangeReason.JUSHO_SETTEI:
+        entry = dataclasses.replace(entry, previous_municipality_code="")
+        if entry.previous_address:
+            address, count = _address(p, _choice(p, ABROAD))
+            entry = dataclasses.replace(entry, previous_address=address, previous_address_gaiji_count=count)
+    if reason is ChangeReason.TENNYU and entry.juminhyo_code_since is None:
+        assert entry.birth_date and entry.address_since
+        entry = dataclasses.replace(entry, juminhyo_code_since=_date(p, entry.birth_date, entry.address_since))
+    return entry
 
 
 def _build_command(p: Picker, reason: ChangeReason, entry: ResidentEntry, today: date) -> UpdateCommand:
     assert entry.birth_date and entry.address_since
+    entry = fit_to_reason(p, reason, entry)
     if reason is ChangeReason.SHUSSEI:
         entry = dataclasses.replace(entry, resident_since=entry.birth_date)
         change_date = entry.birth_date
@@ -215,10 +260,13 @@ def _build_command(p: Picker, reason: ChangeReason, entry: ResidentEntry, today:
 
 def make_entry(seed: int, *, today: date = TODAY) -> ResidentEntry:
     """A deterministic valid entry; different seeds give different 住民票コード and 個人番号."""
-    entry = _build_entry(_RandomPicker(seed), today)
-    # Bijections of the seed (multipliers coprime with 10), so that codes never collide.
+    picker = _RandomPicker(seed)
+    entry = fit_to_reason(picker, ChangeReason.TENNYU, _build_entry(picker, today))
+    # Bijections of the seed (multipliers coprime with 10), so that codes never collide. A 日本人住民
+    # (tests that need a 外国人住民 say so), fit for a 転入.
     return dataclasses.replace(
         entry,
+        resident_class=ResidentClass.JAPANESE,
         juminhyo_code=make_juminhyo_code(f"{(seed * 7919 + 4_000_000_001) % 10**10:010d}"),
         individual_number=make_individual_number(f"{(seed * 104_729 + 50_000_000_003) % 10**11:011d}"),
     )
@@ -280,7 +328,9 @@ def entry_of(record: IdentityRecord, **changes: Any) -> ResidentEntry:
 
 @st.composite
 def st_valid_entry(draw: Callable[[st.SearchStrategy[Any]], Any], today: date = TODAY) -> ResidentEntry:
-    return _build_entry(_DrawPicker(draw), today)
+    """A valid entry of either 区分, fit for a 転入."""
+    p = _DrawPicker(draw)
+    return fit_to_reason(p, ChangeReason.TENNYU, _build_entry(p, today))
 
 
 @st.composite
@@ -319,6 +369,10 @@ class InMemoryRegistry:
 
     def individual_number_holder(self, individual_number: str) -> int | None:
         return self.numbers.get(individual_number)
+
+    def person(self, person_key: int) -> StoredPerson | None:
+        record = self.records.get(person_key)
+        return None if record is None else StoredPerson(person_key=person_key, record=record, retired=False)
 
     def apply(self, accepted: Accepted) -> IdentityRecord:
         self.update_seq += 1

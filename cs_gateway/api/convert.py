@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from ..domain.enums import ChangeReason, Relationship, Sex
+from ..domain.enums import ChangeReason, Relationship, ResidentClass, Sex
 from ..domain.parsing import parse_date, parse_enum
 from ..domain.record import IdentityRecord, ResidentEntry, UpdateCommand
 from ..domain.violations import Violation
@@ -65,6 +65,7 @@ def update_from_proto(request: upb.UpdateRequest) -> UpdateCommand | Violation:
             values[name] = _date(getattr(e, name), e.HasField(name), name)
         values["sex"] = _enum(Sex, e.sex, "sex")
         values["relationship"] = _enum(Relationship, e.relationship, "relationship")
+        values["resident_class"] = _enum(ResidentClass, e.resident_class, "resident_class")
         entry = ResidentEntry(**values)  # type: ignore[arg-type]
         return UpdateCommand(
             request_id=request.request_id,
@@ -122,6 +123,7 @@ def record_to_proto(r: IdentityRecord) -> pb.IdentityRecord:
         former_surname_kanji=r.former_surname_kanji,
         former_surname_gaiji_count=r.former_surname_gaiji_count,
         former_surname_kana=r.former_surname_kana,
+        resident_class=int(r.resident_class),
     )
     if r.juminhyo_code_since is not None:
         out.juminhyo_code_since.CopyFrom(date_to_proto(r.juminhyo_code_since))
@@ -131,4 +133,6 @@ def record_to_proto(r: IdentityRecord) -> pb.IdentityRecord:
 
 
 def refusal_to_proto(v: Violation) -> upb.Refusal:
-    return upb.Refusal(reason=v.code, field=v.field, message_ja=v.message_ja, message_en=v.message_en)
+    return upb.Refusal(
+        reason=v.code, field=v.field, message_ja=v.message_ja, message_en=v.message_en, position=v.position
+    )

@@ -16,6 +16,7 @@ from google.protobuf.message import DecodeError
 
 from ..app.apply_update import RefuseUpdate, StoreUpdate, UpdateOutcome, prepare_update, with_operator
 from ..audit.event import REFUSED, AuditEvent
+from ..domain.rules_config import DEFAULT_RULES, RulesConfig
 from ..domain.violations import Violation, violation
 from ..gen.jukinet.cs.v1 import update_service_pb2 as upb
 from ..store.commands import CommandRegistry
@@ -45,6 +46,7 @@ class UpdateCodec:
     """WireCodec for UpdateRequest / UpdateResult (picklable: plain data)."""
 
     municipality_code: str
+    rules: RulesConfig = DEFAULT_RULES
 
     def decode(self, job: EncodedWrite) -> StoreUpdate | RefuseUpdate:
         try:
@@ -70,6 +72,7 @@ class UpdateCodec:
             today=job.today,
             municipality_code=self.municipality_code,
             fingerprint=request_fingerprint(request),
+            rules=self.rules,
         )
 
     def encode(self, job: EncodedWrite, outcome: UpdateOutcome) -> Encoded:
@@ -78,11 +81,13 @@ class UpdateCodec:
         return Encoded(result_to_proto(outcome).SerializeToString(), outcome.violation)
 
 
-def register_codecs(registry: CommandRegistry, *, municipality_code: str) -> CommandRegistry:
+def register_codecs(
+    registry: CommandRegistry, *, municipality_code: str, rules: RulesConfig = DEFAULT_RULES
+) -> CommandRegistry:
     """The codec of UpdateService's byte-moving methods, Apply and ApplyStream."""
     from .update_servicer import SERVICE  # the gateway's side only: the writer needs no grpc
 
-    codec = UpdateCodec(municipality_code=municipality_code)
+    codec = UpdateCodec(municipality_code=municipality_code, rules=rules)
     registry.decode(SERVICE + "Apply", codec)
     registry.decode(SERVICE + "ApplyStream", codec)
     return registry

@@ -17,6 +17,7 @@ import grpc
 from ..app.read_records import get_history, get_record
 from ..audit.event import REFUSED, Actor, AuditEvent
 from ..clock import Today, jst_today
+from ..domain.registry import as_of
 from ..domain.violations import Violation, violation
 from ..gen.jukinet.cs.v1 import identity_pb2, update_service_pb2
 from ..store.interface import Encoded, EncodedWrite, StoreError, UpdateStore
@@ -180,7 +181,8 @@ class UpdateServicer:
     async def GetRecord(  # noqa: N802
         self, request: update_service_pb2.GetRecordRequest, context: grpc.aio.ServicerContext
     ) -> identity_pb2.IdentityRecord:
-        return record_to_proto(await self._read(get_record, request.juminhyo_code, context, "GetRecord"))
+        found = await self._read(get_record, request.juminhyo_code, context, "GetRecord")
+        return record_to_proto(as_of(found, self._today()))  # a passed 転出予定日 reads as 消除者
 
     async def GetHistory(  # noqa: N802
         self, request: update_service_pb2.GetHistoryRequest, context: grpc.aio.ServicerContext

@@ -15,6 +15,7 @@ from ..audit.event import OK, REFUSED, REPLAYED, Actor, AuditEvent
 from ..domain.format_checks import FormatContext, check_command
 from ..domain.logic_checks import Accepted, decide
 from ..domain.record import IdentityRecord, UpdateCommand
+from ..domain.rules_config import DEFAULT_RULES, RulesConfig
 from ..domain.violations import Violation, violation
 from ..store.port import Transaction
 
@@ -28,6 +29,7 @@ class StoreUpdate:
     command: UpdateCommand
     today: date
     audit: AuditEvent  # action, actor and subject; the handler adds the outcome
+    rules: RulesConfig = DEFAULT_RULES  # this CS's configured rules (転出取消 period, designated codes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,7 @@ def prepare_update(
     today: date,
     municipality_code: str,
     fingerprint: str | None = None,
+    rules: RulesConfig = DEFAULT_RULES,
 ) -> StoreUpdate | RefuseUpdate:
     """The command for one update: store it, or audit its format refusal.
 
@@ -83,7 +86,7 @@ def prepare_update(
     found = check_command(cmd, FormatContext(today=today, municipality_code=municipality_code))
     if found is not None:
         return RefuseUpdate(audit.with_outcome(REFUSED, reason=found.code), found)
-    return StoreUpdate(cmd.request_id, fingerprint or cmd.fingerprint(), cmd, today, audit)
+    return StoreUpdate(cmd.request_id, fingerprint or cmd.fingerprint(), cmd, today, audit, rules)
 
 
 def store_update(tx: Transaction, update: StoreUpdate) -> UpdateOutcome:
@@ -100,7 +103,7 @@ def store_update(tx: Transaction, update: StoreUpdate) -> UpdateOutcome:
         replayed = tx.version(update_seq)
         tx.append_audit(audit.with_outcome(OK, update_seq=update_seq, detail=REPLAYED))
         return UpdateOutcome(request_id, replayed, None, replayed=True)
-    decision = decide(update.command, tx, update.today)
+    decision = decide(update.command, tx, update.today, update.rules)
     if not isinstance(decision, Accepted):
         tx.append_audit(audit.with_outcome(REFUSED, reason=decision.code))
         return UpdateOutcome(request_id, None, decision)

@@ -96,12 +96,17 @@ def make_individual_number(first11: str) -> str:
 
 
 def juminhyo_code_check_digit(first10: str) -> int:
-    """住民票コードの検査用数字 — this emulation's own choice.
+    """住民票コードの検査用数字 — this emulation's own formula, NOT the official one.
 
-    The official formula (平成14年総務省告示第436号) is not public.  This
-    emulation uses mod-11 in the style of 個人番号: weights 5,4,3,2,7,6,5,4,3,2
-    from the left, ``r = sum % 11``, check = 0 if ``r <= 1`` else ``11 - r``.
-    Codes produced here are NOT guaranteed valid in the real 住基ネット.
+    What is public: 住民基本台帳法 第7条第13号 and 施行規則 第1条 make the 住民票コード ten
+    digits chosen at random plus one 検査数字 computed by a formula that the 総務大臣 sets by
+    告示 (平成14年総務省告示第436号, published in the 官報). We have not found the text of that
+    告示 in any public source we could consult (e-Gov 法令検索 carries 法律・政令・省令, not this
+    告示; the 官報 of 2002 is not freely searchable), so the formula here is not tested against
+    it. The emulation uses mod-11 in the style of the 個人番号 (平成26年総務省令第85号 第5条):
+    weights 5,4,3,2,7,6,5,4,3,2 from the left, ``r = sum % 11``, check = 0 if ``r <= 1`` else
+    ``11 - r``. Codes produced here are NOT guaranteed valid in the real 住基ネット, and a real
+    code may be refused here.
     Raises ValueError unless ``first10`` is exactly 10 ASCII digits.
     """
     body = _require(_DIGITS_10, first10, "住民票コード body")
@@ -124,9 +129,11 @@ def make_juminhyo_code(first10: str) -> str:
 
 
 def municipality_code_check_digit(first5: str) -> int:
-    """全国地方公共団体コードの検査数字 (JIS X 0402).
+    """全国地方公共団体コードの検査数字 (JIS X 0402; 総務省「全国地方公共団体コード」).
 
-    Weights 6,5,4,3,2; check = last digit of ``11 - (sum % 11)``.
+    Weights 6,5,4,3,2; check = last digit of ``11 - (sum % 11)``: remainder 0 gives 1
+    (022021 弘前市), remainder 1 gives 0 (200000 長野県). The codes and their check digits are
+    the 総務省's published list (https://www.soumu.go.jp/denshijiti/code.html).
     Raises ValueError unless ``first5`` is exactly 5 ASCII digits.
     """
     body = _require(_DIGITS_5, first5, "市町村コード body")

@@ -16,9 +16,9 @@ from .check_digit import (
     is_valid_municipality_code,
     is_valid_postal_code,
 )
-from .enums import ChangeReason, Relationship, Sex
-from .gaiji import count_gaiji
-from .kana import is_katakana_name
+from .enums import LEGACY_RELATIONSHIPS, ChangeReason, Relationship, ResidentClass, Sex
+from .gaiji import scan
+from .kana import first_non_kana, is_katakana_name
 from .record import ResidentEntry, UpdateCommand
 from .text import is_clean_text
 from .violations import Violation, violation
@@ -57,7 +57,10 @@ def _command_violations(cmd: UpdateCommand, ctx: FormatContext) -> Iterator[Viol
         yield violation("INVALID_TEXT", "operator_id")
     if not _ACTOR_ID.fullmatch(cmd.terminal_id):
         yield violation("INVALID_TEXT", "terminal_id")
-    if not is_clean_text(cmd.change_reason_detail, max_len=MAX_DETAIL, allow_empty=True):
+    detail = cmd.change_reason_detail
+    if detail and len(detail) <= MAX_DETAIL and (refused_at := scan(detail)[1]):
+        yield violation("CHARACTER_NOT_ALLOWED", "change_reason_detail", position=refused_at)
+    if not is_clean_text(detail, max_len=MAX_DETAIL, allow_empty=True):
         yield violation("INVALID_TEXT", "change_reason_detail")
     if cmd.change_date is None:
         yield violation("MISSING_FIELD", "change_date")
@@ -71,6 +74,7 @@ def _command_violations(cmd: UpdateCommand, ctx: FormatContext) -> Iterator[Viol
     entry = cmd.entry
     if cmd.change_date is not None and entry.birth_date is not None and cmd.change_date < entry.birth_date:
         yield violation("DATE_BEFORE_BIRTH", "change_date")
+    yield from _reason_violations(cmd, ctx)
     if cmd.change_reason is ChangeReason.JUMINHYO_CODE_HENKO:
         if not entry.previous_juminhyo_code:
             yield violation("MISSING_FIELD", "previous_juminhyo_code")
@@ -78,12 +82,51 @@ def _command_violations(cmd: UpdateCommand, ctx: FormatContext) -> Iterator[Viol
             yield violation("JUMINHYO_CODE_UNCHANGED", "juminhyo_code")
 
 
+R = ChangeReason
+C = ResidentClass
+# The 区分 an entry must carry for these reasons (住基法30条の45; the person after the change).
+REQUIRED_CLASS: dict[ChangeReason, ResidentClass] = {
+    R.KOKUSEKI_SHUTOKU: C.JAPANESE,  # 国籍法3条・17条
+    R.KIKA: C.JAPANESE,  # 国籍法4条
+    R.KOKUSEKI_SOSHITSU: C.FOREIGN,  # 30条の45 表: 国籍喪失による経過滞在者
+    R.JUSHO_SETTEI: C.FOREIGN,  # 30条の46: 中長期在留者等
+    R.ZAIRYU_SHIKAKU_SHUTOKU: C.FOREIGN,  # 30条の47 / 入管法22条の2
+}
+# Reasons notified after the fact: 届出の年月日 is not before 異動年月日 (住基法22条, 23条, 30条の46).
+NOTIFIED_AFTER = frozenset({R.TENNYU, R.TENKYO, R.JUSHO_SETTEI})
+
+
+def _reason_violations(cmd: UpdateCommand, ctx: FormatContext) -> Iterator[Violation]:
+    """What a 異動事由 requires of the entry itself (no stored state needed)."""
+    e, reason = cmd.entry, cmd.change_reason
+    required = REQUIRED_CLASS.get(reason)
+    if required is not None and e.resident_class is not required:
+        yield violation("RESIDENT_CLASS_MISMATCH", "resident_class")
+    if e.former_surname_kanji and (e.resident_class is C.FOREIGN or reason is R.SHUSSEI):
+        # 旧氏 (施行令30条の13): a former 氏 of the 戸籍; a 外国人住民 has no 戸籍, a newborn no former 氏.
+        yield violation("FORMER_SURNAME_NOT_ALLOWED", "former_surname_kanji")
+    if reason is R.TENNYU:
+        # 転入 (住基法22条): from another municipality or from abroad, so 転入前住所 is known.
+        if not e.previous_address:
+            yield violation("MISSING_FIELD", "previous_address")
+        if e.previous_municipality_code == ctx.municipality_code:
+            yield violation("TENNYU_WITHIN_MUNICIPALITY", "previous_municipality_code")
+    if reason is R.JUSHO_SETTEI and e.previous_municipality_code:
+        yield violation("JUSHO_SETTEI_FROM_DOMESTIC", "previous_municipality_code")
+    if (
+        reason in NOTIFIED_AFTER
+        and cmd.change_date is not None
+        and e.notified_on is not None
+        and e.notified_on < cmd.change_date
+    ):
+        yield violation("DATE_ORDER", "notified_on")
+
+
 def _entry_violations(e: ResidentEntry, ctx: FormatContext) -> Iterator[Violation]:
     if not is_valid_juminhyo_code(e.juminhyo_code):
         yield violation("INVALID_JUMINHYO_CODE", "juminhyo_code")
     yield from _text_with_gaiji(e.name_kanji, e.name_gaiji_count, "name_kanji", "name_gaiji_count", MAX_NAME, False)
-    if len(e.name_kana) > MAX_KANA or not is_katakana_name(e.name_kana):
-        yield violation("INVALID_KANA", "name_kana")
+    yield from _kana(e.name_kana, "name_kana")
     yield from _required_past_date(e.birth_date, "birth_date", ctx.today)
     if not isinstance(e.sex, Sex) or e.sex is Sex.UNSPECIFIED:
         yield violation("INVALID_ENUM", "sex")
@@ -112,6 +155,10 @@ def _entry_violations(e: ResidentEntry, ctx: FormatContext) -> Iterator[Violatio
     )
     if not isinstance(e.relationship, Relationship) or e.relationship is Relationship.UNSPECIFIED:
         yield violation("INVALID_ENUM", "relationship")
+    elif e.relationship in LEGACY_RELATIONSHIPS:
+        yield violation("LEGACY_RELATIONSHIP", "relationship")
+    if not isinstance(e.resident_class, ResidentClass) or e.resident_class is ResidentClass.UNSPECIFIED:
+        yield violation("INVALID_ENUM", "resident_class")
     if e.previous_juminhyo_code and not is_valid_juminhyo_code(e.previous_juminhyo_code):
         yield violation("INVALID_JUMINHYO_CODE", "previous_juminhyo_code")
     if e.juminhyo_code_since is not None and e.juminhyo_code_since > ctx.today:
@@ -124,8 +171,8 @@ def _entry_violations(e: ResidentEntry, ctx: FormatContext) -> Iterator[Violatio
         MAX_FORMER_SURNAME,
         True,
     )
-    if e.former_surname_kana and (len(e.former_surname_kana) > MAX_KANA or not is_katakana_name(e.former_surname_kana)):
-        yield violation("INVALID_KANA", "former_surname_kana")
+    if e.former_surname_kana:
+        yield from _kana(e.former_surname_kana, "former_surname_kana")
     if bool(e.former_surname_kanji) != bool(e.former_surname_kana):
         yield violation("INCOMPLETE_GROUP", "former_surname_kana" if e.former_surname_kanji else "former_surname_kanji")
     yield from _date_order(e)
@@ -134,10 +181,32 @@ def _entry_violations(e: ResidentEntry, ctx: FormatContext) -> Iterator[Violatio
 def _text_with_gaiji(
     text: str, gaiji_count: int, field: str, count_field: str, max_len: int, allow_empty: bool
 ) -> Iterator[Violation]:
-    if not is_clean_text(text, max_len=max_len, allow_empty=allow_empty):
-        yield violation("MISSING_FIELD" if not text else "INVALID_TEXT", field)
-    elif gaiji_count != count_gaiji(text):
+    """A 漢字 item: the repertoire of gaiji.py (refused: the field and the character's position,
+    never the text), then the generic hygiene of text.py, then its 外字数."""
+    if not text:
+        if not allow_empty:
+            yield violation("MISSING_FIELD", field)
+        elif gaiji_count != 0:
+            yield violation("GAIJI_COUNT_MISMATCH", count_field)
+        return
+    if len(text) > max_len:
+        yield violation("INVALID_TEXT", field)
+        return
+    count, refused_at = scan(text)
+    if refused_at:
+        yield violation("CHARACTER_NOT_ALLOWED", field, position=refused_at)
+    elif not is_clean_text(text, max_len=max_len):
+        yield violation("INVALID_TEXT", field)
+    elif gaiji_count != count:
         yield violation("GAIJI_COUNT_MISMATCH", count_field)
+
+
+def _kana(text: str, field: str) -> Iterator[Violation]:
+    """A kana item: katakana, ー and single full-width spaces between words only."""
+    if len(text) > MAX_KANA:
+        yield violation("INVALID_KANA", field)
+    elif not is_katakana_name(text):
+        yield violation("INVALID_KANA", field, position=first_non_kana(text))
 
 
 def _required_past_date(value: date | None, field: str, today: date) -> Iterator[Violation]:

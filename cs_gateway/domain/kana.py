@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["is_katakana_name", "seion"]
+__all__ = ["first_non_kana", "is_katakana_name", "seion"]
 
 IDEOGRAPHIC_SPACE = "\u3000"
 CHOONPU = "\u30fc"  # ー
@@ -58,6 +58,24 @@ def is_katakana_name(text: str) -> bool:
     ASCII, combining marks (hence decomposed forms).
     """
     return isinstance(text, str) and _KATAKANA_NAME.fullmatch(text) is not None
+
+
+_KANA_CHAR = re.compile("[\u30a1-\u30f6\u30fc]")
+
+
+def first_non_kana(text: str) -> int:
+    """The 1-based position where ``text`` stops being a katakana name (0: it is one).
+
+    A character outside katakana / ー / U+3000, or a U+3000 at either end or after another."""
+    if is_katakana_name(text):
+        return 0
+    for position, ch in enumerate(text, 1):
+        if _KANA_CHAR.fullmatch(ch):
+            continue
+        if ch == IDEOGRAPHIC_SPACE and 1 < position < len(text) and text[position - 2] != IDEOGRAPHIC_SPACE:
+            continue
+        return position
+    return 1  # the empty string
 
 
 def seion(text: str) -> str:

@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 
-from .enums import ChangeReason, RecordStatus, Relationship, Sex
+from .enums import ChangeReason, RecordStatus, Relationship, ResidentClass, Sex
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +38,8 @@ class ResidentEntry:
     former_surname_kanji: str = ""
     former_surname_gaiji_count: int = 0
     former_surname_kana: str = ""
+    # Beyond the 39: 住民の区分 (30条の45), carried by the 既存住基 (送付先情報 item 51).
+    resident_class: ResidentClass = ResidentClass.JAPANESE
 
 
 ENTRY_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(ResidentEntry))
@@ -81,7 +83,7 @@ class UpdateCommand:
 
 @dataclass(frozen=True, slots=True)
 class IdentityRecord:
-    """All 39 items of one person's 本人確認情報 (seed 別添1 (2))."""
+    """All 39 items of one person's 本人確認情報 (seed 別添1 (2)), and the 区分 beyond them."""
 
     juminhyo_code: str  # 1
     name_kanji: str  # 2
@@ -122,6 +124,8 @@ class IdentityRecord:
     former_surname_kanji: str  # 37
     former_surname_gaiji_count: int  # 38
     former_surname_kana: str  # 39
+    # Beyond the 39 (the CS keeps it; the 既存住基 sends it, 送付先情報 item 51): 住基法30条の45.
+    resident_class: ResidentClass = ResidentClass.JAPANESE
 
     def with_stored(self, update_seq: int, timestamp: datetime) -> IdentityRecord:
         """This version with the store's 更新順番号 and タイムスタンプ (positional: hot path)."""
@@ -132,7 +136,7 @@ class IdentityRecord:
 
 
 RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(IdentityRecord))
-assert len(RECORD_FIELDS) == 39
+assert len(RECORD_FIELDS) == 40  # the 39 items of 別添1 (2) and the 区分
 _SEQ_INDEX = RECORD_FIELDS.index("update_seq")
 _TIMESTAMP_INDEX = RECORD_FIELDS.index("timestamp")
 

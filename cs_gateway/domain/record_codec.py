@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from .enums import ChangeReason, RecordStatus, Relationship, Sex
+from .enums import ChangeReason, RecordStatus, Relationship, ResidentClass, Sex
 from .record import RECORD_FIELDS, IdentityRecord
 
 _DATES = {"birth_date", "resident_since", "address_since", "notified_on", "change_date", "juminhyo_code_since"}
@@ -14,7 +14,12 @@ _ENUMS: dict[str, Any] = {
     "relationship": Relationship,
     "change_reason": ChangeReason,
     "record_status": RecordStatus,
+    "resident_class": ResidentClass,
 }
+# Items added after versions were already stored, and what such a version reads as.
+# resident_class: the store kept no 区分 before; every stored person reads as 日本人住民 (the
+# 既存住基 corrects a 外国人住民 among them by 職権修正, the one reason that may change it).
+_DEFAULTS: dict[str, Any] = {"resident_class": int(ResidentClass.JAPANESE)}
 
 
 def record_to_dict(record: IdentityRecord) -> dict[str, Any]:
@@ -31,6 +36,9 @@ def record_to_dict(record: IdentityRecord) -> dict[str, Any]:
 
 
 def record_from_dict(data: dict[str, Any]) -> IdentityRecord:
+    """The record of a stored version; a version stored before an item existed gets its default."""
+    if len(data) != len(RECORD_FIELDS):
+        data = {**_DEFAULTS, **data}
     values: dict[str, Any] = {}
     for name in RECORD_FIELDS:
         value = data[name]

@@ -24,6 +24,7 @@ class Violation:
     field: str
     message_ja: str
     message_en: str
+    position: int = 0  # 1-based character position in the field, for CHARACTER_NOT_ALLOWED / INVALID_KANA
 
     @property
     def kind(self) -> Kind:
@@ -66,6 +67,11 @@ CATALOG: dict[str, tuple[Kind, str, str]] = {
         "{field} is not a 7-digit postal code",
     ),
     "INVALID_KANA": (Kind.FORMAT, "{field} は全角カタカナではありません", "{field} is not full-width katakana"),
+    "CHARACTER_NOT_ALLOWED": (
+        Kind.FORMAT,
+        "{field} の{position}文字目は使用できない文字です(JIS X 0213 の文字または外字のみ)",
+        "{field}: the character at position {position} is not allowed (JIS X 0213 or 外字 only)",
+    ),
     "GAIJI_COUNT_MISMATCH": (
         Kind.FORMAT,
         "{field} が外字の数と一致しません",
@@ -80,6 +86,31 @@ CATALOG: dict[str, tuple[Kind, str, str]] = {
         Kind.FORMAT,
         "{field} は関連項目と併せて指定してください",
         "{field} must be given together with its related items",
+    ),
+    "LEGACY_RELATIONSHIP": (
+        Kind.FORMAT,
+        "{field} に旧い値(兄弟姉妹・祖父母など)は使えません。兄・姉・弟・妹などで指定してください",
+        "{field} is a merged legacy value (兄弟姉妹, 祖父母 ...): send the relation itself (兄, 姉, 祖父 ...)",
+    ),
+    "RESIDENT_CLASS_MISMATCH": (
+        Kind.FORMAT,
+        "この異動事由には{field}が合いません",
+        "{field} does not fit this change reason",
+    ),
+    "FORMER_SURNAME_NOT_ALLOWED": (
+        Kind.FORMAT,
+        "旧氏は戸籍のある日本人住民にのみ記載できます(出生時を除く)",
+        "a 旧氏 is recorded only for a 日本人住民 with a 戸籍, and never on 出生",
+    ),
+    "TENNYU_WITHIN_MUNICIPALITY": (
+        Kind.FORMAT,
+        "転入前が当市町村です。同一市町村内の異動は転居です",
+        "the previous municipality is this one: a move within it is a 転居",
+    ),
+    "JUSHO_SETTEI_FROM_DOMESTIC": (
+        Kind.FORMAT,
+        "住所設定は国外からの者に限ります({field} は空にしてください)",
+        "住所設定 is for a person from abroad ({field} must be empty)",
     ),
     "JUMINHYO_CODE_UNCHANGED": (
         Kind.FORMAT,
@@ -128,8 +159,29 @@ CATALOG: dict[str, tuple[Kind, str, str]] = {
     "NOT_MOVED_OUT": (Kind.STATE, "転出(予定を含む)の記録がありません", "the person has not moved out"),
     "DECEASED": (
         Kind.STATE,
-        "死亡により消除された者は職権修正のみ可能です",
-        "a person removed by death accepts only 職権修正",
+        "死亡・失踪宣告により消除された者は職権修正(または回復の職権記載)のみ可能です",
+        "a person removed by death accepts only 職権修正 (or a restoring 職権記載)",
+    ),
+    "ALREADY_JAPANESE": (
+        Kind.STATE,
+        "日本人住民に対する帰化・国籍取得はできません",
+        "the person is already a 日本人住民",
+    ),
+    "NOT_JAPANESE": (Kind.STATE, "日本人住民ではありません(国籍喪失はできません)", "the person is not a 日本人住民"),
+    "TENSHUTSU_TORIKESHI_TOO_LATE": (
+        Kind.STATE,
+        "転出取消の期限を過ぎています",
+        "the period for a 転出取消 after the 転出 has passed",
+    ),
+    "JUMINHYO_CODE_NOT_DESIGNATED": (
+        Kind.STATE,
+        "当市町村に指定された住民票コードではありません",
+        "the 住民票コード is not one designated for this municipality",
+    ),
+    "DATE_BEFORE_STORED": (
+        Kind.STATE,
+        "{field} が記録されている日付(住所を定めた日・住民となった日)より前です",
+        "{field} is before a date already recorded for the person",
     ),
     "UPDATE_PROHIBITED": (Kind.STATE, "更新禁止フラグが設定されています", "the record is marked 更新禁止"),
     "FLAG_REQUIRES_SHOKKEN_SHUSEI": (
@@ -195,12 +247,18 @@ FIELD_LABELS_JA: dict[str, str] = {
     "former_surname_kanji": "旧氏 漢字",
     "former_surname_gaiji_count": "旧氏 外字数",
     "former_surname_kana": "旧氏 ふりがな",
+    "resident_class": "住民の区分",
 }
 
 
-def violation(code: str, field: str = "", *, detail_ja: str = "") -> Violation:
-    """Build the Violation for a catalogued code (KeyError for an unknown code)."""
+def violation(code: str, field: str = "", *, detail_ja: str = "", position: int = 0) -> Violation:
+    """Build the Violation for a catalogued code (KeyError for an unknown code).
+
+    ``position`` (1-based) names the offending character of a text item: the message says where,
+    never what, so that a refusal does not repeat a resident's name or address.
+    """
     _kind, ja, en = CATALOG[code]
     label = field or "-"
-    message_ja = ja.format(field=detail_ja or FIELD_LABELS_JA.get(field, label))
-    return Violation(code=code, field=field, message_ja=message_ja, message_en=en.format(field=label))
+    message_ja = ja.format(field=detail_ja or FIELD_LABELS_JA.get(field, label), position=position)
+    message_en = en.format(field=label, position=position)
+    return Violation(code=code, field=field, message_ja=message_ja, message_en=message_en, position=position)

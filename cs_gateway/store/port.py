@@ -34,6 +34,10 @@ class ReadPort(Protocol):
         """The person key to whom this 個人番号 was ever assigned, if any."""
         ...
 
+    def person(self, person_key: int) -> StoredPerson | None:
+        """The person's current record, under the code they hold now (retired = False)."""
+        ...
+
     def version(self, update_seq: int) -> IdentityRecord:
         """The version stored with this 更新順番号."""
         ...

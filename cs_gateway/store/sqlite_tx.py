@@ -88,6 +88,10 @@ class SqliteReader:
         ).fetchone()
         return row[0] if row else None
 
+    def person(self, person_key: int) -> StoredPerson | None:
+        row = self._conn.execute("SELECT juminhyo_code FROM persons WHERE person_id = ?", (person_key,)).fetchone()
+        return self.find(row[0]) if row else None
+
     def version(self, update_seq: int) -> IdentityRecord:
         row = self._conn.execute("SELECT record FROM history WHERE update_seq = ?", (update_seq,)).fetchone()
         if row is None:

@@ -37,10 +37,10 @@ def test_demo_pushes_the_scenario_and_stops_the_gateway(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
-    assert "8 steps: 5 accepted, 3 refused, 0 unexpected" in out
-    for reason in ("ALREADY_RESIDENT", "TENKYO_CHANGES_NON_ADDRESS", "DECEASED"):
+    assert "11 steps: 7 accepted, 4 refused, 0 unexpected" in out
+    for reason in ("ALREADY_RESIDENT", "TENKYO_CHANGES_NON_ADDRESS", "DECEASED", "ALREADY_JAPANESE"):
         assert reason in out
-    for label in ("転入", "転居", "出生", "死亡"):
+    for label in ("転入", "転居", "出生", "死亡", "住所設定", "国籍取得"):
         assert label in out
     # identifiers are printed masked only
     for code in ("39201748562", "538172460917"):

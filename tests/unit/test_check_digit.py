@@ -55,6 +55,8 @@ JC_WEIGHTS = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 
 @pytest.mark.parametrize("value", ["123456789018", "983205673214"])
 def test_individual_number_vectors_from_ministerial_ordinance(value: str) -> None:
+    """The formula of 平成26年総務省令第85号 第5条; the values are worked examples (not numbers
+    the ordinance lists: it lists none), each checked by hand against the formula."""
     assert is_valid_individual_number(value)
     assert individual_number_check_digit(value[:11]) == int(value[11])
     assert make_individual_number(value[:11]) == value
@@ -133,6 +135,8 @@ def test_individual_number_substitution_detected_unless_residue_0_1(body: str) -
     ],
 )
 def test_juminhyo_code_vectors_emulation_mod11(first10: str, check: int) -> None:
+    """The emulation's own formula: the official one (平成14年総務省告示第436号) was not found in a
+    public source, so these vectors test the emulation only (see juminhyo_code_check_digit)."""
     assert juminhyo_code_check_digit(first10) == check
     assert make_juminhyo_code(first10) == first10 + str(check)
     assert is_valid_juminhyo_code(first10 + str(check))
@@ -187,11 +191,19 @@ def test_juminhyo_code_substitution_detected_unless_residue_0_1(body: str) -> No
 
 @pytest.mark.parametrize(
     ("value", "name"),
-    [("011002", "札幌市"), ("130001", "東京都"), ("022021", "弘前市")],
+    [("011002", "札幌市"), ("130001", "東京都"), ("022021", "弘前市"), ("200000", "長野県"), ("022012", "青森市")],
 )
 def test_municipality_code_vectors_jis_x_0402(value: str, name: str) -> None:
+    """Codes as the 総務省 publishes them (全国地方公共団体コード, soumu.go.jp/denshijiti/code.html)."""
     assert is_valid_municipality_code(value), name
     assert municipality_code_check_digit(value[:5]) == int(value[5])
+
+
+def test_municipality_code_remainder_one_gives_zero_nagano_prefecture() -> None:
+    """長野県 200000 (総務省「全国地方公共団体コード」): 2*6 = 12, 12 % 11 = 1, 11 - 1 = 10 -> 0."""
+    assert municipality_code_check_digit("20000") == 0
+    assert is_valid_municipality_code("200000")
+    assert not is_valid_municipality_code("200001")
 
 
 def test_municipality_code_remainder_zero_gives_one() -> None:

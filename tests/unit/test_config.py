@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from cs_gateway.config import ConfigError, load_config
+from cs_gateway.domain.check_digit import make_juminhyo_code
+from cs_gateway.domain.rules_config import DEFAULT_RULES
 from cs_gateway.process import write_dev_config
 from pki.dev_pki import DevPki
 
@@ -50,6 +52,26 @@ def test_bad_config_names_the_key(good: Path, old: str, new: str, key: str) -> N
     with pytest.raises(ConfigError) as caught:
         load_config(good)
     assert str(caught.value).startswith(key)
+
+
+def test_rules_section_configures_torikeshi_period_and_designated_codes(good: Path) -> None:
+    """[rules]: the 転出取消 period and the codes designated for this municipality (住基法30条の2)."""
+    assert load_config(good).rules == DEFAULT_RULES  # absent: the defaults
+    low, high = make_juminhyo_code("3000000000"), make_juminhyo_code("3999999999")
+    good.write_text(
+        good.read_text() + f'\n[rules]\ntenshutsu_torikeshi_days = 14\ndesignated_juminhyo_codes = ["{low}-{high}"]\n'
+    )
+    rules = load_config(good).rules
+    assert rules.tenshutsu_torikeshi_days == 14 and rules.designated_juminhyo_codes == ((low, high),)
+    assert rules.is_designated(make_juminhyo_code("3500000000"))
+    assert not rules.is_designated(make_juminhyo_code("4000000000"))
+
+
+@pytest.mark.parametrize("ranges", ['["1-2"]', '["39999999990-30000000005"]', "[5]", '["30000000005"]'])
+def test_bad_designated_codes_name_the_key(good: Path, ranges: str) -> None:
+    good.write_text(good.read_text() + f"\n[rules]\ndesignated_juminhyo_codes = {ranges}\n")
+    with pytest.raises(ConfigError, match="rules.designated_juminhyo_codes"):
+        load_config(good)
 
 
 def test_negative_limit_refused(good: Path) -> None:

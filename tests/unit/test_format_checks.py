@@ -13,13 +13,15 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from cs_gateway.domain.check_digit import make_individual_number, make_juminhyo_code
-from cs_gateway.domain.enums import ChangeReason, Relationship, Sex
+from cs_gateway.domain.enums import ChangeReason, Relationship, ResidentClass, Sex
 from cs_gateway.domain.format_checks import (
     MAX_ADDRESS,
     MAX_DETAIL,
     MAX_FORMER_SURNAME,
     MAX_KANA,
     MAX_NAME,
+    NOTIFIED_AFTER,
+    REQUIRED_CLASS,
     FormatContext,
     check_command,
 )
@@ -83,6 +85,12 @@ def command(reason: ChangeReason = R.TENNYU, change_date: date | None = TODAY, *
         entry = dataclasses.replace(entry, previous_juminhyo_code=juminhyo_code(1))
     if reason is R.SHUSSEI and "resident_since" not in entry_changes:
         entry = dataclasses.replace(entry, resident_since=entry.birth_date)
+    if reason in REQUIRED_CLASS and "resident_class" not in entry_changes:
+        entry = dataclasses.replace(entry, resident_class=REQUIRED_CLASS[reason])
+    if reason is R.JUSHO_SETTEI and "previous_municipality_code" not in entry_changes:
+        entry = dataclasses.replace(entry, previous_municipality_code="", previous_address="大韓民国ソウル特別市")
+    if reason in NOTIFIED_AFTER and change_date and "notified_on" not in entry_changes:
+        entry = dataclasses.replace(entry, notified_on=max(change_date, entry.notified_on or change_date))
     return valid_command(reason, entry, change_date=change_date)
 
 
@@ -98,6 +106,18 @@ def assert_refused(cmd: UpdateCommand, code: str, field: str, ctx: FormatContext
     found = check_command(cmd, ctx)
     assert found is not None, f"expected {code} on {field}, but the command was accepted"
     assert (found.code, found.field) == (code, field)
+    return found
+
+
+# A text item is refused INVALID_TEXT (length, outer white space, not NFC) or, for a character
+# outside the repertoire (gaiji.py), CHARACTER_NOT_ALLOWED with the character's position.
+TEXT_REFUSALS = ("INVALID_TEXT", "CHARACTER_NOT_ALLOWED")
+
+
+def assert_text_refused(cmd: UpdateCommand, field: str) -> Violation:
+    found = check_command(cmd, CTX)
+    assert found is not None, f"expected a text refusal on {field}, but the command was accepted"
+    assert found.code in TEXT_REFUSALS and found.field == field, (found.code, found.field)
     return found
 
 
@@ -141,7 +161,7 @@ def test_operator_and_terminal_id_must_be_short_ascii_names(field: str, value: s
     "value", ["理由\x00", " 理由", "理由\u3000", "理\n由", "理由\u200b", "カ\u3099", "あ" * (MAX_DETAIL + 1)]
 )
 def test_change_reason_detail_must_be_clean_text(value: str) -> None:
-    assert_refused(with_cmd(command(), change_reason_detail=value), "INVALID_TEXT", "change_reason_detail")
+    assert_text_refused(with_cmd(command(), change_reason_detail=value), "change_reason_detail")
 
 
 def test_change_reason_detail_may_be_empty_or_up_to_max() -> None:
@@ -208,7 +228,7 @@ def test_name_kanji_required() -> None:
     ["山田\x00", " 山田", "山田\u3000", "山田\n太郎", "山\u200d田", "山田\u2028", "カ\u3099", "山" * (MAX_NAME + 1)],
 )
 def test_name_kanji_must_be_clean_single_line_text(value: str) -> None:
-    assert_refused(command(name_kanji=value), "INVALID_TEXT", "name_kanji")
+    assert_text_refused(command(name_kanji=value), "name_kanji")
 
 
 def test_name_kanji_up_to_max_length_accepted() -> None:
@@ -306,7 +326,7 @@ def test_municipality_code_of_another_city_refused() -> None:
     assert_refused(command(municipality_code=AOMORI), "MUNICIPALITY_MISMATCH", "municipality_code")
     aomori = FormatContext(today=TODAY, municipality_code=AOMORI)
     assert_refused(command(), "MUNICIPALITY_MISMATCH", "municipality_code", aomori)
-    assert_passes(command(municipality_code=AOMORI), aomori)
+    assert_passes(command(municipality_code=AOMORI, previous_municipality_code=HIROSAKI), aomori)
 
 
 @pytest.mark.parametrize("value", ["123456", "12345678", "12345a7", "123-4567", ""])
@@ -325,7 +345,7 @@ def test_address_required() -> None:
 
 @pytest.mark.parametrize("value", ["青森県\x07弘前市", "青森県弘前市\r", "\u3000青森県", "青" * (MAX_ADDRESS + 1)])
 def test_address_must_be_clean_single_line_text(value: str) -> None:
-    assert_refused(command(address=value), "INVALID_TEXT", "address")
+    assert_text_refused(command(address=value), "address")
 
 
 @pytest.mark.parametrize(
@@ -369,14 +389,14 @@ def test_previous_municipality_code_must_be_valid_when_given() -> None:
         "INVALID_MUNICIPALITY_CODE",
         "previous_municipality_code",
     )
-    assert_passes(command(previous_municipality_code=""))
-    assert_passes(command(previous_municipality_code=HIROSAKI))
+    assert_passes(command(previous_municipality_code=""))  # 転入 from abroad
+    assert_passes(command(R.SHOKKEN_KISAI, previous_municipality_code=HIROSAKI))
 
 
 @pytest.mark.parametrize("value", ["青森市\x00", " 青森市", "青森市\n", "青" * (MAX_ADDRESS + 1)])
 def test_previous_address_must_be_clean_text(value: str) -> None:
-    assert_refused(command(previous_address=value), "INVALID_TEXT", "previous_address")
-    assert_passes(command(previous_address="", previous_municipality_code=""))
+    assert_text_refused(command(previous_address=value), "previous_address")
+    assert_passes(command(R.SHOKKEN_KISAI, previous_address="", previous_municipality_code=""))
 
 
 def test_previous_juminhyo_code_must_be_valid_when_given() -> None:
@@ -391,7 +411,7 @@ def test_previous_juminhyo_code_must_be_valid_when_given() -> None:
 @pytest.mark.parametrize("value", ["佐藤\x1b", " 佐藤", "佐" * (MAX_FORMER_SURNAME + 1)])
 def test_former_surname_kanji_must_be_clean_text(value: str) -> None:
     cmd = command(former_surname_kanji=value, former_surname_kana="サトウ")
-    assert_refused(cmd, "INVALID_TEXT", "former_surname_kanji")
+    assert_text_refused(cmd, "former_surname_kanji")
 
 
 @pytest.mark.parametrize("value", ["さとう", "ｻﾄｳ", "SATO", "サトウ\u3000", "ア" * (MAX_KANA + 1)])
@@ -417,7 +437,7 @@ def test_person_date_before_birth_refused(field: str) -> None:
     assert BASE.birth_date
     assert_refused(command(**{field: BASE.birth_date - DAY}), "DATE_BEFORE_BIRTH", field)
     if field != "address_since":
-        assert_passes(command(**{field: BASE.birth_date}))
+        assert_passes(command(R.SHOKKEN_KISAI, **{field: BASE.birth_date}))
 
 
 def test_address_since_before_resident_since_refused() -> None:
@@ -463,6 +483,8 @@ def corrupt_item(cmd: UpdateCommand, field: str, value: object) -> UpdateCommand
 
 
 BAD_CHARS = [chr(c) for c in range(0x20)] + ["\x7f", "\x85", "\u200b", "\u200e", "\ufeff", "\u2028", "\u2029", "\u0378"]
+# outside the repertoire of the 漢字 items (gaiji.py): fillers, emoji, marks, half-width kana
+BAD_CHARS += ["\u3164", "\u2800", "\U0001f600", "\u0301", "\u309a", "\uff71", "\u00a0", "\u2e80"]
 
 
 def st_dirty(text: str) -> st.SearchStrategy[str]:
@@ -499,9 +521,14 @@ def bad_request_id(draw: Draw, cmd: UpdateCommand, field: str) -> tuple[UpdateCo
     return corrupt_item(cmd, field, value), {("INVALID_REQUEST_ID", field)}
 
 
-@corruption("change_reason", "sex", "relationship")
+@corruption("change_reason", "sex", "relationship", "resident_class")
 def unspecified_enum(draw: Draw, cmd: UpdateCommand, field: str) -> tuple[UpdateCommand, Expected]:
-    unspecified = {"change_reason": R.UNSPECIFIED, "sex": Sex.UNSPECIFIED, "relationship": Relationship.UNSPECIFIED}
+    unspecified = {
+        "change_reason": R.UNSPECIFIED,
+        "sex": Sex.UNSPECIFIED,
+        "relationship": Relationship.UNSPECIFIED,
+        "resident_class": ResidentClass.UNSPECIFIED,
+    }
     return corrupt_item(cmd, field, unspecified[field]), {("INVALID_ENUM", field)}
 
 
@@ -520,7 +547,7 @@ def bad_actor_id(draw: Draw, cmd: UpdateCommand, field: str) -> tuple[UpdateComm
 @corruption("change_reason_detail", "name_kanji", "address", "previous_address", "former_surname_kanji")
 def control_char_in_text(draw: Draw, cmd: UpdateCommand, field: str) -> tuple[UpdateCommand, Expected]:
     text = cmd.change_reason_detail if field == "change_reason_detail" else getattr(cmd.entry, field)
-    return corrupt_item(cmd, field, draw(st_dirty(text or "字"))), {("INVALID_TEXT", field)}
+    return corrupt_item(cmd, field, draw(st_dirty(text or "字"))), {(code, field) for code in TEXT_REFUSALS}
 
 
 LIMITS = {
@@ -696,3 +723,96 @@ def test_single_field_corruption_refused_on_that_field(corrupt: Corruption, fiel
     assert (found.code, found.field) in expected
     for run in digit_runs(bad):
         assert run not in found.message_ja and run not in found.message_en
+
+
+# --- the character set of the 漢字 items and what 外字 means (gaiji.py) ------------------------
+
+
+def test_takahashi_with_hashigo_daka_counts_one_gaiji() -> None:
+    """髙 (U+9AD9) lies outside JIS X 0208 and X 0213: it is 外字, so 髙橋 carries 外字数 1."""
+    assert_passes(command(name_kanji="髙橋\u3000太郎", name_gaiji_count=1))
+    assert_refused(command(name_kanji="髙橋\u3000太郎", name_gaiji_count=0), "GAIJI_COUNT_MISMATCH", "name_gaiji_count")
+
+
+def test_ideograph_outside_jis_in_address_counts_as_gaiji() -> None:
+    assert_passes(command(address="青森県弘前市大字𠮷野町1番地", address_gaiji_count=1))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "position"),
+    [
+        ("name_kanji", "弘前\u3164太郎", 3),  # Hangul filler: looks like 弘前 太郎
+        ("name_kanji", "弘前\u2800太郎", 3),  # braille blank
+        ("name_kanji", "山田e\u0301\u0301\u0301", 4),  # stacked combining marks
+        ("address", "青森県弘前市\U0001f600町1番地", 7),  # emoji
+        ("previous_address", "青森県青森市ｱ町", 7),  # half-width katakana
+        ("former_surname_kanji", "佐\u200b藤", 2),
+        ("change_reason_detail", "理由\u3164", 3),
+    ],
+)
+def test_character_outside_repertoire_refused_with_field_and_position(field: str, value: str, position: int) -> None:
+    """Refused with the field and the character's position, never the text itself."""
+    if field == "change_reason_detail":
+        cmd = with_cmd(command(), change_reason_detail=value)
+    elif field == "former_surname_kanji":
+        cmd = command(former_surname_kanji=value, former_surname_kana="サトウ")
+    elif field == "previous_address":
+        cmd = command(previous_address=value, previous_municipality_code="022012")
+    else:
+        cmd = command(**{field: value})
+    found = assert_refused(cmd, "CHARACTER_NOT_ALLOWED", field)
+    assert found.position == position
+    assert f"{position}" in found.message_ja and f"position {position}" in found.message_en
+    for message in (found.message_ja, found.message_en):
+        assert value not in message and value[position - 1] not in message
+
+
+@pytest.mark.parametrize(
+    ("value", "position"),
+    [
+        ("ヤマダ\u3000たろう", 5),
+        ("ヤマダ・タロウ", 4),
+        ("ﾔﾏﾀﾞ", 1),
+        ("ヤマダ\u3000\u3000タロウ", 5),
+        ("\u3000ヤマダ", 1),
+    ],
+)
+def test_kana_item_holds_katakana_choon_and_full_width_space_only(value: str, position: int) -> None:
+    found = assert_refused(command(name_kana=value), "INVALID_KANA", "name_kana")
+    assert found.position == position
+
+
+# --- 続柄 (#20) ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "relationship",
+    [
+        Relationship.ELDER_BROTHER,
+        Relationship.ELDER_SISTER,
+        Relationship.YOUNGER_BROTHER,
+        Relationship.YOUNGER_SISTER,
+        Relationship.GRANDFATHER,
+        Relationship.GRANDMOTHER,
+        Relationship.FATHERS_OR_MOTHERS_BROTHER,
+        Relationship.SIBLINGS_SON,
+        Relationship.WIFE_UNREGISTERED,
+    ],
+)
+def test_relationship_is_the_relation_the_juminhyo_records(relationship: Relationship) -> None:
+    """住基法7条4号: the 住民票 writes 兄, 姉, 弟, 妹, 祖父, 祖母, 妻(未届) ... (事務処理要領, 続柄の記載)."""
+    assert_passes(command(relationship=relationship))
+
+
+@pytest.mark.parametrize(
+    "legacy",
+    [
+        Relationship.SIBLING,
+        Relationship.GRANDPARENT,
+        Relationship.CHILD_IN_LAW,
+        Relationship.STEPCHILD,
+        Relationship.UNREGISTERED_SPOUSE,
+    ],
+)
+def test_merged_legacy_relationship_refused_in_new_entries(legacy: Relationship) -> None:
+    assert_refused(command(relationship=legacy), "LEGACY_RELATIONSHIP", "relationship")

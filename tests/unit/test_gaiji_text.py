@@ -8,35 +8,70 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cs_gateway.domain.gaiji import count_gaiji, is_gaiji
+from cs_gateway.domain.gaiji import GAIJI, REFUSED, STANDARD, char_class, count_gaiji, is_gaiji, scan
 from cs_gateway.domain.text import is_clean_text
 
-# --- 外字 ---------------------------------------------------------------------
+# --- 外字 and the character set of the 漢字 items -----------------------------------------
 
 
 @pytest.mark.parametrize("cp", [0xE000, 0xE123, 0xF8FF, 0xF0000, 0xFFFFD, 0x100000, 0x10FFFD])
-def test_gaiji_private_use_area_boundaries(cp: int) -> None:
+def test_private_use_character_is_gaiji_the_municipality_registered(cp: int) -> None:
     assert is_gaiji(chr(cp))
     assert unicodedata.category(chr(cp)) == "Co"
 
 
+@pytest.mark.parametrize("ch", ["髙", "𠮷", "\u3401", "\u9fa6", "𪛖"])
+def test_cjk_ideograph_outside_jis_x_0213_is_gaiji(ch: str) -> None:
+    """髙 (U+9AD9) and 𠮷 (U+20BB7): the classic 外字 of municipal systems (not in JIS X 0213)."""
+    with pytest.raises(UnicodeEncodeError):
+        ch.encode("euc_jis_2004")
+    assert is_gaiji(ch)
+    assert char_class(ch) == GAIJI
+
+
 @pytest.mark.parametrize(
-    "cp",
+    "ch", ["山", "高", "𠮟", "﨑", "々", "〆", "ー", "あ", "ア", "Ａ", "１", "a", "1", "\u3000", "♨"]
+)
+def test_jis_x_0213_character_is_standard(ch: str) -> None:
+    assert char_class(ch) == STANDARD
+    assert not is_gaiji(ch)
+
+
+@pytest.mark.parametrize(
+    ("ch", "why"),
     [
-        0xDFFF,
-        0xF900,
-        0xEFFFF,
-        0xFFFFE,
-        0xFFFFF,
-        0x10FFFE,
-        0x10FFFF,
-        0x41,
-        0x5C71,
-        0x3000,
+        ("\u3164", "Hangul filler: looks like a space"),
+        ("\u2800", "braille blank: looks like a space"),
+        ("\U0001f600", "emoji"),
+        ("\u0301", "combining mark (encodable, but stacks)"),
+        ("\u309a", "combining semi-voiced mark"),
+        ("ｱ", "half-width katakana (JIS X 0201)"),
+        ("\u00a0", "no-break space"),
+        ("\u00ad", "soft hyphen"),
+        ("\x07", "control"),
+        ("\u2e80", "CJK radical, not an ideograph"),
+        ("\u200b", "zero-width space"),
     ],
 )
-def test_gaiji_outside_private_use_area(cp: int) -> None:
-    assert not is_gaiji(chr(cp))
+def test_character_outside_repertoire_is_refused(ch: str, why: str) -> None:
+    assert char_class(ch) == REFUSED, why
+
+
+def test_scan_gives_gaiji_count_and_first_refused_position() -> None:
+    assert scan("山田太郎") == (0, 0)
+    assert scan("髙橋\u3000太郎") == (1, 0)
+    assert scan("\ue000田𠮷郎") == (2, 0)
+    assert scan("弘前\u3164太郎") == (0, 3)
+    assert scan("髙e\u0301\u0301") == (1, 3)
+    assert scan("か\u309a") == (0, 2)  # the codec would encode the pair; a combining mark is refused
+
+
+def test_count_gaiji_counts_ideographs_outside_jis_and_private_use() -> None:
+    assert count_gaiji("") == 0
+    assert count_gaiji("山田太郎") == 0
+    assert count_gaiji("\ue000田\U000f0000郎\U0010fffd") == 3
+    assert count_gaiji("髙橋𠮷") == 2
+    assert count_gaiji("髙\u3164𠮷") == 2  # refused characters are not 外字
 
 
 @pytest.mark.parametrize("bad", ["", "ab", "山田"])
@@ -45,17 +80,36 @@ def test_gaiji_requires_single_character(bad: str) -> None:
         is_gaiji(bad)
 
 
-def test_count_gaiji_counts_private_use_code_points() -> None:
-    assert count_gaiji("") == 0
-    assert count_gaiji("山田太郎") == 0
-    assert count_gaiji("\ue000田\U000f0000郎\U0010fffd") == 3
+def test_every_encodable_mark_control_or_separator_is_refused() -> None:
+    """The fast path (one encode + one regex) agrees with the per-character rule over the whole
+    BMP: nothing the codec encodes but the repertoire excludes slips through."""
+    for cp in range(0x10000):
+        ch = chr(cp)
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        try:
+            encoded = ch.encode("euc_jis_2004")
+        except UnicodeEncodeError:
+            continue
+        category = unicodedata.category(ch)
+        excluded = (category[0] in "MC" or (category[0] == "Z" and ch not in " \u3000")) or encoded[0] == 0x8E
+        if excluded:
+            assert char_class(ch) == REFUSED, hex(cp)
+            assert scan("山" + ch)[1] == 2, hex(cp)
+        else:
+            assert char_class(ch) == STANDARD, hex(cp)
 
 
 @given(st.text())
-def test_gaiji_agrees_with_unicode_category_co(text: str) -> None:
-    assert count_gaiji(text) == sum(unicodedata.category(c) == "Co" for c in text)
-    for c in text:
-        assert is_gaiji(c) is (unicodedata.category(c) == "Co")
+def test_scan_agrees_with_char_class(text: str) -> None:
+    count, refused_at = scan(text)
+    classes = [char_class(c) for c in text]
+    if REFUSED in classes:
+        assert refused_at == classes.index(REFUSED) + 1
+        assert count == classes[: refused_at - 1].count(GAIJI)
+    else:
+        assert (count, refused_at) == (classes.count(GAIJI), 0)
+    assert count_gaiji(text) == classes.count(GAIJI)
 
 
 # --- is_clean_text ---------------------------------------------------------------

@@ -64,6 +64,9 @@ EXPECTED_FLOW = [
     ("ichiro", "SHUSSEI", ACCEPTED),
     ("taro", "SHIBO", ACCEPTED),
     ("taro", "TENKYO", "DECEASED"),
+    ("emma", "JUSHO_SETTEI", ACCEPTED),
+    ("emma", "KOKUSEKI_SHUTOKU", ACCEPTED),
+    ("hanako", "KIKA", "ALREADY_JAPANESE"),
 ]
 
 
@@ -111,6 +114,9 @@ class _Registry:
 
     def individual_number_holder(self, individual_number: str) -> int | None:
         return self.holders.get(individual_number)
+
+    def person(self, person_key: int) -> StoredPerson | None:
+        return next((p for p in self.by_code.values() if p.person_key == person_key and not p.retired), None)
 
     def apply(self, cmd: UpdateCommand) -> IdentityRecord | Violation:
         found = check_command(cmd, CTX)
@@ -199,7 +205,8 @@ class _FakeCS:
 
 
 def test_demo_scenario_parses(demo) -> None:
-    assert set(demo.people) == {"taro", "hanako", "ichiro"}
+    assert set(demo.people) == {"taro", "hanako", "ichiro", "emma"}
+    assert demo.people["emma"]["resident_class"] == "RESIDENT_CLASS_FOREIGN"  # a 外国人住民
     flow = [(s["person"], s["reason"], s.get("expect", ACCEPTED)) for s in demo.steps]
     assert flow == EXPECTED_FLOW
     for step in demo.steps:
@@ -253,7 +260,8 @@ def test_every_step_passes_the_format_checks(demo) -> None:
 
 def test_every_person_entry_passes_the_format_checks(demo) -> None:
     for alias, entry in demo.people.items():
-        step = {"reason": "TENNYU", "change_date": entry["resident_since"]}
+        first = next(s for s in demo.steps if s["person"] == alias)
+        step = {"reason": first["reason"], "change_date": entry["resident_since"]}
         cmd = _command(request_from_step(entry, step, request_id=f"fmt-{alias}"))
         assert check_command(cmd, CTX) is None, alias
 
@@ -266,11 +274,11 @@ def test_demo_runs_as_expected_against_the_domain_rules(demo, stream: bool) -> N
     text = out.getvalue()
     assert [o.code for o in summary.outcomes] == [e for _, _, e in EXPECTED_FLOW], text
     assert summary.unexpected == 0 and summary.not_sent == 0
-    assert (summary.accepted, summary.refused) == (5, 3)
-    assert text.splitlines()[-1] == "8 steps: 5 accepted, 3 refused, 0 unexpected"
+    assert (summary.accepted, summary.refused) == (7, 4)
+    assert text.splitlines()[-1] == "11 steps: 7 accepted, 4 refused, 0 unexpected"
     assert "UNEXPECTED" not in text
     # update_seq has no gaps over the accepted steps
-    assert [o.update_seq for o in summary.outcomes if o.accepted] == [1, 2, 3, 4, 5]
+    assert [o.update_seq for o in summary.outcomes if o.accepted] == [1, 2, 3, 4, 5, 6, 7]
     assert "現存する住民に対する転入はできません" in text
     assert "拒否 refused TENKYO_CHANGES_NON_ADDRESS (name_kanji)" in text
     for identifier in _identifiers(demo):
@@ -291,6 +299,9 @@ def test_refused_overrides_are_not_kept(demo) -> None:
     assert cs.requests[6].entry.address == "青森県弘前市大字土手町12番地3"
     # 花子's refused name change is not kept either
     assert all(r.entry.name_kanji != "山田　華子" for r in cs.requests[5:])
+    # 恵麻 is sent as a 外国人住民 for her 住所設定, as a 日本人住民 for her 国籍取得
+    assert cs.requests[8].entry.resident_class == identity_pb2.RESIDENT_CLASS_FOREIGN
+    assert cs.requests[9].entry.resident_class == identity_pb2.RESIDENT_CLASS_JAPANESE
 
 
 def test_a_rerun_uses_new_request_ids(demo) -> None:
@@ -311,7 +322,8 @@ def test_request_from_step_applies_overrides_and_enum_names(demo) -> None:
     assert (req.change_date.year, req.change_date.month, req.change_date.day) == (2025, 6, 15)
     assert req.entry.address == "青森県弘前市X" and req.entry.sex == identity_pb2.SEX_MALE
     assert req.entry.relationship == identity_pb2.RELATIONSHIP_HEAD
-    assert not req.entry.HasField("juminhyo_code_since")
+    assert req.entry.HasField("juminhyo_code_since")  # given in the scenario (a 転入 carries it)
+    assert not demo.people["ichiro"].get("juminhyo_code_since")  # 出生: the CS takes the birth date
     assert entry["address"] != "青森県弘前市X"  # the kept entry is not modified
     short = request_from_step(entry, {"reason": "TENNYU", "change_date": "2025-04-01"}, request_id="r-2")
     assert short.change_reason == identity_pb2.CHANGE_REASON_TENNYU
@@ -404,9 +416,9 @@ def test_a_transport_error_stops_the_run_and_counts_as_unexpected(demo) -> None:
     summary = run_scenario(Down(), demo, out=out)
     assert Down.calls == 1
     assert summary.outcomes[0].kind == "error" and summary.outcomes[0].code == "UNAVAILABLE"
-    assert summary.unexpected == 8 and summary.not_sent == 7
+    assert summary.unexpected == 11 and summary.not_sent == 10
     assert "UNEXPECTED" in out.getvalue()
-    assert out.getvalue().splitlines()[-1] == "8 steps: 0 accepted, 0 refused, 8 unexpected"
+    assert out.getvalue().splitlines()[-1] == "11 steps: 0 accepted, 0 refused, 11 unexpected"
 
 
 def test_an_accepted_line_shows_seq_and_status() -> None:

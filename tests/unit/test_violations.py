@@ -27,14 +27,17 @@ COMMAND_FIELDS = ("request_id", "change_reason", "change_date", "change_reason_d
 FIELDS = ("", *COMMAND_FIELDS, *ENTRY_FIELDS)
 
 
-def template_digits(code: str) -> tuple[list[str], list[str]]:
+def template_digits(code: str, position: int = 0) -> tuple[list[str], list[str]]:
+    """The digits of the catalogue's messages, with the character position where they name one."""
     _kind, ja, en = CATALOG[code]
+    ja, en = ja.replace("{position}", f"{position}"), en.replace("{position}", f"{position}")
     return DIGITS.findall(ja), DIGITS.findall(en)
 
 
 def assert_no_echo(v: Violation, *inputs: str) -> None:
-    """The only digits in a message are the catalogue's own (11桁, 12桁, 7桁, 1〜64, 0402)."""
-    ja, en = template_digits(v.code)
+    """The only digits in a message are the catalogue's own (11桁, 12桁, 7桁, 1〜64, 0402) and
+    the position of a refused character (never a digit of the input)."""
+    ja, en = template_digits(v.code, v.position)
     assert DIGITS.findall(v.message_ja) == ja, v.message_ja
     assert DIGITS.findall(v.message_en) == en, v.message_en
     for value in inputs:

@@ -33,6 +33,33 @@ class Relationship(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RELATIONSHIP_COHABITANT: _ClassVar[Relationship]
     RELATIONSHIP_RELATIVE: _ClassVar[Relationship]
     RELATIONSHIP_OTHER: _ClassVar[Relationship]
+    RELATIONSHIP_ELDER_BROTHER: _ClassVar[Relationship]
+    RELATIONSHIP_ELDER_SISTER: _ClassVar[Relationship]
+    RELATIONSHIP_YOUNGER_BROTHER: _ClassVar[Relationship]
+    RELATIONSHIP_YOUNGER_SISTER: _ClassVar[Relationship]
+    RELATIONSHIP_GRANDFATHER: _ClassVar[Relationship]
+    RELATIONSHIP_GRANDMOTHER: _ClassVar[Relationship]
+    RELATIONSHIP_SONS_WIFE: _ClassVar[Relationship]
+    RELATIONSHIP_DAUGHTERS_HUSBAND: _ClassVar[Relationship]
+    RELATIONSHIP_WIFES_CHILD: _ClassVar[Relationship]
+    RELATIONSHIP_HUSBANDS_CHILD: _ClassVar[Relationship]
+    RELATIONSHIP_WIFE_UNREGISTERED: _ClassVar[Relationship]
+    RELATIONSHIP_HUSBAND_UNREGISTERED: _ClassVar[Relationship]
+    RELATIONSHIP_WIFES_FATHER: _ClassVar[Relationship]
+    RELATIONSHIP_WIFES_MOTHER: _ClassVar[Relationship]
+    RELATIONSHIP_HUSBANDS_FATHER: _ClassVar[Relationship]
+    RELATIONSHIP_HUSBANDS_MOTHER: _ClassVar[Relationship]
+    RELATIONSHIP_FATHERS_OR_MOTHERS_BROTHER: _ClassVar[Relationship]
+    RELATIONSHIP_FATHERS_OR_MOTHERS_SISTER: _ClassVar[Relationship]
+    RELATIONSHIP_SIBLINGS_SON: _ClassVar[Relationship]
+    RELATIONSHIP_SIBLINGS_DAUGHTER: _ClassVar[Relationship]
+    RELATIONSHIP_GRANDCHILDS_SPOUSE: _ClassVar[Relationship]
+
+class ResidentClass(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RESIDENT_CLASS_UNSPECIFIED: _ClassVar[ResidentClass]
+    RESIDENT_CLASS_JAPANESE: _ClassVar[ResidentClass]
+    RESIDENT_CLASS_FOREIGN: _ClassVar[ResidentClass]
 
 class ChangeReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -53,6 +80,8 @@ class ChangeReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CHANGE_REASON_JUMINHYO_CODE_HENKO: _ClassVar[ChangeReason]
     CHANGE_REASON_KOJIN_BANGO_HENKO: _ClassVar[ChangeReason]
     CHANGE_REASON_JUSHO_SETTEI: _ClassVar[ChangeReason]
+    CHANGE_REASON_ZAIRYU_SHIKAKU_SHUTOKU: _ClassVar[ChangeReason]
+    CHANGE_REASON_SETAI_HENKO: _ClassVar[ChangeReason]
 
 class RecordStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -81,6 +110,30 @@ RELATIONSHIP_UNREGISTERED_SPOUSE: Relationship
 RELATIONSHIP_COHABITANT: Relationship
 RELATIONSHIP_RELATIVE: Relationship
 RELATIONSHIP_OTHER: Relationship
+RELATIONSHIP_ELDER_BROTHER: Relationship
+RELATIONSHIP_ELDER_SISTER: Relationship
+RELATIONSHIP_YOUNGER_BROTHER: Relationship
+RELATIONSHIP_YOUNGER_SISTER: Relationship
+RELATIONSHIP_GRANDFATHER: Relationship
+RELATIONSHIP_GRANDMOTHER: Relationship
+RELATIONSHIP_SONS_WIFE: Relationship
+RELATIONSHIP_DAUGHTERS_HUSBAND: Relationship
+RELATIONSHIP_WIFES_CHILD: Relationship
+RELATIONSHIP_HUSBANDS_CHILD: Relationship
+RELATIONSHIP_WIFE_UNREGISTERED: Relationship
+RELATIONSHIP_HUSBAND_UNREGISTERED: Relationship
+RELATIONSHIP_WIFES_FATHER: Relationship
+RELATIONSHIP_WIFES_MOTHER: Relationship
+RELATIONSHIP_HUSBANDS_FATHER: Relationship
+RELATIONSHIP_HUSBANDS_MOTHER: Relationship
+RELATIONSHIP_FATHERS_OR_MOTHERS_BROTHER: Relationship
+RELATIONSHIP_FATHERS_OR_MOTHERS_SISTER: Relationship
+RELATIONSHIP_SIBLINGS_SON: Relationship
+RELATIONSHIP_SIBLINGS_DAUGHTER: Relationship
+RELATIONSHIP_GRANDCHILDS_SPOUSE: Relationship
+RESIDENT_CLASS_UNSPECIFIED: ResidentClass
+RESIDENT_CLASS_JAPANESE: ResidentClass
+RESIDENT_CLASS_FOREIGN: ResidentClass
 CHANGE_REASON_UNSPECIFIED: ChangeReason
 CHANGE_REASON_TENNYU: ChangeReason
 CHANGE_REASON_TENKYO: ChangeReason
@@ -98,6 +151,8 @@ CHANGE_REASON_KIKA: ChangeReason
 CHANGE_REASON_JUMINHYO_CODE_HENKO: ChangeReason
 CHANGE_REASON_KOJIN_BANGO_HENKO: ChangeReason
 CHANGE_REASON_JUSHO_SETTEI: ChangeReason
+CHANGE_REASON_ZAIRYU_SHIKAKU_SHUTOKU: ChangeReason
+CHANGE_REASON_SETAI_HENKO: ChangeReason
 RECORD_STATUS_UNSPECIFIED: RecordStatus
 RECORD_STATUS_CURRENT: RecordStatus
 RECORD_STATUS_PLANNED_DEPARTURE: RecordStatus
@@ -116,7 +171,7 @@ class Date(_message.Message):
     def __init__(self, year: _Optional[int] = ..., month: _Optional[int] = ..., day: _Optional[int] = ...) -> None: ...
 
 class ResidentEntry(_message.Message):
-    __slots__ = ("juminhyo_code", "name_kanji", "name_gaiji_count", "name_kana", "birth_date", "sex", "municipality_code", "aza_code", "postal_code", "address", "address_gaiji_count", "individual_number", "resident_since", "address_since", "notified_on", "previous_municipality_code", "previous_address", "previous_address_gaiji_count", "relationship", "previous_juminhyo_code", "juminhyo_code_since", "update_prohibited", "former_surname_kanji", "former_surname_gaiji_count", "former_surname_kana")
+    __slots__ = ("juminhyo_code", "name_kanji", "name_gaiji_count", "name_kana", "birth_date", "sex", "municipality_code", "aza_code", "postal_code", "address", "address_gaiji_count", "individual_number", "resident_since", "address_since", "notified_on", "previous_municipality_code", "previous_address", "previous_address_gaiji_count", "relationship", "previous_juminhyo_code", "juminhyo_code_since", "update_prohibited", "former_surname_kanji", "former_surname_gaiji_count", "former_surname_kana", "resident_class")
     JUMINHYO_CODE_FIELD_NUMBER: _ClassVar[int]
     NAME_KANJI_FIELD_NUMBER: _ClassVar[int]
     NAME_GAIJI_COUNT_FIELD_NUMBER: _ClassVar[int]
@@ -142,6 +197,7 @@ class ResidentEntry(_message.Message):
     FORMER_SURNAME_KANJI_FIELD_NUMBER: _ClassVar[int]
     FORMER_SURNAME_GAIJI_COUNT_FIELD_NUMBER: _ClassVar[int]
     FORMER_SURNAME_KANA_FIELD_NUMBER: _ClassVar[int]
+    RESIDENT_CLASS_FIELD_NUMBER: _ClassVar[int]
     juminhyo_code: str
     name_kanji: str
     name_gaiji_count: int
@@ -167,10 +223,11 @@ class ResidentEntry(_message.Message):
     former_surname_kanji: str
     former_surname_gaiji_count: int
     former_surname_kana: str
-    def __init__(self, juminhyo_code: _Optional[str] = ..., name_kanji: _Optional[str] = ..., name_gaiji_count: _Optional[int] = ..., name_kana: _Optional[str] = ..., birth_date: _Optional[_Union[Date, _Mapping]] = ..., sex: _Optional[_Union[Sex, str]] = ..., municipality_code: _Optional[str] = ..., aza_code: _Optional[str] = ..., postal_code: _Optional[str] = ..., address: _Optional[str] = ..., address_gaiji_count: _Optional[int] = ..., individual_number: _Optional[str] = ..., resident_since: _Optional[_Union[Date, _Mapping]] = ..., address_since: _Optional[_Union[Date, _Mapping]] = ..., notified_on: _Optional[_Union[Date, _Mapping]] = ..., previous_municipality_code: _Optional[str] = ..., previous_address: _Optional[str] = ..., previous_address_gaiji_count: _Optional[int] = ..., relationship: _Optional[_Union[Relationship, str]] = ..., previous_juminhyo_code: _Optional[str] = ..., juminhyo_code_since: _Optional[_Union[Date, _Mapping]] = ..., update_prohibited: _Optional[bool] = ..., former_surname_kanji: _Optional[str] = ..., former_surname_gaiji_count: _Optional[int] = ..., former_surname_kana: _Optional[str] = ...) -> None: ...
+    resident_class: ResidentClass
+    def __init__(self, juminhyo_code: _Optional[str] = ..., name_kanji: _Optional[str] = ..., name_gaiji_count: _Optional[int] = ..., name_kana: _Optional[str] = ..., birth_date: _Optional[_Union[Date, _Mapping]] = ..., sex: _Optional[_Union[Sex, str]] = ..., municipality_code: _Optional[str] = ..., aza_code: _Optional[str] = ..., postal_code: _Optional[str] = ..., address: _Optional[str] = ..., address_gaiji_count: _Optional[int] = ..., individual_number: _Optional[str] = ..., resident_since: _Optional[_Union[Date, _Mapping]] = ..., address_since: _Optional[_Union[Date, _Mapping]] = ..., notified_on: _Optional[_Union[Date, _Mapping]] = ..., previous_municipality_code: _Optional[str] = ..., previous_address: _Optional[str] = ..., previous_address_gaiji_count: _Optional[int] = ..., relationship: _Optional[_Union[Relationship, str]] = ..., previous_juminhyo_code: _Optional[str] = ..., juminhyo_code_since: _Optional[_Union[Date, _Mapping]] = ..., update_prohibited: _Optional[bool] = ..., former_surname_kanji: _Optional[str] = ..., former_surname_gaiji_count: _Optional[int] = ..., former_surname_kana: _Optional[str] = ..., resident_class: _Optional[_Union[ResidentClass, str]] = ...) -> None: ...
 
 class IdentityRecord(_message.Message):
-    __slots__ = ("juminhyo_code", "name_kanji", "name_gaiji_count", "name_kana", "name_kana_seion", "birth_date", "sex", "municipality_code", "aza_code", "postal_code", "address", "address_gaiji_count", "individual_number", "resident_since", "address_since", "notified_on", "previous_municipality_code", "previous_address", "previous_address_gaiji_count", "relationship", "change_reason", "change_date", "change_reason_detail", "previous_juminhyo_code", "juminhyo_code_since", "request_id", "operator_id", "terminal_id", "update_seq", "recovery_update_seq", "update_prohibited", "prospective", "locked", "has_gaiji", "record_status", "timestamp", "former_surname_kanji", "former_surname_gaiji_count", "former_surname_kana")
+    __slots__ = ("juminhyo_code", "name_kanji", "name_gaiji_count", "name_kana", "name_kana_seion", "birth_date", "sex", "municipality_code", "aza_code", "postal_code", "address", "address_gaiji_count", "individual_number", "resident_since", "address_since", "notified_on", "previous_municipality_code", "previous_address", "previous_address_gaiji_count", "relationship", "change_reason", "change_date", "change_reason_detail", "previous_juminhyo_code", "juminhyo_code_since", "request_id", "operator_id", "terminal_id", "update_seq", "recovery_update_seq", "update_prohibited", "prospective", "locked", "has_gaiji", "record_status", "timestamp", "former_surname_kanji", "former_surname_gaiji_count", "former_surname_kana", "resident_class")
     JUMINHYO_CODE_FIELD_NUMBER: _ClassVar[int]
     NAME_KANJI_FIELD_NUMBER: _ClassVar[int]
     NAME_GAIJI_COUNT_FIELD_NUMBER: _ClassVar[int]
@@ -210,6 +267,7 @@ class IdentityRecord(_message.Message):
     FORMER_SURNAME_KANJI_FIELD_NUMBER: _ClassVar[int]
     FORMER_SURNAME_GAIJI_COUNT_FIELD_NUMBER: _ClassVar[int]
     FORMER_SURNAME_KANA_FIELD_NUMBER: _ClassVar[int]
+    RESIDENT_CLASS_FIELD_NUMBER: _ClassVar[int]
     juminhyo_code: str
     name_kanji: str
     name_gaiji_count: int
@@ -249,4 +307,5 @@ class IdentityRecord(_message.Message):
     former_surname_kanji: str
     former_surname_gaiji_count: int
     former_surname_kana: str
-    def __init__(self, juminhyo_code: _Optional[str] = ..., name_kanji: _Optional[str] = ..., name_gaiji_count: _Optional[int] = ..., name_kana: _Optional[str] = ..., name_kana_seion: _Optional[str] = ..., birth_date: _Optional[_Union[Date, _Mapping]] = ..., sex: _Optional[_Union[Sex, str]] = ..., municipality_code: _Optional[str] = ..., aza_code: _Optional[str] = ..., postal_code: _Optional[str] = ..., address: _Optional[str] = ..., address_gaiji_count: _Optional[int] = ..., individual_number: _Optional[str] = ..., resident_since: _Optional[_Union[Date, _Mapping]] = ..., address_since: _Optional[_Union[Date, _Mapping]] = ..., notified_on: _Optional[_Union[Date, _Mapping]] = ..., previous_municipality_code: _Optional[str] = ..., previous_address: _Optional[str] = ..., previous_address_gaiji_count: _Optional[int] = ..., relationship: _Optional[_Union[Relationship, str]] = ..., change_reason: _Optional[_Union[ChangeReason, str]] = ..., change_date: _Optional[_Union[Date, _Mapping]] = ..., change_reason_detail: _Optional[str] = ..., previous_juminhyo_code: _Optional[str] = ..., juminhyo_code_since: _Optional[_Union[Date, _Mapping]] = ..., request_id: _Optional[str] = ..., operator_id: _Optional[str] = ..., terminal_id: _Optional[str] = ..., update_seq: _Optional[int] = ..., recovery_update_seq: _Optional[int] = ..., update_prohibited: _Optional[bool] = ..., prospective: _Optional[bool] = ..., locked: _Optional[bool] = ..., has_gaiji: _Optional[bool] = ..., record_status: _Optional[_Union[RecordStatus, str]] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., former_surname_kanji: _Optional[str] = ..., former_surname_gaiji_count: _Optional[int] = ..., former_surname_kana: _Optional[str] = ...) -> None: ...
+    resident_class: ResidentClass
+    def __init__(self, juminhyo_code: _Optional[str] = ..., name_kanji: _Optional[str] = ..., name_gaiji_count: _Optional[int] = ..., name_kana: _Optional[str] = ..., name_kana_seion: _Optional[str] = ..., birth_date: _Optional[_Union[Date, _Mapping]] = ..., sex: _Optional[_Union[Sex, str]] = ..., municipality_code: _Optional[str] = ..., aza_code: _Optional[str] = ..., postal_code: _Optional[str] = ..., address: _Optional[str] = ..., address_gaiji_count: _Optional[int] = ..., individual_number: _Optional[str] = ..., resident_since: _Optional[_Union[Date, _Mapping]] = ..., address_since: _Optional[_Union[Date, _Mapping]] = ..., notified_on: _Optional[_Union[Date, _Mapping]] = ..., previous_municipality_code: _Optional[str] = ..., previous_address: _Optional[str] = ..., previous_address_gaiji_count: _Optional[int] = ..., relationship: _Optional[_Union[Relationship, str]] = ..., change_reason: _Optional[_Union[ChangeReason, str]] = ..., change_date: _Optional[_Union[Date, _Mapping]] = ..., change_reason_detail: _Optional[str] = ..., previous_juminhyo_code: _Optional[str] = ..., juminhyo_code_since: _Optional[_Union[Date, _Mapping]] = ..., request_id: _Optional[str] = ..., operator_id: _Optional[str] = ..., terminal_id: _Optional[str] = ..., update_seq: _Optional[int] = ..., recovery_update_seq: _Optional[int] = ..., update_prohibited: _Optional[bool] = ..., prospective: _Optional[bool] = ..., locked: _Optional[bool] = ..., has_gaiji: _Optional[bool] = ..., record_status: _Optional[_Union[RecordStatus, str]] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., former_surname_kanji: _Optional[str] = ..., former_surname_gaiji_count: _Optional[int] = ..., former_surname_kana: _Optional[str] = ..., resident_class: _Optional[_Union[ResidentClass, str]] = ...) -> None: ...

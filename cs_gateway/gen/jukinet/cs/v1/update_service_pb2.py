@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from cs_gateway.gen.jukinet.cs.v1 import identity_pb2 as jukinet_dot_cs_dot_v1_dot_identity__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"jukinet/cs/v1/update_service.proto\x12\rjukinet.cs.v1\x1a\x1cjukinet/cs/v1/identity.proto\"\xf6\x01\n\rUpdateRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x32\n\rchange_reason\x18\x02 \x01(\x0e\x32\x1b.jukinet.cs.v1.ChangeReason\x12(\n\x0b\x63hange_date\x18\x03 \x01(\x0b\x32\x13.jukinet.cs.v1.Date\x12\x1c\n\x14\x63hange_reason_detail\x18\x04 \x01(\t\x12\x13\n\x0boperator_id\x18\x05 \x01(\t\x12\x13\n\x0bterminal_id\x18\x06 \x01(\t\x12+\n\x05\x65ntry\x18\x07 \x01(\x0b\x32\x1c.jukinet.cs.v1.ResidentEntry\"P\n\x07Refusal\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12\r\n\x05\x66ield\x18\x02 \x01(\t\x12\x12\n\nmessage_ja\x18\x03 \x01(\t\x12\x12\n\nmessage_en\x18\x04 \x01(\t\"\x9b\x01\n\x0cUpdateResult\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12/\n\x06record\x18\x02 \x01(\x0b\x32\x1d.jukinet.cs.v1.IdentityRecordH\x00\x12)\n\x07refusal\x18\x03 \x01(\x0b\x32\x16.jukinet.cs.v1.RefusalH\x00\x12\x10\n\x08replayed\x18\x04 \x01(\x08\x42\t\n\x07outcome\")\n\x10GetRecordRequest\x12\x15\n\rjuminhyo_code\x18\x01 \x01(\t\"*\n\x11GetHistoryRequest\x12\x15\n\rjuminhyo_code\x18\x01 \x01(\t\":\n\x07History\x12/\n\x08versions\x18\x01 \x03(\x0b\x32\x1d.jukinet.cs.v1.IdentityRecord2\xb6\x02\n\rUpdateService\x12\x42\n\x05\x41pply\x12\x1c.jukinet.cs.v1.UpdateRequest\x1a\x1b.jukinet.cs.v1.UpdateResult\x12L\n\x0b\x41pplyStream\x12\x1c.jukinet.cs.v1.UpdateRequest\x1a\x1b.jukinet.cs.v1.UpdateResult(\x01\x30\x01\x12K\n\tGetRecord\x12\x1f.jukinet.cs.v1.GetRecordRequest\x1a\x1d.jukinet.cs.v1.IdentityRecord\x12\x46\n\nGetHistory\x12 .jukinet.cs.v1.GetHistoryRequest\x1a\x16.jukinet.cs.v1.Historyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"jukinet/cs/v1/update_service.proto\x12\rjukinet.cs.v1\x1a\x1cjukinet/cs/v1/identity.proto\"\xf6\x01\n\rUpdateRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x32\n\rchange_reason\x18\x02 \x01(\x0e\x32\x1b.jukinet.cs.v1.ChangeReason\x12(\n\x0b\x63hange_date\x18\x03 \x01(\x0b\x32\x13.jukinet.cs.v1.Date\x12\x1c\n\x14\x63hange_reason_detail\x18\x04 \x01(\t\x12\x13\n\x0boperator_id\x18\x05 \x01(\t\x12\x13\n\x0bterminal_id\x18\x06 \x01(\t\x12+\n\x05\x65ntry\x18\x07 \x01(\x0b\x32\x1c.jukinet.cs.v1.ResidentEntry\"b\n\x07Refusal\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12\r\n\x05\x66ield\x18\x02 \x01(\t\x12\x12\n\nmessage_ja\x18\x03 \x01(\t\x12\x12\n\nmessage_en\x18\x04 \x01(\t\x12\x10\n\x08position\x18\x05 \x01(\x05\"\x9b\x01\n\x0cUpdateResult\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12/\n\x06record\x18\x02 \x01(\x0b\x32\x1d.jukinet.cs.v1.IdentityRecordH\x00\x12)\n\x07refusal\x18\x03 \x01(\x0b\x32\x16.jukinet.cs.v1.RefusalH\x00\x12\x10\n\x08replayed\x18\x04 \x01(\x08\x42\t\n\x07outcome\")\n\x10GetRecordRequest\x12\x15\n\rjuminhyo_code\x18\x01 \x01(\t\"*\n\x11GetHistoryRequest\x12\x15\n\rjuminhyo_code\x18\x01 \x01(\t\":\n\x07History\x12/\n\x08versions\x18\x01 \x03(\x0b\x32\x1d.jukinet.cs.v1.IdentityRecord2\xb6\x02\n\rUpdateService\x12\x42\n\x05\x41pply\x12\x1c.jukinet.cs.v1.UpdateRequest\x1a\x1b.jukinet.cs.v1.UpdateResult\x12L\n\x0b\x41pplyStream\x12\x1c.jukinet.cs.v1.UpdateRequest\x1a\x1b.jukinet.cs.v1.UpdateResult(\x01\x30\x01\x12K\n\tGetRecord\x12\x1f.jukinet.cs.v1.GetRecordRequest\x1a\x1d.jukinet.cs.v1.IdentityRecord\x12\x46\n\nGetHistory\x12 .jukinet.cs.v1.GetHistoryRequest\x1a\x16.jukinet.cs.v1.Historyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,15 +35,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_UPDATEREQUEST']._serialized_start=84
   _globals['_UPDATEREQUEST']._serialized_end=330
   _globals['_REFUSAL']._serialized_start=332
-  _globals['_REFUSAL']._serialized_end=412
-  _globals['_UPDATERESULT']._serialized_start=415
-  _globals['_UPDATERESULT']._serialized_end=570
-  _globals['_GETRECORDREQUEST']._serialized_start=572
-  _globals['_GETRECORDREQUEST']._serialized_end=613
-  _globals['_GETHISTORYREQUEST']._serialized_start=615
-  _globals['_GETHISTORYREQUEST']._serialized_end=657
-  _globals['_HISTORY']._serialized_start=659
-  _globals['_HISTORY']._serialized_end=717
-  _globals['_UPDATESERVICE']._serialized_start=720
-  _globals['_UPDATESERVICE']._serialized_end=1030
+  _globals['_REFUSAL']._serialized_end=430
+  _globals['_UPDATERESULT']._serialized_start=433
+  _globals['_UPDATERESULT']._serialized_end=588
+  _globals['_GETRECORDREQUEST']._serialized_start=590
+  _globals['_GETRECORDREQUEST']._serialized_end=631
+  _globals['_GETHISTORYREQUEST']._serialized_start=633
+  _globals['_GETHISTORYREQUEST']._serialized_end=675
+  _globals['_HISTORY']._serialized_start=677
+  _globals['_HISTORY']._serialized_end=735
+  _globals['_UPDATESERVICE']._serialized_start=738
+  _globals['_UPDATESERVICE']._serialized_end=1048
 # @@protoc_insertion_point(module_scope)

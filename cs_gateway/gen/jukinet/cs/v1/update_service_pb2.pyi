@@ -26,16 +26,18 @@ class UpdateRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., change_reason: _Optional[_Union[_identity_pb2.ChangeReason, str]] = ..., change_date: _Optional[_Union[_identity_pb2.Date, _Mapping]] = ..., change_reason_detail: _Optional[str] = ..., operator_id: _Optional[str] = ..., terminal_id: _Optional[str] = ..., entry: _Optional[_Union[_identity_pb2.ResidentEntry, _Mapping]] = ...) -> None: ...
 
 class Refusal(_message.Message):
-    __slots__ = ("reason", "field", "message_ja", "message_en")
+    __slots__ = ("reason", "field", "message_ja", "message_en", "position")
     REASON_FIELD_NUMBER: _ClassVar[int]
     FIELD_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_JA_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_EN_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
     reason: str
     field: str
     message_ja: str
     message_en: str
-    def __init__(self, reason: _Optional[str] = ..., field: _Optional[str] = ..., message_ja: _Optional[str] = ..., message_en: _Optional[str] = ...) -> None: ...
+    position: int
+    def __init__(self, reason: _Optional[str] = ..., field: _Optional[str] = ..., message_ja: _Optional[str] = ..., message_en: _Optional[str] = ..., position: _Optional[int] = ...) -> None: ...
 
 class UpdateResult(_message.Message):
     __slots__ = ("request_id", "record", "refusal", "replayed")
