@@ -525,6 +525,8 @@ class _Printer:
         step = self.sim.scenario.steps[number - 1]
         expect = str(step.get("expect", ACCEPTED))
         entry = self.sim.entries[step["person"]]  # as known before the step
+        if outcome.accepted:  # shown as stored: a 国籍取得's new name and 区分, not the old ones
+            entry = merged_entry(entry, step)
         print(format_result_line(number, request.change_reason, entry, outcome, expect), file=self.out)
         if self.verbose and step.get("note"):
             print(f"    {mask_text(str(step['note']))}", file=self.out)
