@@ -129,7 +129,24 @@ _MIGRATION_4 = "".join(
         ("individual_numbers", "DELETE", "individual_numbers is append-only"),
     )
 )
-MIGRATIONS: tuple[str, ...] = (*_MIGRATIONS_1_TO_3, _MIGRATION_4)
+
+# 5: counter-terminal operators (store/operators_sqlite.py). Mutable state of an account (its
+# failures, lock, the last TOTP step used); every change of it is audited in the same transaction.
+_MIGRATION_5 = """
+CREATE TABLE operators (
+    operator_id TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    totp_secret TEXT NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    failed_logins INTEGER NOT NULL DEFAULT 0,
+    locked INTEGER NOT NULL DEFAULT 0,
+    last_totp_step INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    changed_at TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+MIGRATIONS: tuple[str, ...] = (*_MIGRATIONS_1_TO_3, _MIGRATION_4, _MIGRATION_5)
 
 
 def migrate(conn: sqlite3.Connection) -> None:

@@ -22,6 +22,7 @@ from ..domain.record import IdentityRecord
 from ..domain.record_codec import record_from_dict
 from ..domain.registry import StoredPerson
 from .interface import StoreError
+from .operators_sqlite import SqliteOperators
 from .schema import migrate
 
 BUSY_TIMEOUT_S = 30.0
@@ -124,7 +125,7 @@ def open_reader(path: Path) -> SqliteReader:
     return SqliteReader(conn)
 
 
-class SqliteTransaction(SqliteReader):
+class SqliteTransaction(SqliteOperators, SqliteReader):
     """Transaction port on the writer's connection, and the batch's lifecycle for WriterCore
     (begin, commit, rollback). One per writer, reused for every batch."""
 

@@ -33,6 +33,7 @@ from tests.conftest import TEST_ACTOR, TODAY
 PORT_METHODS = {
     "find",
     "individual_number_holder",
+    "person",
     "version",
     "history",
     "last_update_seq",
