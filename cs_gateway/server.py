@@ -36,6 +36,7 @@ from .security.denial_bound import DenialBound
 from .security.identity import PeerIdentity
 from .security.neighbours import NeighbourTable
 from .security.network import NetworkGate
+from .security.rate_limit import RateLimit
 from .security.revocation import RevocationChecker
 from .security.sessions import SessionTable
 from .security.tls_reload import reloading_server_credentials
@@ -272,7 +273,12 @@ async def start_gateway(config: GatewayConfig, *, today: Today = jst_today) -> R
         UpdateServicer(
             store, reads=store.reads, today=today, max_request_bytes=limit, on_refusal=metrics.refusal
         ).register(guarded)
-        TerminalServicer(store, guard.sessions).register(guarded)
+        TerminalServicer(
+            store,
+            guard.sessions,
+            max_results=config.terminal.search_max_results,
+            rate_limit=RateLimit(config.terminal.lookups_per_minute),
+        ).register(guarded)
         health.register(guarded)
         guarded.seal()
         port = _listen(server, config.listen, server_credentials(config))

@@ -5,78 +5,29 @@ failed login gets one answer; a terminal RPC without a session is refused and au
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
 
 import grpc
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from cs_gateway import operator_commands
-from cs_gateway.config import load_config
 from cs_gateway.gen.jukinet.cs.v1 import terminal_service_pb2 as tpb
 from cs_gateway.gen.jukinet.cs.v1 import terminal_service_pb2_grpc as tgrpc
-from cs_gateway.process import write_dev_config
 from cs_gateway.security.operator_auth import totp_code
-from cs_gateway.security.sessions import METADATA_KEY
-from pki.dev_pki import DevPki, IssuedCertificate
-from tests.conftest import InProcessGateway, in_process_gateway
+from pki.dev_pki import DevPki
 from tests.grpc_helpers import error_info
+from tests.terminal_support import PASSWORD, Counter, counter_gateway, session
 
-PASSWORD = "correct horse battery"
 OPERATORS = ("sato", "suzuki", "tanaka", "ito", "kato", "yamada")
-
-
-@dataclass
-class Counter:
-    gw: InProcessGateway
-    secrets: dict[str, str]
-
-    def stub(self, cert: IssuedCertificate | None = None) -> tgrpc.TerminalServiceStub:
-        if cert is None:
-            return tgrpc.TerminalServiceStub(self.gw.channel("terminal"))
-        credentials = grpc.ssl_channel_credentials(
-            root_certificates=self.gw.pki.ca_cert_path.read_bytes(),
-            private_key=cert.key_pem,
-            certificate_chain=cert.cert_pem,
-        )
-        return tgrpc.TerminalServiceStub(grpc.secure_channel(f"localhost:{self.gw.port}", credentials))
-
-    def login(self, operator_id: str, stub: tgrpc.TerminalServiceStub | None = None, **how: str) -> tpb.LoginResponse:
-        request = tpb.LoginRequest(
-            operator_id=operator_id,
-            password=how.get("password", PASSWORD),
-            totp_code=how.get("code", totp_code(self.secrets.get(operator_id, "A" * 32), time.time())),
-        )
-        return (stub or self.stub()).Login(request, timeout=30)
-
-    def audit(self, sql: str) -> list[tuple]:
-        conn = sqlite3.connect(f"file:{self.gw.config.store_path}?mode=ro", uri=True)
-        try:
-            return conn.execute(sql).fetchall()
-        finally:
-            conn.close()
-
-
-def session(token: str) -> tuple[tuple[str, str]]:
-    return ((METADATA_KEY, token),)
 
 
 @pytest.fixture
 def counter(tmp_path: Path, dev_pki: DevPki) -> Iterator[Counter]:
-    config_path = write_dev_config(tmp_path / "gw.toml", pki_dir=dev_pki.directory, store_path=tmp_path / "cs.sqlite3")
-    config = load_config(config_path)
-    secrets = {}
-    for operator_id in OPERATORS:
-        _, uri = operator_commands.add(config, operator_id, "shokai", PASSWORD)
-        secrets[operator_id] = parse_qs(urlparse(uri).query)["secret"][0]
-    with in_process_gateway(config, dev_pki) as gw:
-        yield Counter(gw, secrets)
+    with counter_gateway(tmp_path, dev_pki, dict.fromkeys(OPERATORS, "shokai")) as running:
+        yield running
 
 
 def logout(stub: tgrpc.TerminalServiceStub, token: str) -> str:
