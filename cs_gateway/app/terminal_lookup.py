@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..audit.event import OK, REFUSED, Actor, AuditEvent
+from ..domain.masking import mask_identifier
 from ..domain.record import IdentityRecord
 from ..domain.registry import StoredPerson
 from ..domain.search_keys import address_key, name_key
@@ -45,6 +46,9 @@ class LookupPerson:
     disclose_number: bool
     actor: Actor  # terminal certificate + operator + terminal id
     action: str
+
+    def __repr__(self) -> str:  # a log line or a traceback never shows the code in full
+        return f"LookupPerson(juminhyo_code={mask_identifier(self.juminhyo_code)!r}, purpose={self.purpose!r})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,3 +90,11 @@ def test_address_key_folds_width_spaces_and_chome_notation(typed: str) -> None:
 def test_address_key_reads_kanji_numbers_of_chome() -> None:
     assert address_key("表町十二丁目") == "表町12"
     assert address_key("表町二十三丁目5番") == "表町23-5"
+
+
+def test_a_lookup_command_never_shows_its_code_in_full() -> None:
+    from cs_gateway.app.terminal_lookup import LookupPerson
+    from cs_gateway.audit.event import Actor
+
+    text = repr(LookupPerson(juminhyo_code_of(3), "identity-check", False, Actor(), "lookup"))
+    assert juminhyo_code_of(3) not in text and juminhyo_code_of(3)[-4:] in text
