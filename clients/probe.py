@@ -26,6 +26,9 @@ The attacks and what must happen (clients/probe_attacks.py):
   and served again once the newest CRL is restored (the probe restores it);
 * terminal-apply: a terminal calling Apply -> PERMISSION_DENIED;
 * kizon-juki-terminal-rpc: a method the gateway does not serve -> PERMISSION_DENIED, not UNIMPLEMENTED;
+* terminal-no-session: a terminal's Lookup without an operator session and with a forged token
+  -> UNAUTHENTICATED / SESSION_REQUIRED, one answer for both (audited session:missing / :unknown);
+* login-brute-force: password guesses at likely operator ids -> one LOGIN_FAILED answer for all;
 * atena: the 宛名 system calling Apply and GetRecord -> PERMISSION_DENIED;
 * outside-segment (--netns): a role whose segment is loopback only, from the namespace -> PERMISSION_DENIED;
 * unknown-mac (--netns): a host whose MAC list lacks the namespace's MAC -> PERMISSION_DENIED;

@@ -38,6 +38,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from clients.synthetic import tennyu_request
+from cs_gateway.gen.jukinet.cs.v1 import terminal_service_pb2 as tpb
 from cs_gateway.gen.jukinet.cs.v1 import update_service_pb2 as upb
 from pki.crl import revoke
 from pki.dev_pki import CertificateAuthority, DevPki, create_ca, parse_spiffe_id, spiffe_id, write_file
@@ -48,7 +49,11 @@ PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
 UPDATE = "/jukinet.cs.v1.UpdateService/"
 APPLY = UPDATE + "Apply"
 GET_RECORD = UPDATE + "GetRecord"
-TERMINAL_LOOKUP = "/jukinet.cs.v1.TerminalService/LookupByJuminhyoCode"
+TERMINAL_LOOKUP = "/jukinet.cs.v1.TerminalService/LookupByJuminhyoCode"  # no such method
+TERMINAL = "/jukinet.cs.v1.TerminalService/"
+SESSION_METADATA = "x-cs-session"
+SESSION_REQUIRED = "SESSION_REQUIRED"
+LOGIN_FAILED = "LOGIN_FAILED"
 REFLECTION = (
     "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
     "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
@@ -575,6 +580,61 @@ def kizon_juki_terminal_rpc(probe: Probe) -> Outcome:
     )
 
 
+def terminal_no_session(probe: Probe) -> Outcome:
+    """A terminal's Lookup without an operator session, then with a forged token: both refused
+    UNAUTHENTICATED / SESSION_REQUIRED with one body (a forged token looks like none at all)."""
+    credential = probe.role("terminal")
+    method = TERMINAL + "Lookup"
+    request = tpb.LookupRequest(juminhyo_code="10000000001", purpose=tpb.PURPOSE_IDENTITY_CHECK).SerializeToString()
+    none = probe.unary(credential, method, request)
+    forged = probe.unary(credential, method, request, metadata=[(SESSION_METADATA, secrets.token_urlsafe(32))])
+    outcome = Outcome(
+        "terminal-no-session",
+        "UNAUTHENTICATED SESSION_REQUIRED x2",
+        f"{none.observed} / {forged.observed}",
+        FAIL,
+        fingerprints=[credential.fingerprint],
+    )
+    if any(r.code != grpc.StatusCode.UNAUTHENTICATED or r.reason != SESSION_REQUIRED for r in (none, forged)):
+        outcome.note = _short(none.details if none.reason != SESSION_REQUIRED else forged.details) or "not refused"
+        return outcome
+    outcome.guard_calls = [
+        GuardCall(method, credential.fingerprint, "session:missing"),
+        GuardCall(method, credential.fingerprint, "session:unknown"),
+    ]
+    if none.body != forged.body:
+        outcome.note = "a forged token is answered differently from none"
+        return outcome
+    leak = leak_in(none)
+    outcome.verdict, outcome.note = (FAIL, leak) if leak else (PASS, "no session, no data; one answer")
+    return outcome
+
+
+def login_brute_force(probe: Probe) -> Outcome:
+    """Password guessing against likely operator ids: every attempt gets the one LOGIN_FAILED
+    answer (an unknown id, a wrong password and a locked account look alike)."""
+    credential = probe.role("terminal")
+    method = TERMINAL + "Login"
+    replies = [
+        probe.unary(
+            credential,
+            method,
+            tpb.LoginRequest(operator_id=operator_id, password=f"guess-{i}", totp_code="000000").SerializeToString(),
+        )
+        for i, operator_id in enumerate(("admin", "admin", "operator1", "root", "sato", "admin") * 2)
+    ]
+    bodies = {r.body for r in replies}
+    expected = f"{LOGIN_FAILED}, one answer"
+    outcome = Outcome("login-brute-force", expected, replies[0].observed, FAIL, fingerprints=[credential.fingerprint])
+    if any(r.code != grpc.StatusCode.UNAUTHENTICATED or r.reason != LOGIN_FAILED for r in replies):
+        outcome.note = "an attempt was answered otherwise"
+    elif len(bodies) != 1:
+        outcome.note = f"{len(bodies)} different answers: an account oracle"
+    else:
+        outcome.verdict, outcome.note = PASS, f"{len(replies)} attempts, one answer"
+    return outcome
+
+
 def atena(probe: Probe) -> Outcome:
     """The 宛名管理システム has a valid certificate and must still get nothing."""
     credential = probe.role("atena")
@@ -940,6 +1000,8 @@ ATTACKS: tuple[Attack, ...] = (
     Attack("crl-rollback", crl_rollback, DENIED),
     Attack("terminal-apply", terminal_apply, DENIED),
     Attack("kizon-juki-terminal-rpc", kizon_juki_terminal_rpc, DENIED),
+    Attack("terminal-no-session", terminal_no_session, "UNAUTHENTICATED SESSION_REQUIRED x2"),
+    Attack("login-brute-force", login_brute_force, f"{LOGIN_FAILED}, one answer"),
     Attack("atena", atena, DENIED + " x2"),
     Attack("outside-segment", outside_segment, DENIED, in_netns=True),
     Attack("unknown-mac", unknown_mac, DENIED, in_netns=True),

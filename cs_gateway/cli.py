@@ -351,5 +351,92 @@ def backup_command(config_path: Path, **options: Any) -> int:
     return _run_audit("_backup", config_path, options)
 
 
+# -- operator: counter-terminal accounts (operator_commands.py) ----------------------------------
+
+
+def _operator_failures() -> Sequence[Failure]:
+    from .app.operators import OperatorCommandError
+    from .audit.keys import AuditKeyError
+    from .security.operator_auth import WeakPasswordError
+
+    return (
+        *_config_failures(),
+        ((OperatorCommandError, WeakPasswordError), EXIT_FAILED, "{err}"),
+        ((AuditKeyError, OSError), EXIT_USAGE, "{err}"),
+        ((sqlite3.Error,), EXIT_FAILED, "store error: {err}"),
+    )
+
+
+def _new_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(click.prompt("new password", hide_input=True, confirmation_prompt=True))
+
+
+_PASSWORD_STDIN = click.option("--password-stdin", is_flag=True, help="read the new password from stdin (scripts)")
+
+
+@cli.group("operator", help="counter-terminal operators: add, disable, reset, unlock, list (audited)")
+def operator_group() -> None:
+    pass
+
+
+@operator_group.command("add", cls=Guarded, failures=_operator_failures, help="enrol an operator")
+@_CONFIG
+@click.argument("operator_id")
+@click.option("--role", type=click.Choice(["shokai", "shokai-shomei", "admin"]), required=True)
+@_PASSWORD_STDIN
+def operator_add(config_path: Path, operator_id: str, role: str, password_stdin: bool) -> int:
+    from . import operator_commands
+
+    done, uri = operator_commands.add(load_config(config_path), operator_id, role, _new_password(password_stdin))
+    click.echo(operator_commands.describe(done))
+    click.echo(f"TOTP (shown once; scan into the authenticator): {uri}")
+    return EXIT_OK
+
+
+@operator_group.command("reset", cls=Guarded, failures=_operator_failures, help="new password and TOTP secret; unlocks")
+@_CONFIG
+@click.argument("operator_id")
+@_PASSWORD_STDIN
+def operator_reset(config_path: Path, operator_id: str, password_stdin: bool) -> int:
+    from . import operator_commands
+
+    done, uri = operator_commands.reset(load_config(config_path), operator_id, _new_password(password_stdin))
+    click.echo(operator_commands.describe(done))
+    click.echo(f"TOTP (shown once; scan into the authenticator): {uri}")
+    return EXIT_OK
+
+
+@operator_group.command("disable", cls=Guarded, failures=_operator_failures, help="refuse every login of an operator")
+@_CONFIG
+@click.argument("operator_id")
+def operator_disable(config_path: Path, operator_id: str) -> int:
+    from . import operator_commands
+
+    click.echo(operator_commands.describe(operator_commands.disable(load_config(config_path), operator_id)))
+    return EXIT_OK
+
+
+@operator_group.command("unlock", cls=Guarded, failures=_operator_failures, help="unlock after failed logins")
+@_CONFIG
+@click.argument("operator_id")
+def operator_unlock(config_path: Path, operator_id: str) -> int:
+    from . import operator_commands
+
+    click.echo(operator_commands.describe(operator_commands.unlock(load_config(config_path), operator_id)))
+    return EXIT_OK
+
+
+@operator_group.command("list", cls=Guarded, failures=_operator_failures, help="every operator and its state")
+@_CONFIG
+def operator_list(config_path: Path) -> int:
+    from . import operator_commands
+
+    for line in operator_commands.listing(load_config(config_path)):
+        click.echo(operator_commands.describe(line))
+    return EXIT_OK
+
+
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -73,6 +73,16 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True)
+class TerminalConfig:
+    """[terminal]: the counter terminals' operator sessions, lookups and searches."""
+
+    idle_timeout_s: int = 300  # the seed's screen-saver rule (III(2)-3): a session idle this long ends
+    session_lifetime_s: int = 8 * 3600  # and this long after its login, whatever happens
+    search_max_results: int = 20  # more: "more found, narrow the search" instead of paging
+    lookups_per_minute: int = 30  # per operator, lookups and searches together (bulk extraction)
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     listen: str  # host:port; port 0 picks a free port (printed at start)
     also_listen: tuple[str, ...]  # further host:port addresses; port 0 = the same port as listen
@@ -86,6 +96,7 @@ class GatewayConfig:
     policy: Policy
     metrics: MetricsConfig = MetricsConfig()
     rules: RulesConfig = DEFAULT_RULES  # [rules]: the logic checks' configured facts
+    terminal: TerminalConfig = TerminalConfig()
 
 
 _SCHEMA: dict[str, dict[str, type]] = {
@@ -114,6 +125,12 @@ _SCHEMA: dict[str, dict[str, type]] = {
         "denied_window_s": int,
     },
     "metrics": {"listen": str, "allow_non_loopback": bool},
+    "terminal": {
+        "idle_timeout_s": int,
+        "session_lifetime_s": int,
+        "search_max_results": int,
+        "lookups_per_minute": int,
+    },
 }
 _REQUIRED = {
     "gateway": ("listen", "municipality_code", "trust_domain"),
@@ -183,6 +200,10 @@ def parse_config(data: dict[str, Any], *, base: Path) -> GatewayConfig:
                 "HTTP without authentication: set metrics.allow_non_loopback = true to expose it anyway"
             )
     _check_issuer_pins(policy, tls_config)
+    terminal = TerminalConfig(**data.get("terminal", {}))
+    for name, value in vars(terminal).items():
+        if value <= 0:
+            raise ConfigError(f"terminal.{name}: must be a positive integer")
     return GatewayConfig(
         listen=gw["listen"],
         also_listen=also_listen,
@@ -196,6 +217,7 @@ def parse_config(data: dict[str, Any], *, base: Path) -> GatewayConfig:
         policy=policy,
         metrics=metrics,
         rules=_rules(data.get("rules", {})),
+        terminal=terminal,
     )
 
 

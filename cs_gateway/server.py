@@ -15,6 +15,7 @@ from pki.profiles import ROLES
 
 from .api.guard import Guard, GuardedServer
 from .api.health import GatewayHealth
+from .api.terminal_servicer import TerminalServicer
 from .api.update_codec import register_codecs
 from .api.update_servicer import UpdateServicer
 from .app.handlers import register_handlers
@@ -35,7 +36,9 @@ from .security.denial_bound import DenialBound
 from .security.identity import PeerIdentity
 from .security.neighbours import NeighbourTable
 from .security.network import NetworkGate
+from .security.rate_limit import RateLimit
 from .security.revocation import RevocationChecker
+from .security.sessions import SessionTable
 from .security.tls_reload import reloading_server_credentials
 from .store.commands import CommandRegistry
 from .store.local import trail_is_empty
@@ -260,12 +263,21 @@ async def start_gateway(config: GatewayConfig, *, today: Today = jst_today) -> R
             on_refusal=refusal_auditor(store, metrics),
             denials=DenialBound(limits.denied_per_identity, limits.denied_per_address, limits.denied_window_s),
             max_request_bytes=limit,
+            sessions=SessionTable(
+                idle_timeout_s=config.terminal.idle_timeout_s, lifetime_s=config.terminal.session_lifetime_s
+            ),
         )
         server = grpc.aio.server(options=server_options(config))
         # every servicer registers through it
         guarded = GuardedServer(server, guard, max_request_bytes=limit, metrics=metrics)
         UpdateServicer(
             store, reads=store.reads, today=today, max_request_bytes=limit, on_refusal=metrics.refusal
+        ).register(guarded)
+        TerminalServicer(
+            store,
+            guard.sessions,
+            max_results=config.terminal.search_max_results,
+            rate_limit=RateLimit(config.terminal.lookups_per_minute),
         ).register(guarded)
         health.register(guarded)
         guarded.seal()

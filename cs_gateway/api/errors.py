@@ -60,6 +60,19 @@ def access_denied_status() -> grpc.Status:
     )
 
 
+SESSION_REQUIRED = "SESSION_REQUIRED"
+
+
+def session_required_status() -> grpc.Status:
+    """One answer for every session failure (none, unknown, expired, over another certificate)."""
+    return rich_status(
+        grpc.StatusCode.UNAUTHENTICATED,
+        SESSION_REQUIRED,
+        "an operator session is required: log in",
+        message_ja="操作者のログインが必要です",
+    )
+
+
 def store_unavailable_status() -> grpc.Status:
     return rich_status(
         grpc.StatusCode.UNAVAILABLE,

@@ -3,7 +3,10 @@
 1. the certificate (security/certificate_gate.py): identity (the one SPIFFE URI SAN), profile,
    issuer pinned for the role, validity window now, revocation against that issuer's CRL;
 2. network: the peer's address in its role's segment, its MAC on the host's allow-list;
-3. the role x RPC policy (deny by default).
+3. the role x RPC policy (deny by default);
+4. for the RPCs whose rule names operator_roles (the terminal's): the operator session from the
+   call's metadata, bound to this certificate, live, of one of those roles
+   (security/sessions.py); a failure answers UNAUTHENTICATED / SESSION_REQUIRED, audited.
 
 Denials are audited up to a bound per certificate and per peer address (security/denial_bound.py);
 beyond it the caller is cut off. A denied unary request that names a person (a field
@@ -46,11 +49,13 @@ from ..security.denial_bound import CUT_OFF, SUPPRESSED, DenialBound, Episode
 from ..security.identity import PeerIdentity
 from ..security.network import NetworkGate
 from ..security.policy_file import Policy
-from .errors import access_denied_status, violation_status
+from ..security.sessions import METADATA_KEY, Session, SessionTable
+from .errors import access_denied_status, session_required_status, violation_status
 
 log = get_logger("cs_gateway.guard")
 
 current_peer: contextvars.ContextVar[PeerIdentity | None] = contextvars.ContextVar("current_peer", default=None)
+current_session: contextvars.ContextVar[Session | None] = contextvars.ContextVar("current_session", default=None)
 
 # (method, peer address, outcome, rule or reason code, identity, subject=(住民票コード, 個人番号),
 # detail=text); awaited before the caller is answered, so that the refusal is in the audit trail
@@ -77,8 +82,10 @@ class Guard:
         on_refusal: RefusalHook | None = None,
         denials: DenialBound | None = None,
         max_request_bytes: int = 64 * 1024,
+        sessions: SessionTable | None = None,
     ) -> None:
         self._policy = policy
+        self.sessions = sessions if sessions is not None else SessionTable()
         self._network = network
         self._certificates = certificates
         self._on_refusal = on_refusal
@@ -109,6 +116,13 @@ class Guard:
         if not self._policy.allows(identity.role, method):
             await self._refuse(context, method, "policy:role-not-allowed", identity, request, parse)
         current_peer.set(identity)
+        operator_roles = self._policy.operator_roles_for(method)
+        if operator_roles is not None:
+            token = dict(context.invocation_metadata() or ()).get(METADATA_KEY)
+            session = self.sessions.check(token, identity.fingerprint_sha256, operator_roles)
+            if isinstance(session, str):
+                await self._refuse(context, method, session, identity, request, parse, session_required_status())
+            current_session.set(session)  # type: ignore[arg-type]
 
     async def _refuse(
         self,
@@ -118,6 +132,7 @@ class Guard:
         identity: PeerIdentity | None,
         request: bytes | None = None,
         parse: Parse | None = None,
+        status: grpc.Status | None = None,
     ) -> None:
         peer = context.peer()
         if self._bound.cutting:
@@ -133,7 +148,7 @@ class Guard:
             self._schedule_flush()
         elif verdict != SUPPRESSED:
             await self._record(context, method, DENIED, rule, identity, subject=self._subject(request, parse))
-        await context.abort_with_status(access_denied_status())
+        await context.abort_with_status(status or access_denied_status())
 
     def _subject(self, request: bytes | None, parse: Parse | None) -> tuple[str, str]:
         """(住民票コード, 個人番号) that a denied request names, if it parses within the size limit."""

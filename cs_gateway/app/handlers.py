@@ -6,6 +6,8 @@ from ..audit.event import AuditEvent
 from ..store.commands import CommandRegistry
 from .apply_update import RefuseUpdate, StoreUpdate, refuse_update, store_update
 from .audit_entry import append_entry
+from .operators import OPERATOR_HANDLERS
+from .terminal_lookup import TERMINAL_HANDLERS
 
 
 def register_handlers(registry: CommandRegistry) -> CommandRegistry:
@@ -13,4 +15,6 @@ def register_handlers(registry: CommandRegistry) -> CommandRegistry:
     registry.handle(StoreUpdate, store_update)
     registry.handle(RefuseUpdate, refuse_update)
     registry.handle(AuditEvent, append_entry)
+    for kind, handler in {**OPERATOR_HANDLERS, **TERMINAL_HANDLERS}.items():
+        registry.handle(kind, handler)
     return registry

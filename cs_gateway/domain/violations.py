@@ -211,6 +211,28 @@ CATALOG: dict[str, tuple[Kind, str, str]] = {
         "依頼管理番号が別の内容で使用済みです",
         "the request id was already used with other content",
     ),
+    # counter-terminal lookups and searches (domain/search_rule.py)
+    "SEARCH_NEEDS_TWO_ITEMS": (
+        Kind.FORMAT,
+        "4情報による検索は氏名・住所・生年月日のうち2項目以上を指定してください(性別は数えません)",
+        "a 4情報 search names at least two of 氏名, 住所, 生年月日 (性別 does not count)",
+    ),
+    "SEARCH_ONE_WAY": (
+        Kind.FORMAT,
+        "検索は住民票コード、個人番号、4情報のいずれか一つの方法で指定してください",
+        "search by one way only: 住民票コード, 個人番号 or 4情報",
+    ),
+    "PURPOSE_REQUIRED": (Kind.FORMAT, "利用目的を指定してください", "state the purpose of the lookup"),
+    "RATE_LIMITED": (
+        Kind.TOO_LARGE,
+        "照会の回数が上限を超えました。しばらく待ってから再度行ってください",
+        "too many lookups and searches in a minute; wait and try again",
+    ),
+    "NOT_IN_FILE": (
+        Kind.NOT_FOUND,
+        "該当する本人確認情報はありません",
+        "no record in the 本人確認情報ファイル for this code",
+    ),
 }
 
 

@@ -9,7 +9,10 @@ The file holds four tables (see policy/default.toml):
 * ``[segments.<name>]``: ``cidrs``, ``reaches_cs`` (may this segment reach the CS at all) and
   ``mac_check`` (``"required"``, or ``"waived-loopback"`` for a segment that is only loopback);
 * ``[hosts.<host>]``: the <host> label of a certificate's SPIFFE ID -> ``role`` and ``macs``;
-* ``[rpc."<full method>"]``: ``roles`` that may call it (``[]`` = explicitly nobody).
+* ``[rpc."<full method>"]``: ``roles`` that may call it (``[]`` = explicitly nobody), and for a
+  method a terminal may call, ``operator_roles``: the operator roles whose session it needs
+  (every terminal RPC but Login and the health service must say so);
+* ``[operator_roles.<name>]``: the counter operators' roles (照会 only; 照会 and 証明; admin).
 
 A method without a rule is refused to everyone. Every problem is reported as
 ``<rule>: <message naming the entry>``; RULES lists the rule names. ``load_policy`` raises
@@ -72,19 +75,23 @@ RULES: dict[str, str] = {
     "bad-mac": "a host MAC is not a lowercase unicast aa:bb:cc:dd:ee:ff",
     "rpc-not-mentioned": "a method the gateway serves has no rule (decide it explicitly, [] = nobody)",
     "unknown-method": "a rule names a method the gateway does not serve",
+    "terminal-rpc-without-operator-rule": "a terminal may call an RPC whose rule has no operator_roles",
+    "unknown-operator-role": "an RPC rule names an operator role that is not under [operator_roles]",
 }
+# Terminal RPCs that need no operator session: Login opens one; the health service is standard.
+SESSIONLESS_METHODS: frozenset[str] = frozenset({"/jukinet.cs.v1.TerminalService/Login"}) | STANDARD_METHODS
 
 _LABEL = re.compile(r"[a-z0-9-]{1,63}")  # a SPIFFE path segment (security/identity.py)
 _MAC = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}")
 _METHOD = re.compile(r"/[A-Za-z_][A-Za-z0-9_.]*/[A-Za-z_][A-Za-z0-9_]*")
 
-_TOP_KEYS = frozenset({"description", "roles", "segments", "hosts", "rpc"})
+_TOP_KEYS = frozenset({"description", "roles", "segments", "hosts", "rpc", "operator_roles"})
 _ROLE_KEYS = frozenset({"description", "kind", "segment", "issuers"})
 _PIN = re.compile(r"[0-9a-f]{64}")
 DEFAULT_ISSUER = "default"
 _SEGMENT_KEYS = frozenset({"description", "cidrs", "reaches_cs", "mac_check"})
 _HOST_KEYS = frozenset({"description", "role", "macs"})
-_RULE_KEYS = frozenset({"description", "roles"})
+_RULE_KEYS = frozenset({"description", "roles", "operator_roles"})
 
 
 class PolicyError(Exception):
@@ -131,6 +138,13 @@ class Policy:
     hosts: Mapping[str, Host]
     rules: Mapping[str, frozenset[str]]
     source: str = field(default="<policy>", compare=False)
+    # method -> the operator roles whose session it needs (methods absent: no session needed)
+    operator_rules: Mapping[str, frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
+    operator_roles: frozenset[str] = frozenset()
+
+    def operator_roles_for(self, method: str) -> frozenset[str] | None:
+        """The operator roles whose session ``method`` needs; None: it needs no session."""
+        return self.operator_rules.get(method)
 
     def allows(self, role: str, method: str) -> bool:
         return role in self.rules.get(method, frozenset())
@@ -243,6 +257,8 @@ class _Draft:
     hosts: dict[str, tuple[str | None, list[str]]] = field(default_factory=dict)  # role, macs
     rules: dict[str, list[str]] = field(default_factory=dict)
     issuers: dict[str, list[str]] = field(default_factory=dict)  # role -> pins, when the file gives them
+    operator_rules: dict[str, list[str]] = field(default_factory=dict)  # method -> operator roles
+    operator_roles: list[str] = field(default_factory=list)
 
 
 def _finish(draft: _Draft | None, problems: list[_Problem], known: frozenset[str] | None, source: str) -> Policy:
@@ -330,6 +346,10 @@ def _parse(data: dict[str, Any]) -> tuple[_Draft, list[_Problem]]:
     for method, entry in _tables(data, "rpc", _RULE_KEYS, problems):
         roles = _string_list(entry, "roles", f'rpc."{method}"', problems)
         draft.rules[method] = roles if roles is not None else []
+        if "operator_roles" in entry:
+            operator_roles = _string_list(entry, "operator_roles", f'rpc."{method}"', problems)
+            draft.operator_rules[method] = operator_roles if operator_roles is not None else []
+    draft.operator_roles = [name for name, _ in _tables(data, "operator_roles", frozenset({"description"}), problems)]
     return draft, problems
 
 
@@ -455,6 +475,23 @@ def _check(draft: _Draft, known: frozenset[str] | None) -> list[_Problem]:
                     )
                 )
 
+        terminal = any(draft.roles.get(role, (None, None))[0] == "terminal" for role in roles)
+        if terminal and not write and method not in SESSIONLESS_METHODS and not draft.operator_rules.get(method):
+            bad(
+                _Problem(
+                    "terminal-rpc-without-operator-rule",
+                    f"{where}: a terminal may call it but operator_roles is missing or empty",
+                )
+            )
+        for operator_role in draft.operator_rules.get(method, []):
+            if operator_role not in draft.operator_roles:
+                bad(
+                    _Problem(
+                        "unknown-operator-role",
+                        f"{where}.operator_roles: {operator_role!r} is not defined under [operator_roles]",
+                    )
+                )
+
     if known is not None:
         for method in sorted(known - draft.rules.keys()):
             bad(_Problem("rpc-not-mentioned", f'rpc."{method}": no rule; add one (roles = [] to deny it to everyone)'))
@@ -478,6 +515,8 @@ def _build(draft: _Draft, source: str) -> Policy:
         hosts=MappingProxyType(hosts),
         rules=MappingProxyType(rules),
         source=source,
+        operator_rules=MappingProxyType({m: frozenset(r) for m, r in draft.operator_rules.items()}),
+        operator_roles=frozenset(draft.operator_roles),
     )
 
 
@@ -488,4 +527,6 @@ def _draft_of(policy: Policy) -> _Draft:
         hosts={h.name: (h.role, sorted(h.macs)) for h in policy.hosts.values()},
         rules={method: sorted(roles) for method, roles in policy.rules.items()},
         issuers={r.name: sorted(r.issuers) for r in policy.roles.values() if r.issuers != {DEFAULT_ISSUER}},
+        operator_rules={method: sorted(r) for method, r in policy.operator_rules.items()},
+        operator_roles=sorted(policy.operator_roles),
     )

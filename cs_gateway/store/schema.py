@@ -129,7 +129,39 @@ _MIGRATION_4 = "".join(
         ("individual_numbers", "DELETE", "individual_numbers is append-only"),
     )
 )
-MIGRATIONS: tuple[str, ...] = (*_MIGRATIONS_1_TO_3, _MIGRATION_4)
+
+# 5: counter-terminal operators (store/operators_sqlite.py) and the search index. Mutable state of an account (its
+# failures, lock, the last TOTP step used); every change of it is audited in the same transaction.
+_MIGRATION_5 = """
+CREATE TABLE operators (
+    operator_id TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    totp_secret TEXT NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    failed_logins INTEGER NOT NULL DEFAULT 0,
+    locked INTEGER NOT NULL DEFAULT 0,
+    last_totp_step INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    changed_at TEXT NOT NULL
+) WITHOUT ROWID;
+-- The counter searches' keys of each person's current version (store/search_sqlite.py; filled for
+-- the persons of an existing store when the writer opens it): no search scans the records.
+CREATE TABLE search_index (
+    person_id INTEGER PRIMARY KEY REFERENCES persons(person_id),
+    name_kana TEXT NOT NULL,
+    name_kanji TEXT NOT NULL,
+    address TEXT NOT NULL,
+    birth_date TEXT NOT NULL,
+    sex INTEGER NOT NULL
+);
+CREATE INDEX search_by_kana_birth ON search_index(name_kana, birth_date);
+CREATE INDEX search_by_kanji_birth ON search_index(name_kanji, birth_date);
+CREATE INDEX search_by_kana_address ON search_index(name_kana, address);
+CREATE INDEX search_by_kanji_address ON search_index(name_kanji, address);
+CREATE INDEX search_by_birth_address ON search_index(birth_date, address);
+"""
+MIGRATIONS: tuple[str, ...] = (*_MIGRATIONS_1_TO_3, _MIGRATION_4, _MIGRATION_5)
 
 
 def migrate(conn: sqlite3.Connection) -> None:

@@ -22,7 +22,9 @@ from ..domain.record import IdentityRecord
 from ..domain.record_codec import record_from_dict
 from ..domain.registry import StoredPerson
 from .interface import StoreError
+from .operators_sqlite import SqliteOperators
 from .schema import migrate
+from .search_sqlite import SqliteSearch, fill_index, write_index
 
 BUSY_TIMEOUT_S = 30.0
 _FIND = (
@@ -124,7 +126,7 @@ def open_reader(path: Path) -> SqliteReader:
     return SqliteReader(conn)
 
 
-class SqliteTransaction(SqliteReader):
+class SqliteTransaction(SqliteOperators, SqliteSearch, SqliteReader):
     """Transaction port on the writer's connection, and the batch's lifecycle for WriterCore
     (begin, commit, rollback). One per writer, reused for every batch."""
 
@@ -135,6 +137,7 @@ class SqliteTransaction(SqliteReader):
     ) -> None:
         conn = connect(Path(path))
         migrate(conn)
+        fill_index(conn, loads)  # the search index of a store made before it existed
         super().__init__(conn)
         self._audit = audit
         self._now = now
@@ -212,6 +215,7 @@ class SqliteTransaction(SqliteReader):
                 record_json(record),
             ),
         )
+        write_index(conn, person_key, record)
         self._next_seq = seq + 1
         return record
 
@@ -225,6 +229,9 @@ class SqliteTransaction(SqliteReader):
         self._conn.execute(
             "INSERT INTO outbox (update_seq, notice) VALUES (?, ?)", (record.update_seq, notice_json(record))
         )
+
+    def criteria_hmac(self, kind: str, value: str) -> str:
+        return self._audit.hasher.digest(kind, value)
 
     def append_audit(self, event: AuditEvent) -> int:
         """Append after the head known in this batch (read once, at its start)."""

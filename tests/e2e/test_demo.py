@@ -46,4 +46,9 @@ def test_demo_pushes_the_scenario_and_stops_the_gateway(tmp_path: Path) -> None:
     for code in ("39201748562", "538172460917"):
         assert code not in out + done.stderr
     assert mask_identifier("39201748562") in out
+    # the counter step: login with a computed TOTP, a lookup, a 2-item search, a refused 1-item search
+    assert "logged in as demo-operator (shokai)" in out
+    assert "search by name+birth (identity-check)" in out and "1 found" in out
+    assert "refused: search by name+sex: SEARCH_NEEDS_TWO_ITEMS" in out
+    assert "538172460917" not in out  # the 個人番号 masked on the terminal's screen too
     assert _processes_mentioning(str(tmp_path)) == []

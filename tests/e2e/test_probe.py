@@ -60,10 +60,11 @@ GUARD_RULES = {
     "sha1-signature": "profile:weak-signature",
     "expired-on-open-channel": "validity:expired",
     "crl-rollback": "revocation:CRL_ROLLED_BACK",
+    "terminal-no-session": "session:missing",  # and session:unknown (the forged token): each call names its rule
 }
 FLOOD_BOUND = 100  # the gateway's default limits.denied_per_identity
 FLOOD_CALLS = 150  # the probe's default --flood-calls
-GUARD_CALLS = {"atena": 2, "reflection": 2}  # Apply + GetRecord; v1alpha + v1
+GUARD_CALLS = {"atena": 2, "reflection": 2, "terminal-no-session": 2}  # Apply + GetRecord; v1alpha + v1
 NETNS_ATTACKS = {"outside-segment", "unknown-mac"}
 # Refused before any RPC exists. grpcio for Python gives the server no hook into a failed TLS
 # handshake (nor into a connection that never speaks TLS), so the gateway cannot audit these:
@@ -158,7 +159,7 @@ def test_probe_passes_every_attack_and_the_trail_records_each_denial(tmp_path: P
 
     by_attack = {o.attack: o for o in outcomes}
     expected_rows = {"baseline", "uniform-refusal", *GUARD_RULES, *HANDSHAKE_ATTACKS}
-    expected_rows |= {"oversized-message", "metadata-flood", "audit-flood"}
+    expected_rows |= {"oversized-message", "metadata-flood", "audit-flood", "login-brute-force"}
     assert set(by_attack) == expected_rows, table
     for outcome in outcomes:
         if outcome.attack in NETNS_ATTACKS and veth is None:

@@ -1,0 +1,222 @@
+"""``cs-terminal``: the counter terminal (統合端末) against the 市町村CS, over mTLS.
+
+One invocation is one operator session: log in (password + TOTP), run the chained steps, log out::
+
+    cs-terminal --target localhost:50051 --ca ca.crt --cert terminal.crt --key terminal.key \\
+        --operator sato --password-stdin --totp 123456 \\
+        lookup 39201748562 \\
+        search --name "やまだ たろう" --birth 1985-05-14
+
+Results are tables (rich). Identifiers are masked on screen (domain rule: only the last four
+digits); ``--unmask`` shows a 個人番号 in full where the CS disclosed it (role + purpose). Exit
+codes: 0 every step answered; 1 a step was refused (its reason printed); 2 login failed, bad
+input or the CS unreachable.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+import grpc
+import pyotp
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+from rich.console import Console
+from rich.table import Table
+
+from clients.masking import mask_identifier
+from cs_gateway.gen.jukinet.cs.v1 import identity_pb2 as pb
+from cs_gateway.gen.jukinet.cs.v1 import terminal_service_pb2 as tpb
+from cs_gateway.gen.jukinet.cs.v1 import terminal_service_pb2_grpc as tgrpc
+
+SESSION_METADATA = "x-cs-session"
+PURPOSES = {
+    "identity-check": tpb.PURPOSE_IDENTITY_CHECK,
+    "certificate-issue": tpb.PURPOSE_CERTIFICATE_ISSUE,
+    "record-correction": tpb.PURPOSE_RECORD_CORRECTION,
+}
+SEXES = {"male": pb.SEX_MALE, "female": pb.SEX_FEMALE}
+EXIT_OK, EXIT_REFUSED, EXIT_FAILED = 0, 1, 2
+
+Step = Callable[["Session"], bool]  # True: answered; False: refused
+
+
+def reason_of(err: grpc.RpcError) -> str:
+    status = rpc_status.from_call(err)  # type: ignore[arg-type]
+    for detail in status.details if status is not None else ():
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            return info.reason
+    return err.code().name
+
+
+class Session:
+    def __init__(self, stub: tgrpc.TerminalServiceStub, token: str, console: Console, *, unmask: bool) -> None:
+        self.stub = stub
+        self.token = token
+        self.console = console
+        self.unmask = unmask
+
+    @property
+    def metadata(self) -> tuple[tuple[str, str]]:
+        return ((SESSION_METADATA, self.token),)
+
+    def show(self, title: str, records: Sequence[pb.IdentityRecord], note: str = "") -> None:
+        table = Table(title=title, caption=note or None)
+        for column in ("住民票コード", "氏名", "ふりがな", "生年月日", "性別", "住所", "個人番号"):
+            table.add_column(column)
+        for r in records:
+            number = r.individual_number
+            shown = number if self.unmask and "*" not in number else mask_identifier(number)
+            table.add_row(
+                mask_identifier(r.juminhyo_code),
+                r.name_kanji,
+                r.name_kana,
+                f"{r.birth_date.year:04d}-{r.birth_date.month:02d}-{r.birth_date.day:02d}",
+                {pb.SEX_MALE: "男", pb.SEX_FEMALE: "女"}.get(r.sex, "-"),
+                r.address,
+                shown,
+            )
+        self.console.print(table)
+
+    def refused(self, what: str, err: grpc.RpcError) -> bool:
+        self.console.print(f"[bold red]refused[/]: {what}: {reason_of(err)} ({err.details()})")
+        return False
+
+
+def _date(value: str | None) -> pb.Date | None:
+    if value is None:
+        return None
+    d = date.fromisoformat(value)
+    return pb.Date(year=d.year, month=d.month, day=d.day)
+
+
+@click.group(chain=True, invoke_without_command=True, help="counter terminal: log in, look up, search")
+@click.option("--target", required=True, help="HOST:PORT of the CS")
+@click.option("--ca", type=click.Path(path_type=Path, exists=True), required=True)
+@click.option("--cert", type=click.Path(path_type=Path, exists=True), required=True, help="terminal certificate")
+@click.option("--key", type=click.Path(path_type=Path, exists=True), required=True)
+@click.option("--server-name", default="localhost", show_default=True)
+@click.option("--operator", "operator_id", required=True)
+@click.option("--password-stdin", is_flag=True, help="read the password from stdin")
+@click.option("--totp", "totp", default=None, help="the authenticator's 6-digit code")
+@click.option("--totp-secret-file", type=click.Path(path_type=Path, exists=True), default=None, help="compute it")
+@click.option("--unmask", is_flag=True, help="show a disclosed 個人番号 in full")
+@click.option("--timeout", type=float, default=30.0, show_default=True)
+def cli(**_options: Any) -> None:
+    pass
+
+
+@cli.result_callback()
+def run(steps: list[Step], **o: Any) -> None:
+    console = Console(width=None if sys.stdout.isatty() else 160)  # a log or a pipe: wide enough
+    password = sys.stdin.readline().rstrip("\n") if o["password_stdin"] else click.prompt("password", hide_input=True)
+    code = o["totp"]
+    if code is None and o["totp_secret_file"] is not None:
+        code = pyotp.TOTP(o["totp_secret_file"].read_text().strip()).at(int(time.time()))
+    if code is None:
+        code = click.prompt("one-time code")
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=o["ca"].read_bytes(),
+        private_key=o["key"].read_bytes(),
+        certificate_chain=o["cert"].read_bytes(),
+    )
+    options = [("grpc.ssl_target_name_override", o["server_name"])] if o["server_name"] else []
+    with grpc.secure_channel(o["target"], credentials, options=options) as channel:
+        stub = tgrpc.TerminalServiceStub(channel)
+        try:
+            login = stub.Login(
+                tpb.LoginRequest(operator_id=o["operator_id"], password=password, totp_code=code), timeout=o["timeout"]
+            )
+        except grpc.RpcError as err:
+            console.print(f"[bold red]login failed[/]: {reason_of(err)}")
+            raise SystemExit(EXIT_FAILED) from None
+        console.print(
+            f"logged in as {o['operator_id']} ({login.operator_role}); the session ends after "
+            f"{login.idle_timeout_seconds} s idle"
+        )
+        session = Session(stub, login.session_token, console, unmask=o["unmask"])
+        try:
+            answered = [step(session) for step in steps]
+        except grpc.RpcError as err:
+            console.print(f"[bold red]error[/]: {reason_of(err)}")
+            raise SystemExit(EXIT_FAILED) from None
+        finally:
+            try:
+                stub.Logout(tpb.LogoutRequest(), metadata=session.metadata, timeout=o["timeout"])
+            except grpc.RpcError:
+                pass  # the session ended already (idle timeout): nothing to close
+    raise SystemExit(EXIT_OK if all(answered) else EXIT_REFUSED)
+
+
+_PURPOSE = click.option("--purpose", type=click.Choice(sorted(PURPOSES)), default="identity-check", show_default=True)
+
+
+@cli.command("lookup", help="look a person up by the 住民票コード read from the card")
+@click.argument("juminhyo_code")
+@_PURPOSE
+def lookup(juminhyo_code: str, purpose: str) -> Step:
+    def step(s: Session) -> bool:
+        try:
+            answer = s.stub.Lookup(
+                tpb.LookupRequest(juminhyo_code=juminhyo_code, purpose=PURPOSES[purpose]), metadata=s.metadata
+            )
+        except grpc.RpcError as err:
+            if err.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNAUTHENTICATED):
+                raise
+            return s.refused(f"lookup {mask_identifier(juminhyo_code)}", err)
+        s.show(f"lookup {mask_identifier(juminhyo_code)} ({purpose})", [answer.record])
+        return True
+
+    return step
+
+
+@cli.command("search", help="by 住民票コード, 個人番号, or two of 氏名/住所/生年月日 (性別 never counts)")
+@click.option("--code", "juminhyo_code", default="")
+@click.option("--number", "individual_number", default="")
+@click.option("--name", default="")
+@click.option("--address", default="")
+@click.option("--birth", default=None, help="YYYY-MM-DD")
+@click.option("--sex", type=click.Choice(sorted(SEXES)), default=None)
+@_PURPOSE
+def search(purpose: str, birth: str | None, sex: str | None, **criteria: str) -> Step:
+    items = [k for k, v in {**criteria, "birth": birth, "sex": sex}.items() if v]
+
+    def step(s: Session) -> bool:
+        request = tpb.SearchRequest(purpose=PURPOSES[purpose], sex=SEXES.get(sex or "", 0), **criteria)
+        born = _date(birth)
+        if born is not None:
+            request.birth_date.CopyFrom(born)
+        try:
+            answer = s.stub.Search(request, metadata=s.metadata)
+        except grpc.RpcError as err:
+            if err.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNAUTHENTICATED):
+                raise
+            return s.refused(f"search by {'+'.join(items) or 'nothing'}", err)
+        note = "more found: narrow the search" if answer.more_found else f"{len(answer.results)} found"
+        s.show(f"search by {'+'.join(items)} ({purpose})", [r.record for r in answer.results], note)
+        return True
+
+    return step
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        cli.main(args=argv, prog_name="cs-terminal", standalone_mode=False)
+    except SystemExit as done:
+        return int(done.code or 0)
+    except click.ClickException as err:
+        err.show()
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

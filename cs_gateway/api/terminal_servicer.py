@@ -1,0 +1,262 @@
+"""TerminalService: the counter terminal's (統合端末) RPCs.
+
+Lookup and Search: the purpose must be stated; the per-operator rate limit is checked first; the
+search's way and the two-item rule are the domain's (domain/search_rule.py); the writer runs the
+read with its audit entry (app/terminal_lookup.py) and the answer leaves only once that entry is
+durable. Every refusal is audited before it is sent. The 個人番号 is masked
+(domain/masking.py) unless the operator's role and the purpose allow it.
+
+Login checks the operator in the store's writer (app/operators.py: CheckLogin, audited in the
+same transaction) and only then opens a session bound to the calling certificate
+(security/sessions.py). Every other RPC reaches here only through the guard's session stage, so
+``current_session`` is set. Every failed login gets one answer, UNAUTHENTICATED / LOGIN_FAILED,
+whatever the reason (unknown operator, wrong password or code, replayed code, locked, disabled).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import grpc
+
+from ..app.operators import CheckLogin, LoginAccepted
+from ..app.terminal_lookup import (
+    CERTIFICATE_ISSUE,
+    IDENTITY_CHECK,
+    RECORD_CORRECTION,
+    Found,
+    LookupPerson,
+    SearchPersons,
+    discloses_number,
+)
+from ..audit.event import OK, REFUSED, Actor, AuditEvent
+from ..domain.check_digit import is_valid_juminhyo_code
+from ..domain.enums import Sex
+from ..domain.masking import mask_identifier
+from ..domain.parsing import parse_date
+from ..domain.record import IdentityRecord
+from ..domain.search_rule import SearchCriteria, search_way
+from ..domain.violations import Violation, violation
+from ..gen.jukinet.cs.v1 import terminal_service_pb2 as tpb
+from ..security.rate_limit import RateLimit
+from ..security.sessions import SessionTable
+from ..store.interface import StoreError, UpdateStore
+from .convert import record_to_proto
+from .errors import rich_status, store_unavailable_status, violation_status
+from .guard import GuardedServer, current_peer, current_session
+
+SERVICE_NAME = "jukinet.cs.v1.TerminalService"
+SERVICE = f"/{SERVICE_NAME}/"
+LOGIN_FAILED = "LOGIN_FAILED"
+# Longer fields are refused like a wrong password (same answer), never checked.
+_MAX_ID, _MAX_PASSWORD, _MAX_CODE = 64, 256, 16
+PURPOSES = {
+    tpb.PURPOSE_IDENTITY_CHECK: IDENTITY_CHECK,
+    tpb.PURPOSE_CERTIFICATE_ISSUE: CERTIFICATE_ISSUE,
+    tpb.PURPOSE_RECORD_CORRECTION: RECORD_CORRECTION,
+}
+
+
+def login_failed_status() -> grpc.Status:
+    return rich_status(
+        grpc.StatusCode.UNAUTHENTICATED,
+        LOGIN_FAILED,
+        "login failed: operator id, password or code not accepted",
+        message_ja="ログインできません(操作者ID、パスワードまたはワンタイムコードが正しくありません)",
+    )
+
+
+def terminal_actor(context: grpc.aio.ServicerContext, operator_id: str = "") -> Actor:
+    """The terminal as the guard verified it: its certificate, host (= 操作端末ID) and operator."""
+    identity = current_peer.get()
+    if identity is None:
+        return Actor(peer=context.peer(), operator_id=operator_id)
+    return Actor(
+        spiffe_id=identity.spiffe_id,
+        cert_fingerprint=identity.fingerprint_sha256,
+        peer=context.peer(),
+        operator_id=operator_id,
+        terminal_id=identity.host,
+    )
+
+
+class TerminalServicer:
+    def __init__(
+        self,
+        store: UpdateStore,
+        sessions: SessionTable,
+        *,
+        max_results: int = 20,
+        rate_limit: RateLimit | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._sessions = sessions
+        self._clock = clock
+        self.max_results = max_results
+        self.rate_limit = rate_limit if rate_limit is not None else RateLimit(30)
+
+    def method_handlers(self) -> dict[str, grpc.RpcMethodHandler]:
+        return {
+            "Login": grpc.unary_unary_rpc_method_handler(
+                self.Login,
+                request_deserializer=tpb.LoginRequest.FromString,
+                response_serializer=tpb.LoginResponse.SerializeToString,
+            ),
+            "Logout": grpc.unary_unary_rpc_method_handler(
+                self.Logout,
+                request_deserializer=tpb.LogoutRequest.FromString,
+                response_serializer=tpb.LogoutResponse.SerializeToString,
+            ),
+            "Lookup": grpc.unary_unary_rpc_method_handler(
+                self.Lookup,
+                request_deserializer=tpb.LookupRequest.FromString,
+                response_serializer=tpb.LookupResponse.SerializeToString,
+            ),
+            "Search": grpc.unary_unary_rpc_method_handler(
+                self.Search,
+                request_deserializer=tpb.SearchRequest.FromString,
+                response_serializer=tpb.SearchResponse.SerializeToString,
+            ),
+        }
+
+    def register(self, server: GuardedServer) -> None:
+        server.add_registered_method_handlers(SERVICE_NAME, self.method_handlers())
+
+    async def _write(self, context: grpc.aio.ServicerContext, command: object) -> object:
+        """Submit a command; its outcome once durable (UNAVAILABLE if the store cannot write)."""
+        try:
+            return await self._store.submit(command, asyncio.get_running_loop().create_future())
+        except StoreError:
+            await context.abort_with_status(store_unavailable_status())
+            raise  # unreachable
+
+    async def Login(self, request: tpb.LoginRequest, context: grpc.aio.ServicerContext) -> tpb.LoginResponse:  # noqa: N802
+        at = self._clock()
+        operator_id = request.operator_id[:_MAX_ID]
+        oversized = len(request.password) > _MAX_PASSWORD or len(request.totp_code) > _MAX_CODE
+        check = CheckLogin(
+            operator_id,
+            "" if oversized else request.password,
+            "" if oversized else request.totp_code,
+            at,
+            terminal_actor(context),
+        )
+        outcome = await self._write(context, check)
+        identity = current_peer.get()
+        if not isinstance(outcome, LoginAccepted) or identity is None:
+            await context.abort_with_status(login_failed_status())
+            raise AssertionError("unreachable")
+        token = self._sessions.open(outcome.operator_id, outcome.role, identity.fingerprint_sha256)
+        return tpb.LoginResponse(
+            session_token=token,
+            operator_role=outcome.role,
+            idle_timeout_seconds=int(self._sessions.idle_timeout_s),
+            lifetime_seconds=int(self._sessions.lifetime_s),
+        )
+
+    async def Logout(self, request: tpb.LogoutRequest, context: grpc.aio.ServicerContext) -> tpb.LogoutResponse:  # noqa: N802
+        session = current_session.get()
+        assert session is not None  # the guard's session stage ran
+        self._sessions.close(session)
+        event = AuditEvent(SERVICE + "Logout", OK, terminal_actor(context, session.operator_id))
+        try:
+            await self._store.record_audit(event, asyncio.get_running_loop().create_future())
+        except StoreError:
+            await context.abort_with_status(store_unavailable_status())
+        return tpb.LogoutResponse()
+
+    # -- lookups and searches ----------------------------------------------------------------
+
+    async def _refuse(
+        self,
+        context: grpc.aio.ServicerContext,
+        action: str,
+        actor: Actor,
+        refused: Violation,
+        *,
+        subject: str = "",
+        detail: str = "",
+    ) -> None:
+        """Audit the refusal (durably), then send it."""
+        event = AuditEvent(action, REFUSED, actor, reason=refused.code, subject_juminhyo_code=subject, detail=detail)
+        try:
+            await self._store.record_audit(event, asyncio.get_running_loop().create_future())
+        except StoreError:
+            await context.abort_with_status(store_unavailable_status())
+        await context.abort_with_status(violation_status(refused))
+
+    async def _admit(
+        self, context: grpc.aio.ServicerContext, action: str, purpose_value: int
+    ) -> tuple[Actor, str, bool]:
+        """The operator's actor, the stated purpose and whether the 個人番号 may be shown; refuses
+        (audited) a call over the rate limit or without a purpose."""
+        session = current_session.get()
+        assert session is not None  # the guard's session stage ran
+        actor = terminal_actor(context, session.operator_id)
+        if not self.rate_limit.allow(session.operator_id):
+            await self._refuse(context, action, actor, violation("RATE_LIMITED", "request"))
+        purpose = PURPOSES.get(purpose_value)
+        if purpose is None:
+            await self._refuse(context, action, actor, violation("PURPOSE_REQUIRED", "purpose"))
+        assert purpose is not None
+        return actor, purpose, discloses_number(session.role, purpose)
+
+    async def Lookup(self, request: tpb.LookupRequest, context: grpc.aio.ServicerContext) -> tpb.LookupResponse:  # noqa: N802
+        action = SERVICE + "Lookup"
+        actor, purpose, disclose = await self._admit(context, action, request.purpose)
+        if not is_valid_juminhyo_code(request.juminhyo_code):
+            await self._refuse(context, action, actor, violation("INVALID_JUMINHYO_CODE", "juminhyo_code"))
+        found = await self._write(context, LookupPerson(request.juminhyo_code, purpose, disclose, actor, action))
+        assert isinstance(found, Found)
+        if not found.records:
+            await context.abort_with_status(violation_status(violation("NOT_IN_FILE", "juminhyo_code")))
+        return tpb.LookupResponse(record=shown(found.records[0], disclose), individual_number_masked=not disclose)
+
+    async def Search(self, request: tpb.SearchRequest, context: grpc.aio.ServicerContext) -> tpb.SearchResponse:  # noqa: N802
+        action = SERVICE + "Search"
+        actor, purpose, disclose = await self._admit(context, action, request.purpose)
+        criteria = criteria_of(request)
+        way = search_way(criteria) if not isinstance(criteria, Violation) else criteria
+        if isinstance(way, Violation):
+            items = ",".join(criteria.items()) if isinstance(criteria, SearchCriteria) else ""
+            await self._refuse(context, action, actor, way, detail=f"purpose={purpose}; items={items}")
+        assert isinstance(criteria, SearchCriteria) and isinstance(way, str)
+        command = SearchPersons(criteria, way, purpose, disclose, actor, action, self.max_results)
+        found = await self._write(context, command)
+        assert isinstance(found, Found)
+        return tpb.SearchResponse(
+            results=[tpb.SearchResult(record=shown(r, disclose)) for r in found.records],
+            more_found=found.more_found,
+            individual_number_masked=not disclose,
+        )
+
+
+def criteria_of(request: tpb.SearchRequest) -> SearchCriteria | Violation:
+    birth = None
+    if request.HasField("birth_date"):
+        d = request.birth_date
+        parsed = parse_date(d.year, d.month, d.day, "birth_date")
+        if isinstance(parsed, Violation):
+            return parsed
+        birth = parsed
+    if request.sex not in (Sex.UNSPECIFIED, Sex.MALE, Sex.FEMALE):
+        return violation("MALFORMED_REQUEST", "sex")
+    return SearchCriteria(
+        juminhyo_code=request.juminhyo_code,
+        individual_number=request.individual_number,
+        name=request.name,
+        address=request.address,
+        birth_date=birth,
+        sex=Sex(request.sex) if request.sex else None,
+    )
+
+
+def shown(record: IdentityRecord, disclose: bool) -> tpb.identity__pb2.IdentityRecord:  # type: ignore[name-defined]
+    """The record for the terminal: 個人番号 masked unless disclosed."""
+    out = record_to_proto(record)
+    if not disclose:
+        out.individual_number = mask_identifier(record.individual_number)
+    return out

@@ -1,0 +1,100 @@
+"""The seed's two-item search rule (III(2)-2; 性別 never counts) and the search keys of a name
+(清音化かな or kanji) and an address (width, spaces, 丁目 notation)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from clients.synthetic import individual_number_of, juminhyo_code_of
+from cs_gateway.domain.enums import Sex
+from cs_gateway.domain.search_keys import KANA, KANJI, address_key, name_key
+from cs_gateway.domain.search_rule import BY_CODE, BY_FOUR_ITEMS, BY_NUMBER, SearchCriteria, search_way
+from cs_gateway.domain.violations import Violation
+
+BIRTH = date(1952, 3, 3)
+
+
+@pytest.mark.parametrize(
+    "criteria",
+    [
+        SearchCriteria(name="工藤太郎", sex=Sex.MALE),
+        SearchCriteria(address="弘前市", sex=Sex.FEMALE),
+        SearchCriteria(birth_date=BIRTH, sex=Sex.MALE),
+        SearchCriteria(name="工藤太郎"),
+        SearchCriteria(name="   ", birth_date=BIRTH),  # a blank name is no item
+        SearchCriteria(),
+    ],
+)
+def test_two_item_rule_fewer_than_two_of_name_address_birth_is_refused(criteria: SearchCriteria) -> None:
+    refused = search_way(criteria)
+    assert isinstance(refused, Violation) and refused.code == "SEARCH_NEEDS_TWO_ITEMS"
+
+
+@pytest.mark.parametrize(
+    "criteria",
+    [
+        SearchCriteria(name="工藤太郎", birth_date=BIRTH),
+        SearchCriteria(name="工藤太郎", address="弘前市"),
+        SearchCriteria(address="弘前市", birth_date=BIRTH, sex=Sex.MALE),
+    ],
+)
+def test_two_of_name_address_birth_make_a_four_item_search(criteria: SearchCriteria) -> None:
+    assert search_way(criteria) == BY_FOUR_ITEMS
+
+
+def test_code_or_number_alone_is_enough_but_only_one_way_at_a_time() -> None:
+    assert search_way(SearchCriteria(juminhyo_code=juminhyo_code_of(1))) == BY_CODE
+    assert search_way(SearchCriteria(individual_number=individual_number_of(1))) == BY_NUMBER
+    mixed = search_way(SearchCriteria(juminhyo_code=juminhyo_code_of(1), name="工藤太郎", birth_date=BIRTH))
+    assert isinstance(mixed, Violation) and mixed.code == "SEARCH_ONE_WAY"
+    bad = search_way(SearchCriteria(juminhyo_code="12345678901"))
+    assert isinstance(bad, Violation) and bad.code == "INVALID_JUMINHYO_CODE"
+
+
+def test_criteria_repr_names_items_never_values() -> None:
+    text = repr(SearchCriteria(name="工藤太郎", birth_date=BIRTH))
+    assert "工藤" not in text and "1952" not in text and "name" in text
+
+
+@pytest.mark.parametrize(
+    ("typed", "key"),
+    [
+        ("クドウ タロウ", (KANA, "クトウタロウ")),
+        ("くどう　たろう", (KANA, "クトウタロウ")),
+        ("ｸﾄﾞｳ ﾀﾛｳ", (KANA, "クトウタロウ")),
+        ("キャッシュ", (KANA, "キヤツシユ")),
+        ("パク", (KANA, "ハク")),
+        ("工藤　太郎", (KANJI, "工藤太郎")),
+    ],
+)
+def test_name_key_folds_kana_to_seion_and_keeps_kanji(typed: str, key: tuple[str, str]) -> None:
+    assert name_key(typed) == key
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "青森県弘前市大字表町一丁目2番3号",
+        "青森県弘前市大字表町1丁目2番地3",
+        "青森県弘前市大字表町１－２－３",
+        "青森県 弘前市 大字表町 1-2-3",
+        "青森県弘前市大字表町1‐2‐3",
+    ],
+)
+def test_address_key_folds_width_spaces_and_chome_notation(typed: str) -> None:
+    assert address_key(typed) == "青森県弘前市大字表町1-2-3"
+
+
+def test_address_key_reads_kanji_numbers_of_chome() -> None:
+    assert address_key("表町十二丁目") == "表町12"
+    assert address_key("表町二十三丁目5番") == "表町23-5"
+
+
+def test_a_lookup_command_never_shows_its_code_in_full() -> None:
+    from cs_gateway.app.terminal_lookup import LookupPerson
+    from cs_gateway.audit.event import Actor
+
+    text = repr(LookupPerson(juminhyo_code_of(3), "identity-check", False, Actor(), "lookup"))
+    assert juminhyo_code_of(3) not in text and juminhyo_code_of(3)[-4:] in text
