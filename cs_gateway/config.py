@@ -73,6 +73,19 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True)
+class PrefectureConfig:
+    """[prefecture]: where the change notices go (peers/notifier.py); absent = no notifier."""
+
+    target: str  # host:port of the 都道府県サーバー
+    server_name: str = "localhost"  # the DNS name its certificate must carry (TLS)
+    batch: int = 128  # notices read from the outbox at a time
+    window: int = 512  # notices sent and not yet acknowledged, at most (flow control)
+    backlog_warn_age_s: int = 300  # an undelivered notice older than this: health warning
+    retry_initial_s: float = 0.2  # backoff after a failure, doubled up to retry_max_s, jittered
+    retry_max_s: float = 10.0
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     listen: str  # host:port; port 0 picks a free port (printed at start)
     also_listen: tuple[str, ...]  # further host:port addresses; port 0 = the same port as listen
@@ -86,6 +99,7 @@ class GatewayConfig:
     policy: Policy
     metrics: MetricsConfig = MetricsConfig()
     rules: RulesConfig = DEFAULT_RULES  # [rules]: the logic checks' configured facts
+    prefecture: PrefectureConfig | None = None  # [prefecture]: the notifier's peer
 
 
 _SCHEMA: dict[str, dict[str, type]] = {
@@ -114,6 +128,15 @@ _SCHEMA: dict[str, dict[str, type]] = {
         "denied_window_s": int,
     },
     "metrics": {"listen": str, "allow_non_loopback": bool},
+    "prefecture": {
+        "target": str,
+        "server_name": str,
+        "batch": int,
+        "window": int,
+        "backlog_warn_age_s": int,
+        "retry_initial_s": float,
+        "retry_max_s": float,
+    },
 }
 _REQUIRED = {
     "gateway": ("listen", "municipality_code", "trust_domain"),
@@ -196,7 +219,19 @@ def parse_config(data: dict[str, Any], *, base: Path) -> GatewayConfig:
         policy=policy,
         metrics=metrics,
         rules=_rules(data.get("rules", {})),
+        prefecture=_prefecture(data["prefecture"]) if "prefecture" in data else None,
     )
+
+
+def _prefecture(data: dict[str, Any]) -> PrefectureConfig:
+    if "target" not in data:
+        raise ConfigError("prefecture.target: required key is missing")
+    _check_listen(data["target"], "prefecture.target")
+    config = PrefectureConfig(**data)
+    for name in ("batch", "window", "backlog_warn_age_s", "retry_initial_s", "retry_max_s"):
+        if getattr(config, name) <= 0:
+            raise ConfigError(f"prefecture.{name}: must be positive")
+    return config
 
 
 def _rules(data: dict[str, Any]) -> RulesConfig:

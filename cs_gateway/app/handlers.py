@@ -6,6 +6,7 @@ from ..audit.event import AuditEvent
 from ..store.commands import CommandRegistry
 from .apply_update import RefuseUpdate, StoreUpdate, refuse_update, store_update
 from .audit_entry import append_entry
+from .notices import MarkDelivered, mark_delivered
 
 
 def register_handlers(registry: CommandRegistry) -> CommandRegistry:
@@ -13,4 +14,5 @@ def register_handlers(registry: CommandRegistry) -> CommandRegistry:
     registry.handle(StoreUpdate, store_update)
     registry.handle(RefuseUpdate, refuse_update)
     registry.handle(AuditEvent, append_entry)
+    registry.handle(MarkDelivered, mark_delivered)
     return registry

@@ -129,7 +129,19 @@ _MIGRATION_4 = "".join(
         ("individual_numbers", "DELETE", "individual_numbers is append-only"),
     )
 )
-MIGRATIONS: tuple[str, ...] = (*_MIGRATIONS_1_TO_3, _MIGRATION_4)
+# 5 (issue 13, peers): a notice's delivery is marked once and never unmarked; the notifier finds
+# the undelivered ones by a partial index instead of scanning every notice ever sent.
+_MIGRATION_5 = (
+    "CREATE INDEX outbox_undelivered ON outbox(update_seq) WHERE delivered_at IS NULL;\n"
+    + _refusing(
+        "outbox",
+        "UPDATE OF delivered_at",
+        "a delivered notice stays delivered",
+        when="OLD.delivered_at IS NOT NULL",
+        name="delivered_once",
+    )
+)
+MIGRATIONS: tuple[str, ...] = (*_MIGRATIONS_1_TO_3, _MIGRATION_4, _MIGRATION_5)
 
 
 def migrate(conn: sqlite3.Connection) -> None:

@@ -1,0 +1,81 @@
+"""The notifier against the 都道府県サーバー emulator, both real processes over mTLS."""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from clients.synthetic import tennyu_request
+from cs_gateway.gen.jukinet.cs.v1 import update_service_pb2_grpc
+from pki.dev_pki import DevPki
+from tests.conftest import channel_for
+from tests.e2e.peers_helpers import (
+    applied_seqs,
+    gateway_config,
+    start_gateway,
+    start_prefecture,
+    undelivered,
+    wait_until,
+)
+
+pytestmark = pytest.mark.slow
+
+
+def _push(pki: DevPki, port: int, start: int, count: int) -> list[int]:
+    stub = update_service_pb2_grpc.UpdateServiceStub(channel_for(pki, "kizon-juki", port))
+    seqs = []
+    for result in stub.ApplyStream((tennyu_request(i) for i in range(start, start + count)), timeout=60):
+        assert result.WhichOneof("outcome") == "record", result.refusal.reason
+        seqs.append(result.record.update_seq)
+    return seqs
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_every_notice_reaches_the_prefecture_in_order_and_leaves_the_outbox(tmp_path: Path, dev_pki: DevPki) -> None:
+    prefecture = start_prefecture(tmp_path, dev_pki)
+    gateway = start_gateway(gateway_config(tmp_path, dev_pki, prefecture.port))
+    try:
+        seqs = _push(dev_pki, gateway.port, 0, 300)
+        db = tmp_path / "prefecture.sqlite3"
+        wait_until(lambda: len(applied_seqs(db)) == 300, 60, "300 notices applied")
+        assert applied_seqs(db) == sorted(seqs) == list(range(1, 301))
+        wait_until(lambda: undelivered(tmp_path / "cs.sqlite3") == 0, 30, "the outbox drained")
+    finally:
+        gateway.stop()
+        prefecture.stop()
+    conn = sqlite3.connect(tmp_path / "cs.sqlite3")
+    (entries,) = conn.execute(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'peers.prefecture.notices_delivered'"
+    ).fetchone()
+    assert entries >= 1
+
+
+def test_prefecture_down_during_a_stream_refuses_no_update_and_gets_every_notice_once(
+    tmp_path: Path, dev_pki: DevPki
+) -> None:
+    port = _free_port()
+    prefecture = start_prefecture(tmp_path, dev_pki, port=port)
+    gateway = start_gateway(gateway_config(tmp_path, dev_pki, port))
+    db = tmp_path / "prefecture.sqlite3"
+    try:
+        _push(dev_pki, gateway.port, 0, 100)
+        wait_until(lambda: len(applied_seqs(db)) == 100, 60, "the first 100 notices")
+        prefecture.kill()  # down: the updates go on regardless
+        seqs = _push(dev_pki, gateway.port, 100, 400)
+        assert len(seqs) == 400  # none refused because the prefecture is down
+        assert undelivered(tmp_path / "cs.sqlite3") == 400
+        prefecture = start_prefecture(tmp_path, dev_pki, port=port)
+        wait_until(lambda: len(applied_seqs(db)) == 500, 60, "every notice after the outage")
+        assert applied_seqs(db) == list(range(1, 501))
+        wait_until(lambda: undelivered(tmp_path / "cs.sqlite3") == 0, 30, "the outbox drained")
+    finally:
+        gateway.stop()
+        prefecture.stop()
