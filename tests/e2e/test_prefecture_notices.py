@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import socket
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from clients.synthetic import tennyu_request
+from clients.synthetic import juminhyo_code_of, tennyu_request
 from cs_gateway.gen.jukinet.cs.v1 import update_service_pb2_grpc
 from pki.dev_pki import DevPki
 from tests.conftest import channel_for
@@ -33,6 +35,11 @@ def _push(pki: DevPki, port: int, start: int, count: int) -> list[int]:
     return seqs
 
 
+def _consistency(root: Path, mode: str = "tree") -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "cs_gateway", "consistency", "check", "--config", str(root / "gateway.toml")]
+    return subprocess.run([*command, "--mode", mode], capture_output=True, text=True, timeout=60, check=False)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -48,10 +55,26 @@ def test_every_notice_reaches_the_prefecture_in_order_and_leaves_the_outbox(tmp_
         wait_until(lambda: len(applied_seqs(db)) == 300, 60, "300 notices applied")
         assert applied_seqs(db) == sorted(seqs) == list(range(1, 301))
         wait_until(lambda: undelivered(tmp_path / "cs.sqlite3") == 0, 30, "the outbox drained")
+        agrees = _consistency(tmp_path)
+        assert agrees.returncode == 0, agrees.stdout + agrees.stderr
+        assert "mode tree: AGREES" in agrees.stdout and "records: CS 300, prefecture 300" in agrees.stdout
+        tampered = sqlite3.connect(db)  # one record changed behind the CS's back
+        (body,) = tampered.execute("SELECT body FROM records WHERE update_seq = 17").fetchone()
+        changed = bytes(body).replace("弘前市".encode(), "青森市".encode())
+        tampered.execute("UPDATE records SET body = ? WHERE update_seq = 17", (changed,))
+        tampered.commit()
+        tampered.close()
+        for mode in ("tree", "full"):
+            differs = _consistency(tmp_path, mode)
+            assert differs.returncode == 1, differs.stdout + differs.stderr
+            assert "1 DIFFERENCES" in differs.stdout and "differs: address" in differs.stdout
+            assert juminhyo_code_of(16) not in differs.stdout  # masked in the report
     finally:
         gateway.stop()
         prefecture.stop()
     conn = sqlite3.connect(tmp_path / "cs.sqlite3")
+    (checks,) = conn.execute("SELECT COUNT(*) FROM audit_log WHERE action = 'consistency.check'").fetchone()
+    assert checks == 3
     (entries,) = conn.execute(
         "SELECT COUNT(*) FROM audit_log WHERE action = 'peers.prefecture.notices_delivered'"
     ).fetchone()
