@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from pki.dev_pki import init_dev_pki
@@ -18,17 +19,58 @@ from .process import start_gateway_process, write_dev_config
 SCENARIO = Path(__file__).resolve().parent.parent / "clients" / "scenarios" / "demo.json"
 
 
+def _with_prefecture(config: Path, port: int) -> Path:
+    """The gateway's configuration with the notifier's peer (the emulator on ``port``)."""
+    with config.open("a", encoding="utf-8") as out:
+        out.write(f'\n[prefecture]\ntarget = "127.0.0.1:{port}"\nretry_initial_s = 0.1\nretry_max_s = 1.0\n')
+    return config
+
+
+def _show_prefecture(root: Path, config: Path, store: Path, expected: int) -> int:
+    """Wait for the notices to be delivered, dump the prefecture's copy, run a consistency check."""
+    from clients import prefecture_emulator
+
+    from .config import load_config
+    from .peers.consistency_run import run_check
+    from .server import certificate_gate
+    from .store.stats import read_stats
+
+    deadline = time.monotonic() + 30
+    stats = read_stats(store)
+    while stats is not None and stats.outbox_backlog and time.monotonic() < deadline:
+        time.sleep(0.1)
+        stats = read_stats(store)
+    backlog = stats.outbox_backlog if stats is not None else -1
+    print(f"   outbox: {expected} change notices queued, {expected - backlog} delivered, {backlog} undelivered")
+    print("   the prefecture's copy (prefecture-emulator dump --summary):")
+    prefecture_emulator.dump(root / "prefecture.sqlite3", summary=True)
+    print("== consistency check (cs-gateway consistency check --peer prefecture)")
+    loaded = load_config(config)
+    return run_check(loaded, certificate_gate(loaded), echo=lambda line: print("   " + line.replace("\n", "\n   ")))
+
+
 def run_demo(*, workdir: Path | None = None, keep: bool = False) -> int:
-    from clients import kizon_juki_sim
+    from clients import kizon_juki_sim, prefecture_emulator
 
     root = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="cs-gateway-demo-"))
     root.mkdir(parents=True, exist_ok=True)
     try:
         print(f"== 1/3 dev PKI (CA + one certificate per role) in {root / 'pki'}")
         pki = init_dev_pki(root / "pki", overwrite=True)
+        print("== 2/3 starting the 都道府県サーバー emulator and the gateway (mTLS, SQLite store)")
+        prefecture = prefecture_emulator.start_process(
+            prefecture_emulator.write_config(
+                root / "prefecture.toml", pki_dir=pki.directory, db=root / "prefecture.sqlite3"
+            )
+        )
+        print(f"   prefecture emulator listening on {prefecture.target}")
         config = write_dev_config(root / "gateway.toml", pki_dir=pki.directory, store_path=root / "cs.sqlite3")
-        print("== 2/3 starting the gateway (mTLS, SQLite store)")
-        gateway = start_gateway_process(config)
+        config = _with_prefecture(config, prefecture.port)
+        try:
+            gateway = start_gateway_process(config)
+        except BaseException:
+            prefecture.stop()
+            raise
         try:
             print(f"   listening on {gateway.target}")
             print("== 3/3 既存住基 simulator pushes the demo scenario")
@@ -45,10 +87,25 @@ def run_demo(*, workdir: Path | None = None, keep: bool = False) -> int:
                     str(SCENARIO),
                 ]
             )
+            print("== change notices to the 都道府県サーバー")
+            accepted = _accepted(root / "cs.sqlite3")
+            checked = _show_prefecture(root, config, root / "cs.sqlite3", accepted)
         finally:
             gateway.stop()
-            print("== gateway stopped")
-        return code
+            prefecture.stop()
+            print("== gateway and prefecture emulator stopped")
+        return code or checked
     finally:
         if not keep and workdir is None:
             shutil.rmtree(root, ignore_errors=True)
+
+
+def _accepted(store: Path) -> int:
+    """The change notices queued: one per stored update (its 更新順番号)."""
+    from .store.sqlite_tx import open_reader
+
+    reader = open_reader(store)
+    try:
+        return reader.last_update_seq()
+    finally:
+        reader.close()

@@ -46,4 +46,8 @@ def test_demo_pushes_the_scenario_and_stops_the_gateway(tmp_path: Path) -> None:
     for code in ("39201748562", "538172460917"):
         assert code not in out + done.stderr
     assert mask_identifier("39201748562") in out
+    # the notices reached the 都道府県サーバー emulator and its copy agrees with the CS's file
+    assert "7 change notices queued, 7 delivered, 0 undelivered" in out
+    assert '"notices_applied": 7, "last_update_seq": 7, "refused": 0' in out
+    assert "mode tree: AGREES" in out
     assert _processes_mentioning(str(tmp_path)) == []
