@@ -102,3 +102,44 @@ def test_prefecture_down_during_a_stream_refuses_no_update_and_gets_every_notice
     finally:
         gateway.stop()
         prefecture.stop()
+
+
+def _metric(url: str, name: str) -> float:
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=5) as reply:  # noqa: S310 - loopback, our own listener
+        for line in reply.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+    raise AssertionError(f"{name} not exported")
+
+
+def test_a_backlog_older_than_the_configured_age_is_a_health_warning(tmp_path: Path, dev_pki: DevPki) -> None:
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    port = _free_port()  # the prefecture is down at first
+    gateway = start_gateway(gateway_config(tmp_path, dev_pki, port, warn_age_s=1))
+    prefecture = None
+    try:
+        assert gateway.metrics_url is not None
+        health = health_pb2_grpc.HealthStub(channel_for(dev_pki, "kizon-juki", gateway.port))
+
+        def notifier_status() -> int:
+            request = health_pb2.HealthCheckRequest(service="jukinet.cs.v1.PrefectureNotifier")
+            return health.Check(request, timeout=5).status
+
+        _push(dev_pki, gateway.port, 0, 5)
+        wait_until(lambda: _metric(gateway.metrics_url, "cs_gateway_outbox_stale") == 1, 20, "the warning")
+        assert notifier_status() == health_pb2.HealthCheckResponse.NOT_SERVING
+        overall = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=5).status
+        assert overall == health_pb2.HealthCheckResponse.SERVING  # the gateway itself still serves
+        assert _metric(gateway.metrics_url, "cs_gateway_outbox_backlog") == 5
+        prefecture = start_prefecture(tmp_path, dev_pki, port=port)
+        wait_until(lambda: _metric(gateway.metrics_url, "cs_gateway_outbox_stale") == 0, 30, "the warning cleared")
+        assert notifier_status() == health_pb2.HealthCheckResponse.SERVING
+        assert _metric(gateway.metrics_url, "cs_gateway_outbox_backlog") == 0
+        assert _metric(gateway.metrics_url, "cs_gateway_notices_acknowledged_total") == 5
+    finally:
+        gateway.stop()
+        if prefecture is not None:
+            prefecture.stop()
