@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import asyncio
 import random
+import ssl
+import time
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -55,6 +57,7 @@ CONNECT_ACTION = "peers.prefecture.connect"
 STREAM_ACTION = "peers.prefecture.stream"
 ROLE = "prefecture"
 IDLE_POLL_S = 0.05
+DENIAL_REPEAT_S = 60.0
 
 
 class PeerRefusedError(Exception):
@@ -107,6 +110,7 @@ class Notifier:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._stale = False
+        self._last_denial: tuple[str, float] | None = None
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._run()), asyncio.create_task(self._watch_backlog())]
@@ -150,7 +154,15 @@ class Notifier:
                 cert=tls.cert,
                 key=tls.key,
             )
-        except OSError as err:  # unreachable, TLS failure: nothing was sent
+        except ssl.SSLCertVerificationError as err:  # the TLS layer refused the server: audited
+            rule = f"tls:{err.verify_message or 'verify-failed'}"
+            self._metrics.peer_refused.labels(rule).inc()
+            log.error("prefecture_refused", rule=rule, target=target)
+            await self._audit_denial(
+                AuditEvent(action=CONNECT_ACTION, outcome=DENIED, actor=Actor(peer=target), reason=rule)
+            )
+            return 0
+        except OSError as err:  # unreachable, handshake failed: nothing was sent
             self._metrics.peer_refused.labels("unreachable").inc()
             raise ConnectionError(f"prefecture {target} unreachable: {err}") from err
         verdict = judge_peer(self._gate, leaf, ROLE)
@@ -164,8 +176,11 @@ class Notifier:
             assert verdict.rule is not None
             self._metrics.peer_refused.labels(verdict.rule).inc()
             log.error("prefecture_refused", rule=verdict.rule, target=target)
-            await self._audit(AuditEvent(action=CONNECT_ACTION, outcome=DENIED, actor=actor, reason=verdict.rule))
+            await self._audit_denial(
+                AuditEvent(action=CONNECT_ACTION, outcome=DENIED, actor=actor, reason=verdict.rule)
+            )
             return 0
+        self._last_denial = None
         return await self._stream(actor)
 
     async def _stream(self, actor: Actor) -> int:
@@ -269,6 +284,16 @@ class Notifier:
                     except Exception as err:  # noqa: BLE001 - they will be resent: idempotent
                         log.warning("notice_marks_lost", error=str(err), count=len(marks))
         return acknowledged
+
+    async def _audit_denial(self, event: AuditEvent) -> None:
+        """A refused peer: audited when the rule changes, and at least every DENIAL_REPEAT_S while
+        it lasts (the retries would otherwise add one entry per backoff step)."""
+        now = time.monotonic()
+        last = self._last_denial
+        if last is not None and last[0] == event.reason and now - last[1] < DENIAL_REPEAT_S:
+            return
+        self._last_denial = (event.reason, now)
+        await self._audit(event)
 
     async def _audit(self, event: AuditEvent) -> None:
         await self._store.record_audit(event, asyncio.get_running_loop().create_future())
