@@ -199,7 +199,7 @@ def _denials(store: Path) -> list[str]:
         conn.close()
 
 
-@pytest.mark.parametrize("fault", ["expired", "revoked"])
+@pytest.mark.parametrize("fault", ["expired", "revoked", "unknown-issuer"])
 def test_a_prefecture_with_an_expired_or_revoked_certificate_is_sent_nothing(
     tmp_path: Path, dev_pki: DevPki, fault: str
 ) -> None:
@@ -219,16 +219,22 @@ def test_a_prefecture_with_an_expired_or_revoked_certificate_is_sent_nothing(
             not_before=now - timedelta(days=10),
             not_after=now - timedelta(days=1),
         )
-    else:
+    elif fault == "revoked":
         issued = issue(pki.directory, "prefecture", "pref-bad", days=30)
         revoke(pki.directory, issued.cert_path, "keyCompromise")
+    else:  # a sibling intermediate under the same root: TLS accepts it, the CS's pin does not
+        sibling = pki.load_root().issue_intermediate("another prefecture's issuing CA")
+        leaf = sibling.issue("prefecture", "pref-bad", trust_domain=pki.trust_domain)
+        (pki.directory / "pref-bad.crt").write_bytes(leaf.cert_pem)
+        (pki.directory / "pref-bad.key").write_bytes(leaf.key_pem)
     prefecture = start_prefecture(tmp_path, pki, cert_role="pref-bad")
     gateway = start_gateway(gateway_config(tmp_path, pki, prefecture.port))
     try:
         _push(pki, gateway.port, 0, 10)
         wait_until(lambda: len(_denials(tmp_path / "cs.sqlite3")) >= 1, 30, "the refusal audited")
         reason = _denials(tmp_path / "cs.sqlite3")[0]
-        assert reason.startswith("tls:" if fault == "expired" else "revocation:"), reason
+        expected = {"expired": "tls:", "revoked": "revocation:", "unknown-issuer": "issuer:unknown-ca"}[fault]
+        assert reason.startswith(expected), reason
         assert applied_seqs(tmp_path / "prefecture.sqlite3") == []
     finally:
         gateway.stop()
