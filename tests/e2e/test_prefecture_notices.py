@@ -6,6 +6,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,9 @@ def test_every_notice_reaches_the_prefecture_in_order_and_leaves_the_outbox(tmp_
     assert entries >= 1
 
 
+OUTAGE_S = 8.0  # the issue names 60 s; 8 s of updates streaming meanwhile keeps the suite's time bounded
+
+
 def test_prefecture_down_during_a_stream_refuses_no_update_and_gets_every_notice_once(
     tmp_path: Path, dev_pki: DevPki
 ) -> None:
@@ -91,13 +95,17 @@ def test_prefecture_down_during_a_stream_refuses_no_update_and_gets_every_notice
     try:
         _push(dev_pki, gateway.port, 0, 100)
         wait_until(lambda: len(applied_seqs(db)) == 100, 60, "the first 100 notices")
-        prefecture.kill()  # down: the updates go on regardless
-        seqs = _push(dev_pki, gateway.port, 100, 400)
-        assert len(seqs) == 400  # none refused because the prefecture is down
-        assert undelivered(tmp_path / "cs.sqlite3") == 400
+        prefecture.kill()  # down: the updates go on regardless, all through the outage
+        stored = 100
+        until = time.monotonic() + OUTAGE_S
+        while time.monotonic() < until:
+            assert len(_push(dev_pki, gateway.port, stored, 50)) == 50  # none refused because of it
+            stored += 50
+            time.sleep(0.2)
+        assert undelivered(tmp_path / "cs.sqlite3") == stored - 100
         prefecture = start_prefecture(tmp_path, dev_pki, port=port)
-        wait_until(lambda: len(applied_seqs(db)) == 500, 60, "every notice after the outage")
-        assert applied_seqs(db) == list(range(1, 501))
+        wait_until(lambda: len(applied_seqs(db)) == stored, 60, "every notice after the outage")
+        assert applied_seqs(db) == list(range(1, stored + 1))  # in order, each once
         wait_until(lambda: undelivered(tmp_path / "cs.sqlite3") == 0, 30, "the outbox drained")
     finally:
         gateway.stop()
