@@ -438,5 +438,31 @@ def operator_list(config_path: Path) -> int:
     return EXIT_OK
 
 
+@cli.group("consistency", help="consistency checks of the file against a peer's copy (住基法14条)")
+def consistency_group() -> None:
+    pass
+
+
+@consistency_group.command(
+    "check", cls=Guarded, failures=_audit_failures, help="compare the file with the peer's copy (audited)"
+)
+@_CONFIG
+@click.option("--peer", type=click.Choice(["prefecture"]), default="prefecture", show_default=True)
+@click.option(
+    "--mode",
+    type=click.Choice(["tree", "full"]),
+    default="tree",
+    show_default=True,
+    help="tree: descend only into differing subtrees; full: the whole file",
+)
+def consistency_check(config_path: Path, peer: str, mode: str) -> int:
+    from .config import load_config
+    from .peers.consistency_run import run_check
+    from .server import certificate_gate
+
+    config = load_config(config_path)
+    return run_check(config, certificate_gate(config), mode=mode, echo=click.echo)
+
+
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -83,6 +83,19 @@ class TerminalConfig:
 
 
 @dataclass(frozen=True)
+class PrefectureConfig:
+    """[prefecture]: where the change notices go (peers/notifier.py); absent = no notifier."""
+
+    target: str  # host:port of the 都道府県サーバー
+    server_name: str = "localhost"  # the DNS name its certificate must carry (TLS)
+    batch: int = 128  # notices read from the outbox at a time
+    window: int = 512  # notices sent and not yet acknowledged, at most (flow control)
+    backlog_warn_age_s: int = 300  # an undelivered notice older than this: health warning
+    retry_initial_s: float = 0.2  # backoff after a failure, doubled up to retry_max_s, jittered
+    retry_max_s: float = 10.0
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     listen: str  # host:port; port 0 picks a free port (printed at start)
     also_listen: tuple[str, ...]  # further host:port addresses; port 0 = the same port as listen
@@ -97,6 +110,7 @@ class GatewayConfig:
     metrics: MetricsConfig = MetricsConfig()
     rules: RulesConfig = DEFAULT_RULES  # [rules]: the logic checks' configured facts
     terminal: TerminalConfig = TerminalConfig()
+    prefecture: PrefectureConfig | None = None  # [prefecture]: the notifier's peer
 
 
 _SCHEMA: dict[str, dict[str, type]] = {
@@ -130,6 +144,15 @@ _SCHEMA: dict[str, dict[str, type]] = {
         "session_lifetime_s": int,
         "search_max_results": int,
         "lookups_per_minute": int,
+    },
+    "prefecture": {
+        "target": str,
+        "server_name": str,
+        "batch": int,
+        "window": int,
+        "backlog_warn_age_s": int,
+        "retry_initial_s": float,
+        "retry_max_s": float,
     },
 }
 _REQUIRED = {
@@ -218,7 +241,19 @@ def parse_config(data: dict[str, Any], *, base: Path) -> GatewayConfig:
         metrics=metrics,
         rules=_rules(data.get("rules", {})),
         terminal=terminal,
+        prefecture=_prefecture(data["prefecture"]) if "prefecture" in data else None,
     )
+
+
+def _prefecture(data: dict[str, Any]) -> PrefectureConfig:
+    if "target" not in data:
+        raise ConfigError("prefecture.target: required key is missing")
+    _check_listen(data["target"], "prefecture.target")
+    config = PrefectureConfig(**data)
+    for name in ("batch", "window", "backlog_warn_age_s", "retry_initial_s", "retry_max_s"):
+        if getattr(config, name) <= 0:
+            raise ConfigError(f"prefecture.{name}: must be positive")
+    return config
 
 
 def _rules(data: dict[str, Any]) -> RulesConfig:

@@ -30,6 +30,7 @@ from .logging_setup import get_logger
 from .metrics import GatewayMetrics
 from .metrics_collector import GatewayCollector
 from .metrics_listener import MetricsListener, start_metrics_listener
+from .peers.notifier import Notifier
 from .security.certificate_gate import CertificateGate, IssuerFiles
 from .security.crl_high_water import CrlHighWater
 from .security.denial_bound import DenialBound
@@ -50,6 +51,7 @@ log = get_logger("cs_gateway.server")
 # exits so that its supervisor (systemd Restart=on-failure, the container runtime) starts it again.
 EXIT_WRITER_DIED = 3
 STOP_GRACE_S = 5.0
+NOTIFIER_HEALTH = "jukinet.cs.v1.PrefectureNotifier"  # NOT_SERVING: the outbox's backlog is too old
 WRITER_DIED_GRACE_S = 1.0  # the calls in flight have their answer (UNAVAILABLE) by then
 
 
@@ -219,9 +221,12 @@ class RunningGateway:
     metrics_listener: MetricsListener | None
     writer_died: asyncio.Event  # set once the store's writer process is gone (health: NOT_SERVING)
     guard: Guard | None = None
+    notifier: Notifier | None = None  # [prefecture] configured: drains the outbox
 
     async def stop(self, grace: float | None = STOP_GRACE_S) -> None:
         await self.health.not_serving()
+        if self.notifier is not None:
+            await self.notifier.stop()
         listener = self.metrics_listener
         # The listener's thread notices a shutdown within half a second: meanwhile the rest stops.
         closing = asyncio.create_task(asyncio.to_thread(listener.close)) if listener is not None else None
@@ -249,8 +254,15 @@ async def start_gateway(config: GatewayConfig, *, today: Today = jst_today) -> R
         log.error("store_writer_died", action="health NOT_SERVING; exiting for the supervisor to restart")
         loop.create_task(health.not_serving()).add_done_callback(lambda _task: writer_died.set())
 
+    notifier: Notifier | None = None
+
+    def on_batch(size: int, seconds: float) -> None:
+        metrics.batch_committed(size, seconds)
+        if notifier is not None:
+            notifier.wake()
+
     # writes run on this loop: no GIL contention
-    store = open_store(config, loop, on_batch=metrics.batch_committed, on_writer_death=on_writer_death)
+    store = open_store(config, loop, on_batch=on_batch, on_writer_death=on_writer_death)
     listener: MetricsListener | None = None
     try:
         limits = config.limits
@@ -297,6 +309,17 @@ async def start_gateway(config: GatewayConfig, *, today: Today = jst_today) -> R
             listener = start_metrics_listener(config.metrics.listen, metrics.registry)
         await server.start()
         await health.serving()
+        if config.prefecture is not None:
+            notifier = Notifier(
+                config,
+                config.prefecture,
+                store,
+                certificates,
+                registry=metrics.registry,
+                on_stale=lambda stale: health.set_service(NOTIFIER_HEALTH, not stale),
+            )
+            await health.set_service(NOTIFIER_HEALTH, True)
+            notifier.start()
     except BaseException:
         # Off the loop thread (close() waits for the loop): the writer process signs the chain
         # head and exits. Left running, it would keep this process from ever exiting.
@@ -313,6 +336,7 @@ async def start_gateway(config: GatewayConfig, *, today: Today = jst_today) -> R
         metrics_listener=listener,
         writer_died=writer_died,
         guard=guard,
+        notifier=notifier,
     )
 
 

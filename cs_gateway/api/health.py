@@ -28,6 +28,11 @@ class GatewayHealth:
         for service in SERVICES:
             await self._servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
 
+    async def set_service(self, service: str, serving: bool) -> None:
+        """One service's status (e.g. the prefecture notifier's backlog warning)."""
+        status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        await self._servicer.set(service, status)
+
     async def not_serving(self) -> None:
         """Every service NOT_SERVING, permanently (later set() calls are ignored)."""
         await self._servicer.enter_graceful_shutdown()

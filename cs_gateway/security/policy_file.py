@@ -179,8 +179,14 @@ def default_policy_file() -> Path:
     return DEFAULT_POLICY_FILE
 
 
+# Services of the peers that the CS calls as a client and never serves (the 都道府県サーバー's
+# receiving side): not methods of the gateway, so the policy neither needs nor accepts them.
+PEER_SERVICES = frozenset({"jukinet.cs.v1.PrefectureService"})
+
+
 def known_methods() -> frozenset[str]:
-    """Every RPC of every service in the generated *_pb2 modules (full gRPC method names)."""
+    """Every RPC of every service the gateway serves, from the generated *_pb2 modules (full gRPC
+    method names); the peers' services (PEER_SERVICES) excepted."""
     package = importlib.import_module(GENERATED_PACKAGE)
     methods: set[str] = set()
     for info in pkgutil.iter_modules(package.__path__):
@@ -188,6 +194,8 @@ def known_methods() -> frozenset[str]:
             continue
         module = importlib.import_module(f"{GENERATED_PACKAGE}.{info.name}")
         for service in module.DESCRIPTOR.services_by_name.values():
+            if service.full_name in PEER_SERVICES:
+                continue
             methods.update(f"/{service.full_name}/{m.name}" for m in service.methods)
     return frozenset(methods)
 

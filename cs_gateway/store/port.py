@@ -73,6 +73,11 @@ class Transaction(ReadPort, Protocol):
         """Append an entry to the audit trail in this transaction; its seq."""
         ...
 
+    def mark_delivered(self, update_seqs: tuple[int, ...]) -> int:
+        """Mark these change notices acknowledged by the 都道府県サーバー (once; a notice already
+        marked keeps its first time). The notice itself stays, append-only; the count newly marked."""
+        ...
+
 
 class BatchTransaction(Transaction, Protocol):
     """What the writer (WriterCore) needs of an adapter besides the port: one transaction per

@@ -161,7 +161,19 @@ CREATE INDEX search_by_kana_address ON search_index(name_kana, address);
 CREATE INDEX search_by_kanji_address ON search_index(name_kanji, address);
 CREATE INDEX search_by_birth_address ON search_index(birth_date, address);
 """
-MIGRATIONS: tuple[str, ...] = (*_MIGRATIONS_1_TO_3, _MIGRATION_4, _MIGRATION_5)
+# 6 (issue 13, peers): a notice's delivery is marked once and never unmarked; the notifier finds
+# the undelivered ones by a partial index instead of scanning every notice ever sent.
+_MIGRATION_6 = (
+    "CREATE INDEX outbox_undelivered ON outbox(update_seq) WHERE delivered_at IS NULL;\n"
+    + _refusing(
+        "outbox",
+        "UPDATE OF delivered_at",
+        "a delivered notice stays delivered",
+        when="OLD.delivered_at IS NOT NULL",
+        name="delivered_once",
+    )
+)
+MIGRATIONS: tuple[str, ...] = (*_MIGRATIONS_1_TO_3, _MIGRATION_4, _MIGRATION_5, _MIGRATION_6)
 
 
 def migrate(conn: sqlite3.Connection) -> None:

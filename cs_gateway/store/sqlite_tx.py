@@ -109,12 +109,28 @@ class SqliteReader:
     def close(self) -> None:
         self._conn.close()
 
-    def pending_notices(self, limit: int = 100) -> list[tuple[int, dict[str, object]]]:
-        """Change notices not yet delivered to the 都道府県サーバー, in 更新順番号 order."""
+    def pending_notices(self, limit: int = 100, after: int = 0) -> list[tuple[int, dict[str, object]]]:
+        """Change notices not yet delivered to the 都道府県サーバー, in 更新順番号 order (those
+        after the 更新順番号 ``after``)."""
         rows = self._conn.execute(
-            "SELECT update_seq, notice FROM outbox WHERE delivered_at IS NULL ORDER BY update_seq LIMIT ?", (limit,)
+            "SELECT update_seq, notice FROM outbox WHERE delivered_at IS NULL AND update_seq > ? "
+            "ORDER BY update_seq LIMIT ?",
+            (after, limit),
         ).fetchall()
         return [(seq, loads(notice)) for seq, notice in rows]
+
+    def current_records(self) -> list[tuple[str, dict[str, object]]]:
+        """(住民票コード, the notice items of the current version) of every person, by code: the
+        file as the consistency check compares it."""
+        rows = self._conn.execute(
+            "SELECT p.juminhyo_code, h.record FROM persons p JOIN history h ON h.update_seq = p.update_seq "
+            "ORDER BY p.juminhyo_code"
+        )
+        out: list[tuple[str, dict[str, object]]] = []
+        for code, text in rows:
+            record = loads(text)
+            out.append((code, {name: record[name] for name in NOTICE_ITEMS}))
+        return out
 
 
 def open_reader(path: Path) -> SqliteReader:
@@ -232,6 +248,15 @@ class SqliteTransaction(SqliteOperators, SqliteSearch, SqliteReader):
 
     def criteria_hmac(self, kind: str, value: str) -> str:
         return self._audit.hasher.digest(kind, value)
+
+    def mark_delivered(self, update_seqs: tuple[int, ...]) -> int:
+        at = self._now().isoformat()
+        marked = 0
+        for seq in update_seqs:
+            marked += self._conn.execute(
+                "UPDATE outbox SET delivered_at = ? WHERE update_seq = ? AND delivered_at IS NULL", (at, seq)
+            ).rowcount
+        return marked
 
     def append_audit(self, event: AuditEvent) -> int:
         """Append after the head known in this batch (read once, at its start)."""

@@ -51,4 +51,11 @@ def test_demo_pushes_the_scenario_and_stops_the_gateway(tmp_path: Path) -> None:
     assert "search by name+birth (identity-check)" in out and "1 found" in out
     assert "refused: search by name+sex: SEARCH_NEEDS_TWO_ITEMS" in out
     assert "538172460917" not in out  # the 個人番号 masked on the terminal's screen too
+    # the notices reached the 都道府県サーバー emulator and its copy agrees with the CS's file
+    assert "7 change notices queued, 7 delivered, 0 undelivered" in out
+    assert '"notices_applied": 7, "last_update_seq": 7, "refused": 0' in out
+    assert "mode tree: AGREES" in out
+    # the supervisor's view: health over mTLS and the metrics listener
+    assert "grpc.health.v1 Check (kizon-juki certificate): SERVING" in out
+    assert "cs_gateway_rpcs_total{" in out
     assert _processes_mentioning(str(tmp_path)) == []

@@ -28,7 +28,10 @@ def test_a_version_4_store_gets_its_search_index_when_the_writer_opens_it(tmp_pa
         apply.submit(cmd).result(30)
     store.close()
     conn = sqlite3.connect(path)
-    conn.executescript("DROP TABLE search_index; DROP TABLE operators; PRAGMA user_version = 4;")
+    conn.executescript(  # back to a version 4 store: without migrations 5 (terminal) and 6 (delivery)
+        "DROP TABLE search_index; DROP TABLE operators; DROP INDEX outbox_undelivered; "
+        "DROP TRIGGER outbox_delivered_once; PRAGMA user_version = 4;"
+    )
     conn.close()
 
     tx = SqliteTransaction(path, AuditTrail(SubjectHasher(TEST_HMAC_KEY), None))

@@ -42,6 +42,7 @@ PORT_METHODS = {
     "remember_request",
     "enqueue_notice",
     "append_audit",
+    "mark_delivered",  # the one change a notice gets: delivered, once (never unmarked)
 }
 
 
@@ -177,3 +178,24 @@ def test_the_backend_refuses_a_change_made_around_the_port(adapter: Adapter, sta
     with pytest.raises(adapter.refused, match="append-only|never removed|stays with its person"):
         adapter.raw(statement)
     assert adapter.rows(table) == before
+
+
+def test_a_notice_is_marked_delivered_once_and_never_unmarked(adapter: Adapter) -> None:
+    tx = adapter.tx
+    adapter.begin()
+    first = tx.put_version(tennyu(tx, 1), person_key=None, retire_code=None)
+    tx.enqueue_notice(first)
+    second = tx.put_version(tennyu(tx, 2), person_key=None, retire_code=None)
+    tx.enqueue_notice(second)
+    adapter.commit()
+    adapter.begin()
+    assert tx.mark_delivered((first.update_seq,)) == 1
+    adapter.commit()
+    marked = adapter.rows("outbox")
+    adapter.begin()
+    assert tx.mark_delivered((first.update_seq, second.update_seq)) == 1  # a redelivery marks nothing twice
+    adapter.commit()
+    rows = adapter.rows("outbox")
+    assert rows[0] == marked[0] and rows[1][2] is not None
+    with pytest.raises(adapter.refused):
+        adapter.raw(f"UPDATE outbox SET delivered_at = NULL WHERE update_seq = {first.update_seq}")

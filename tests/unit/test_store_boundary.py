@@ -8,6 +8,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("cs_gateway", "clients", "pki")
+# Other systems' own files, never the CS's store: the 都道府県サーバー emulator keeps its copy of
+# the 本人確認情報 in a SQLite file of its own.
+OTHER_SYSTEMS = {Path("clients/prefecture_emulator.py")}
 
 
 def _opens_a_database(tree: ast.AST) -> list[int]:
@@ -26,6 +29,8 @@ def test_only_the_store_opens_the_database_file() -> None:
         for path in sorted((ROOT / package).rglob("*.py")):
             relative = path.relative_to(ROOT)
             if relative.parts[:2] == ("cs_gateway", "store") or relative.parts[:2] == ("cs_gateway", "gen"):
+                continue
+            if relative in OTHER_SYSTEMS:
                 continue
             found += [f"{relative}:{line}" for line in _opens_a_database(ast.parse(path.read_text("utf-8")))]
     assert found == []

@@ -1,0 +1,376 @@
+"""The 都道府県サーバー emulator: the other side of the change notices and of the consistency check.
+
+Its own process, certificate (role prefecture), configuration and SQLite file holding its copy
+of the 本人確認情報 (the notice items of each person's last notice, by 住民票コード).
+
+- Accepts calls only from a CS certificate (role cs, SPIFFE ID in the configured trust domain;
+  grpc has already verified the chain against the configured CA).
+- DeliverNotices: verifies each notice's signature against the configured CS certificate
+  (tls.cs_cert: a pinned key, not whatever the caller presents), its canonical encoding, and its
+  order: 更新順番号 must be the next after the last applied; one already applied is answered
+  DUPLICATE and has no second effect. Notices are applied in batches, one transaction each, and
+  acknowledged only after the commit. A refused notice (BAD_SIGNATURE, MALFORMED, OUT_OF_ORDER)
+  is answered REFUSED, applies nothing, and ends the stream.
+- TreeNodes / Buckets / Records / FullFile: its copy for the consistency check.
+
+    prefecture-emulator serve --config prefecture.toml
+    prefecture-emulator dump --db prefecture.sqlite3 [--summary]
+
+The config:
+
+    [prefecture]
+    listen = "127.0.0.1:0"
+    db = "prefecture.sqlite3"
+    trust_domain = "hirosaki.jukinet.test"
+    [tls]
+    ca = "pki/dev/ca.crt"
+    cert = "pki/dev/prefecture.crt"
+    key = "pki/dev/prefecture.key"
+    cs_cert = "pki/dev/cs.crt"
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import signal
+import sqlite3
+import sys
+import tomllib
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from cryptography import x509
+
+from cs_gateway.domain.consistency_tree import HashTree
+from cs_gateway.domain.masking import mask_identifier
+from cs_gateway.domain.notice_encoding import EncodingError, decode_notice, record_of_notice
+from cs_gateway.gen.jukinet.cs.v1 import prefecture_service_pb2 as pb
+from cs_gateway.gen.jukinet.cs.v1 import prefecture_service_pb2_grpc as pb_grpc
+from cs_gateway.peers.notice_signing import notice_signature_valid
+from cs_gateway.process import GatewayProcess, start_listening_process
+from cs_gateway.security.identity import AUTH_CONTEXT_CERT_KEY, IdentityError, identity_from_pem
+
+APPLY_BATCH = 256
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (juminhyo_code TEXT PRIMARY KEY, update_seq INTEGER NOT NULL, body BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS applied (update_seq INTEGER PRIMARY KEY, juminhyo_code TEXT NOT NULL, body BLOB NOT NULL,
+                                    signature BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS refused (id INTEGER PRIMARY KEY, update_seq INTEGER, reason TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    listen: str
+    db: Path
+    trust_domain: str
+    ca: Path
+    cert: Path
+    key: Path
+    cs_cert: Path
+
+
+def load_config(path: Path) -> EmulatorConfig:
+    data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    base = Path(path).parent
+    pref, tls = data["prefecture"], data["tls"]
+    return EmulatorConfig(
+        listen=pref.get("listen", "127.0.0.1:0"),
+        db=base / pref["db"],
+        trust_domain=pref["trust_domain"],
+        ca=base / tls["ca"],
+        cert=base / tls["cert"],
+        key=base / tls["key"],
+        cs_cert=base / tls["cs_cert"],
+    )
+
+
+def open_db(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")  # WAL: a committed batch survives a kill of the process
+    conn.executescript(SCHEMA)
+    return conn
+
+
+class PrefectureCopy:
+    """The emulator's SQLite copy and the rules by which notices change it."""
+
+    def __init__(self, conn: sqlite3.Connection, cs_certificate: x509.Certificate) -> None:
+        self._conn = conn
+        self._cs = cs_certificate
+        self._tree: tuple[tuple[int, int], HashTree] | None = None
+        self._applies = 0
+
+    def last_seq(self) -> int:
+        (last,) = self._conn.execute("SELECT COALESCE(MAX(update_seq), 0) FROM applied").fetchone()
+        return int(last)
+
+    def apply(self, notices: list[pb.SignedNotice]) -> list[pb.NoticeAck]:
+        """Apply in one transaction; the acks (the last one REFUSED if one was refused)."""
+        conn = self._conn
+        acks: list[pb.NoticeAck] = []
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            last = self.last_seq()
+            for notice in notices:
+                reason = self._refusal(notice, last)
+                if reason == "DUPLICATE":
+                    acks.append(pb.NoticeAck(update_seq=notice.update_seq, status=pb.NoticeAck.DUPLICATE))
+                    continue
+                if reason:
+                    conn.execute("INSERT INTO refused (update_seq, reason) VALUES (?, ?)", (notice.update_seq, reason))
+                    acks.append(pb.NoticeAck(update_seq=notice.update_seq, status=pb.NoticeAck.REFUSED, reason=reason))
+                    break
+                items = decode_notice(notice.body)
+                code = str(items["juminhyo_code"])
+                previous = str(items["previous_juminhyo_code"])
+                if previous and previous != code:  # 住民票コード変更: the old code is no longer a record
+                    conn.execute("DELETE FROM records WHERE juminhyo_code = ?", (previous,))
+                conn.execute(
+                    "INSERT INTO records (juminhyo_code, update_seq, body) VALUES (?, ?, ?) "
+                    "ON CONFLICT(juminhyo_code) DO UPDATE SET update_seq = excluded.update_seq, body = excluded.body",
+                    (code, notice.update_seq, record_of_notice(notice.body)),
+                )
+                conn.execute(
+                    "INSERT INTO applied (update_seq, juminhyo_code, body, signature) VALUES (?, ?, ?, ?)",
+                    (notice.update_seq, code, notice.body, notice.signature),
+                )
+                last = notice.update_seq
+                acks.append(pb.NoticeAck(update_seq=notice.update_seq, status=pb.NoticeAck.APPLIED))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        self._applies += 1
+        return acks
+
+    def _refusal(self, notice: pb.SignedNotice, last: int) -> str:
+        if not notice_signature_valid(self._cs, notice.body, notice.signature):
+            return "BAD_SIGNATURE"
+        try:
+            items = decode_notice(notice.body)
+        except EncodingError:
+            return "MALFORMED"
+        if items["update_seq"] != notice.update_seq:
+            return "MALFORMED"
+        if notice.update_seq <= last:
+            return "DUPLICATE"
+        if notice.update_seq != last + 1:
+            return "OUT_OF_ORDER"
+        return ""
+
+    def records(self) -> list[tuple[str, bytes]]:
+        return [
+            (code, bytes(body))
+            for code, body in self._conn.execute("SELECT juminhyo_code, body FROM records ORDER BY juminhyo_code")
+        ]
+
+    def tree(self, depth: int) -> HashTree:
+        (version,) = self._conn.execute("PRAGMA data_version").fetchone()
+        key = (self._applies, int(version))
+        if self._tree is None or self._tree[0] != key or self._tree[1].depth != depth:
+            self._tree = (key, HashTree.build(self.records(), depth))
+        return self._tree[1]
+
+    def bodies(self, codes: Iterable[str]) -> list[tuple[str, bytes]]:
+        out = []
+        for code in codes:
+            row = self._conn.execute("SELECT body FROM records WHERE juminhyo_code = ?", (code,)).fetchone()
+            if row is not None:
+                out.append((code, bytes(row[0])))
+        return out
+
+
+class PrefectureServicer(pb_grpc.PrefectureServiceServicer):
+    def __init__(self, copy: PrefectureCopy, trust_domain: str) -> None:
+        self._copy = copy
+        self._trust_domain = trust_domain
+
+    async def _caller_is_cs(self, context: grpc.aio.ServicerContext) -> None:
+        certs = context.auth_context().get(AUTH_CONTEXT_CERT_KEY) or [b""]
+        try:
+            identity = identity_from_pem(certs[0], self._trust_domain, frozenset({"cs"}))
+        except IdentityError as err:
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, f"ACCESS_DENIED: {err.reason}")
+        if identity.role != "cs":
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, "ACCESS_DENIED")
+
+    async def DeliverNotices(  # noqa: N802 - the RPC's name
+        self, request_iterator: AsyncIterator[pb.SignedNotice], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.NoticeAck]:
+        await self._caller_is_cs(context)
+        queue: asyncio.Queue[pb.SignedNotice | None] = asyncio.Queue(maxsize=APPLY_BATCH * 4)
+
+        async def receive() -> None:
+            async for notice in request_iterator:
+                await queue.put(notice)
+            await queue.put(None)
+
+        receiver = asyncio.create_task(receive())
+        try:
+            while True:
+                first = await queue.get()
+                if first is None:
+                    return
+                batch = [first]
+                ended = False
+                while len(batch) < APPLY_BATCH and not queue.empty():
+                    item = queue.get_nowait()
+                    if item is None:
+                        ended = True
+                        break
+                    batch.append(item)
+                acks = await asyncio.to_thread(self._copy.apply, batch)
+                for ack in acks:
+                    yield ack
+                if acks and acks[-1].status == pb.NoticeAck.REFUSED:
+                    return
+                if ended:
+                    return
+        finally:
+            receiver.cancel()
+
+    async def TreeNodes(  # noqa: N802
+        self, request: pb.TreeNodesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.TreeNodesReply:
+        await self._caller_is_cs(context)
+        tree = await asyncio.to_thread(self._copy.tree, _depth(context))
+        nodes = []
+        for prefix in request.prefixes:
+            digest, count = tree.node(prefix)
+            nodes.append(pb.TreeNode(prefix=prefix, hash=digest, count=count))
+        return pb.TreeNodesReply(nodes=nodes)
+
+    async def Buckets(self, request: pb.BucketRequest, context: grpc.aio.ServicerContext) -> pb.BucketReply:  # noqa: N802
+        await self._caller_is_cs(context)
+        tree = await asyncio.to_thread(self._copy.tree, _depth(context))
+        entries = [
+            pb.BucketEntry(juminhyo_code=code, record_hash=digest)
+            for prefix in request.prefixes
+            for code, digest in tree.bucket(prefix)
+        ]
+        return pb.BucketReply(entries=entries)
+
+    async def Records(self, request: pb.RecordsRequest, context: grpc.aio.ServicerContext) -> pb.RecordsReply:  # noqa: N802
+        await self._caller_is_cs(context)
+        found = await asyncio.to_thread(self._copy.bodies, list(request.juminhyo_codes))
+        return pb.RecordsReply(records=[pb.CanonicalRecord(juminhyo_code=c, body=b) for c, b in found])
+
+    async def FullFile(  # noqa: N802
+        self, request: pb.FullFileRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.CanonicalRecord]:
+        await self._caller_is_cs(context)
+        for code, body in await asyncio.to_thread(self._copy.records):
+            yield pb.CanonicalRecord(juminhyo_code=code, body=body)
+
+
+def _depth(context: grpc.aio.ServicerContext) -> int:
+    for key, value in context.invocation_metadata() or ():
+        if key == "x-tree-depth" and str(value).isdigit() and 1 <= int(value) <= 10:
+            return int(value)
+    return 6
+
+
+async def serve(config: EmulatorConfig) -> int:
+    conn = open_db(config.db)
+    cs_cert = x509.load_pem_x509_certificates(config.cs_cert.read_bytes())[0]
+    server = grpc.aio.server()
+    pb_grpc.add_PrefectureServiceServicer_to_server(
+        PrefectureServicer(PrefectureCopy(conn, cs_cert), config.trust_domain), server
+    )
+    credentials = grpc.ssl_server_credentials(
+        [(config.key.read_bytes(), config.cert.read_bytes())],
+        root_certificates=config.ca.read_bytes(),
+        require_client_auth=True,
+    )
+    port = server.add_secure_port(config.listen, credentials)
+    await server.start()
+    host = config.listen.rpartition(":")[0]
+    print(f"prefecture-emulator listening on {host}:{port}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await server.stop(2)
+    conn.close()
+    return 0
+
+
+def dump(db: Path, *, summary: bool) -> int:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    (count,) = conn.execute("SELECT COUNT(*) FROM records").fetchone()
+    (applied, last) = conn.execute("SELECT COUNT(*), COALESCE(MAX(update_seq), 0) FROM applied").fetchone()
+    (refused,) = conn.execute("SELECT COUNT(*) FROM refused").fetchone()
+    print(json.dumps({"records": count, "notices_applied": applied, "last_update_seq": last, "refused": refused}))
+    if not summary:
+        for code, seq, body in conn.execute(
+            "SELECT juminhyo_code, update_seq, body FROM records ORDER BY juminhyo_code"
+        ):
+            items = json.loads(bytes(body).split(b"\n", 1)[1])
+            items["juminhyo_code"] = mask_identifier(code)
+            items["individual_number"] = mask_identifier(str(items["individual_number"]))
+            if items.get("previous_juminhyo_code"):
+                items["previous_juminhyo_code"] = mask_identifier(str(items["previous_juminhyo_code"]))
+            print(json.dumps({"update_seq": seq, **items}, ensure_ascii=False))
+    conn.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="prefecture-emulator", description="都道府県サーバー emulator")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_serve = sub.add_parser("serve")
+    p_serve.add_argument("--config", type=Path, required=True)
+    p_dump = sub.add_parser("dump", help="what the copy holds (identifiers masked)")
+    p_dump.add_argument("--db", type=Path, required=True)
+    p_dump.add_argument("--summary", action="store_true")
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return asyncio.run(serve(load_config(args.config)))
+    return dump(args.db, summary=args.summary)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+_LISTENING = re.compile(r"prefecture-emulator listening on (\S+):(\d+)")
+
+
+def write_config(
+    path: Path,
+    *,
+    pki_dir: Path,
+    db: Path,
+    listen: str = "127.0.0.1:0",
+    cert_role: str = "prefecture",
+    trust_domain: str = "hirosaki.jukinet.test",
+) -> Path:
+    """A configuration on the dev PKI (``cert_role``: which certificate it presents, for tests)."""
+    path.write_text(
+        "[prefecture]\n"
+        f'listen = "{listen}"\n'
+        f'db = "{db}"\n'
+        f'trust_domain = "{trust_domain}"\n\n'
+        "[tls]\n"
+        f'ca = "{pki_dir / "ca.crt"}"\n'
+        f'cert = "{pki_dir / (cert_role + ".crt")}"\n'
+        f'key = "{pki_dir / (cert_role + ".key")}"\n'
+        f'cs_cert = "{pki_dir / "cs.crt"}"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def start_process(config: Path, *, timeout: float = 30.0) -> GatewayProcess:
+    """``prefecture-emulator serve`` as a child process, once it listens."""
+    command = [sys.executable, "-m", "clients.prefecture_emulator", "serve", "--config", str(config)]
+    return start_listening_process(command, _LISTENING, what="the prefecture emulator", timeout=timeout)

@@ -1,0 +1,36 @@
+"""The consistency check's hash tree: fixed vectors, and what changes its hashes."""
+
+from __future__ import annotations
+
+import hashlib
+
+from cs_gateway.domain.consistency_tree import EMPTY, HashTree, bucket_hash, node_hash, record_hash
+from cs_gateway.domain.notice_encoding import encode_record
+from tests.unit.test_notice_encoding import ITEMS
+
+A = ("12345678901", encode_record(ITEMS))
+B = ("98765432109", encode_record({**ITEMS, "juminhyo_code": "98765432109"}))
+
+
+def test_tree_matches_the_fixed_vector() -> None:
+    tree = HashTree.build([A, B], depth=2)
+    assert tree.root.hex() == "53a39b74b7c9d0da25d0ed131781e3f663679678c267e119d0ebab664b4433ae"
+    assert tree.node("1")[0].hex() == "43eafc6abcf816149ab6c53df77137e567f3cb88221b0f51ab6ce2a1ccceb24d"
+    assert tree.node("")[1] == 2 and tree.node("5") == (EMPTY, 0)
+
+
+def test_hashes_are_defined_as_documented() -> None:
+    leaf = bucket_hash([(A[0], record_hash(A[1]))])
+    assert leaf == hashlib.sha256(b"B" + A[0].encode() + hashlib.sha256(A[1]).digest()).digest()
+    node = node_hash([leaf if d == 2 else EMPTY for d in range(10)])
+    assert node == hashlib.sha256(b"N" + EMPTY * 2 + leaf + EMPTY * 7).digest()
+    tree = HashTree.build([A], depth=2)
+    assert tree.node("12")[0] == leaf and tree.node("1")[0] == node
+
+
+def test_order_of_input_does_not_matter_and_any_change_changes_the_root() -> None:
+    assert HashTree.build([A, B]).root == HashTree.build([B, A]).root
+    changed = ("98765432109", encode_record({**ITEMS, "juminhyo_code": "98765432109", "address": "別の住所"}))
+    assert HashTree.build([A, changed]).root != HashTree.build([A, B]).root
+    assert HashTree.build([A]).root != HashTree.build([A, B]).root
+    assert HashTree.build([]).root == EMPTY
