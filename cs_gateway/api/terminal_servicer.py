@@ -280,7 +280,9 @@ class TerminalServicer:
             await self._refuse(context, action, actor, violation(spent, "nonce"), detail=f"purpose={purpose}")
         holder = self.card_trust.check(request.certificate, request.nonce, request.signature)
         if not isinstance(holder, CardHolder):
-            await self._refuse(context, action, actor, violation(holder, "certificate"), detail=f"purpose={purpose}")
+            refused = violation(holder.reason, "certificate")
+            detail = f"purpose={purpose}"
+            await self._refuse(context, action, actor, refused, subject=holder.juminhyo_code, detail=detail)
         assert isinstance(holder, CardHolder)
         face = face_of(request.face)
         if isinstance(face, Violation):

@@ -99,6 +99,12 @@ class CardHolder:
     serial: int
 
 
+@dataclass(frozen=True, slots=True)
+class CardRefused:
+    reason: str
+    juminhyo_code: str = ""  # known once the certificate is the card CA's (for the audit entry)
+
+
 class CardTrust:
     """The card CA and its CRL, as configured ([card] ca / crl); the CRL file is re-read when it changes."""
 
@@ -127,32 +133,33 @@ class CardTrust:
 
     def check(
         self, certificate_der: bytes, nonce: bytes, signature: bytes, now: datetime | None = None
-    ) -> CardHolder | str:
+    ) -> CardHolder | CardRefused:
         """The card's holder, or why the card is refused (one of the codes above)."""
         at = now if now is not None else datetime.now(UTC)
         try:
             cert = x509.load_der_x509_certificate(certificate_der)
             codes = cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)
         except ValueError:
-            return MALFORMED
+            return CardRefused(MALFORMED)
         try:
             cert.verify_directly_issued_by(self.ca)
         except (ValueError, TypeError, InvalidSignature):
-            return UNKNOWN_CA
+            return CardRefused(UNKNOWN_CA)
         if len(codes) != 1 or not isinstance(codes[0].value, str):
-            return MALFORMED
+            return CardRefused(MALFORMED)
+        code = codes[0].value
         if not (cert.not_valid_before_utc <= at <= cert.not_valid_after_utc):
-            return EXPIRED
+            return CardRefused(EXPIRED, code)
         crl = self._current_crl(at)
         if crl is None:
-            return CRL_UNAVAILABLE
+            return CardRefused(CRL_UNAVAILABLE, code)
         if crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None:
-            return REVOKED
+            return CardRefused(REVOKED, code)
         key = cert.public_key()
         if not isinstance(key, ec.EllipticCurvePublicKey):
-            return MALFORMED
+            return CardRefused(MALFORMED, code)
         try:
             key.verify(signature, CARD_CHECK_CONTEXT + nonce, ec.ECDSA(hashes.SHA256()))
         except InvalidSignature:
-            return SIGNATURE_INVALID
-        return CardHolder(codes[0].value, cert.serial_number)
+            return CardRefused(SIGNATURE_INVALID, code)
+        return CardHolder(code, cert.serial_number)
