@@ -4,6 +4,7 @@ signature, the nonce table's one-time and per-session rules."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import stat
@@ -15,6 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 import pki.card as card
+from cs_gateway.cli import main
 from cs_gateway.security import card_check
 from cs_gateway.security.card_check import CardHolder, CardRefused, CardTrust, NonceTable
 
@@ -99,3 +101,27 @@ def test_a_nonce_is_for_one_session_and_one_use() -> None:
     late = table.issue("session-a")
     now[0] = 61.0
     assert table.spend(late, "session-a") == card_check.NONCE_UNKNOWN
+
+
+def test_the_pki_card_commands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ca_dir, path = tmp_path / "card-ca", tmp_path / "taro.card"
+    assert main(["pki", "card-ca", str(ca_dir)]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("1234\n"))
+    issue = ["pki", "card-issue", str(ca_dir), str(path), "--code", CODE, "--name", FACE.name]
+    issue += ["--address", FACE.address, "--birth", "1985-05-14", "--sex", "male", "--pin-stdin"]
+    assert main(issue) == 0
+    assert card.read_card(path).face == FACE
+    monkeypatch.setattr("sys.stdin", io.StringIO("1234\n"))
+    assert main(issue) == 1  # never overwrites a card file
+    assert "exists" in capsys.readouterr().err
+    assert main(["pki", "card-revoke", str(ca_dir), str(path)]) == 0
+    crl = x509.load_pem_x509_crl((ca_dir / card.CARD_CRL).read_bytes())
+    serial = x509.load_pem_x509_certificate(card.read_card(path).certificate_pem).serial_number
+    assert crl.get_revoked_certificate_by_serial_number(serial) is not None
+    for _ in range(card.CARD_PIN_TRIES):
+        with pytest.raises(card.CardError):
+            card.sign_nonce(path, "0000", b"n")
+    assert main(["pki", "card-unlock", str(path)]) == 0 and not card.read_card(path).locked
+    assert main(["pki", "card-crl", str(ca_dir)]) == 0
