@@ -15,6 +15,7 @@ from pathlib import Path
 import grpc
 import pytest
 
+from clients import terminal_cli
 from clients.card_client import card_request, verify_card
 from clients.synthetic import juminhyo_code_of, pb_date, synthetic_entry, tennyu_request
 from cs_gateway.audit.chain import SubjectHasher
@@ -23,14 +24,15 @@ from cs_gateway.domain.check_digit import make_juminhyo_code
 from cs_gateway.gen.jukinet.cs.v1 import identity_pb2 as pb
 from cs_gateway.gen.jukinet.cs.v1 import terminal_service_pb2 as tpb
 from cs_gateway.gen.jukinet.cs.v1 import update_service_pb2 as upb
-from pki.card import CARD_CA_CERT, CARD_CRL, CardFace, init_card_ca, issue_card, revoke_card
+from cs_gateway.security.operator_auth import totp_code
+from pki.card import CARD_CA_CERT, CARD_CRL, CardFace, init_card_ca, issue_card, read_card, revoke_card
 from pki.dev_pki import DevPki
 from tests.grpc_helpers import error_info
-from tests.terminal_support import Counter, counter_gateway, session
+from tests.terminal_support import PASSWORD, Counter, counter_gateway, session
 
 VERIFY = "/jukinet.cs.v1.TerminalService/VerifyCard"
 PIN = "4711"
-OPERATORS = {"sato": "shokai", "suzuki": "shokai", "takahashi": "shokai-shomei"}
+OPERATORS = {"sato": "shokai", "suzuki": "shokai", "takahashi": "shokai-shomei", "kato": "shokai"}
 RESIDENTS = 6
 DECEASED = 5  # person 5 dies (死亡): a removed resident
 
@@ -239,3 +241,27 @@ def test_no_session_no_card_check(cards: Cards) -> None:
         lambda: stub.VerifyCard(tpb.VerifyCardRequest(purpose=tpb.PURPOSE_IDENTITY_CHECK), timeout=30),
     ):
         assert refusal(call) == (grpc.StatusCode.UNAUTHENTICATED, "SESSION_REQUIRED")
+
+
+def test_cs_terminal_shows_the_comparison_and_wrong_pins_lock_the_card_file(
+    cards: Cards, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+    import time
+
+    path = cards.make("at-the-counter", 3, face=cards.face_of(3, address="青森県弘前市大字旧町1番地"))
+    pki = cards.counter.gw.pki
+    argv = [
+        "--target", f"localhost:{cards.counter.gw.port}",
+        "--ca", str(pki.ca_cert_path), "--cert", str(pki.cert_path("terminal")), "--key", str(pki.key_path("terminal")),
+        "--operator", "kato", "--password-stdin", "--totp", totp_code(cards.counter.secrets["kato"], time.time()),
+        "verify-card", "--pin-stdin", str(path),
+        *["verify-card", "--pin-stdin", str(path)] * 3,
+    ]  # fmt: skip
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join([PASSWORD, PIN, "0000", "0000", "0000"]) + "\n"))
+    assert terminal_cli.main(argv) == terminal_cli.EXIT_REFUSED
+    out = capsys.readouterr().out
+    assert "card check at-the-counter.card" in out and "相違 differs" in out and "相違: 住所" in out
+    assert "wrong PIN (2 tries left" in out and "the card is now locked" in out
+    assert juminhyo_code_of(3) not in out  # the code is shown masked
+    assert read_card(path).locked
