@@ -260,7 +260,14 @@ def _card(base: Path, data: dict[str, Any]) -> CardConfig:
     for key in ("ca", "crl"):
         if key not in data:
             raise ConfigError(f"card.{key}: required key is missing")
-    return CardConfig(ca=_existing_file(base, "card.ca", data["ca"]), crl=base / data["crl"])
+    ca = _existing_file(base, "card.ca", data["ca"])
+    try:
+        cert = x509.load_pem_x509_certificate(ca.read_bytes())
+        if not cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
+            raise ValueError("not a CA certificate")
+    except (ValueError, x509.ExtensionNotFound) as err:
+        raise ConfigError(f"card.ca: {ca} is not a CA certificate in PEM ({err})") from err
+    return CardConfig(ca=ca, crl=base / data["crl"])
 
 
 def _prefecture(data: dict[str, Any]) -> PrefectureConfig:

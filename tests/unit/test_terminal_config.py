@@ -45,7 +45,10 @@ def test_the_card_section_names_the_card_ca_and_its_crl(tmp_path: Path, dev_pki:
     card = load_config(path).card
     ca_dir = tmp_path / "card-ca"
     assert card is not None and (card.ca, card.crl) == (ca_dir / CARD_CA_CERT, ca_dir / CARD_CRL)
-    path.write_text(path.read_text().replace("card-ca.crt", "missing.crt"))
+    path.write_text(path.read_text().replace("card-ca.crt", "card-crl.pem"))  # a CRL is no CA
+    with pytest.raises(ConfigError, match="card.ca: .* not a CA certificate"):
+        load_config(path)
+    path.write_text(path.read_text().replace('ca = "card-ca/card-crl.pem"', 'ca = "card-ca/missing.crt"'))
     with pytest.raises(ConfigError, match="card.ca"):
         load_config(path)
     path.write_text(path.read_text().replace('crl = "card-ca/card-crl.pem"\n', ""))
