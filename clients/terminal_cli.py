@@ -5,7 +5,13 @@ One invocation is one operator session: log in (password + TOTP), run the chaine
     cs-terminal --target localhost:50051 --ca ca.crt --cert terminal.crt --key terminal.key \\
         --operator sato --password-stdin --totp 123456 \\
         lookup 39201748562 \\
-        search --name "やまだ たろう" --birth 1985-05-14
+        search --name "やまだ たろう" --birth 1985-05-14 \\
+        verify-card taro.card
+
+``verify-card [--pin-stdin] CARDFILE`` (options before the file: the steps are chained) asks for
+the card's PIN (or reads it from the line after the password with
+``--pin-stdin``), has the card sign the CS's nonce and shows the CS's field-by-field comparison of
+the card face with the 本人確認情報 (一致 / 相違). Wrong PINs count in the card file and lock it.
 
 Results are tables (rich). Identifiers are masked on screen (domain rule: only the last four
 digits); ``--unmask`` shows a 個人番号 in full where the CS disclosed it (role + purpose). Exit
@@ -30,10 +36,12 @@ from grpc_status import rpc_status
 from rich.console import Console
 from rich.table import Table
 
+from clients.card_client import card_request
 from clients.masking import mask_identifier
 from cs_gateway.gen.jukinet.cs.v1 import identity_pb2 as pb
 from cs_gateway.gen.jukinet.cs.v1 import terminal_service_pb2 as tpb
 from cs_gateway.gen.jukinet.cs.v1 import terminal_service_pb2_grpc as tgrpc
+from pki.card import CardError
 
 SESSION_METADATA = "x-cs-session"
 PURPOSES = {
@@ -202,6 +210,46 @@ def search(purpose: str, birth: str | None, sex: str | None, **criteria: str) ->
             return s.refused(f"search by {'+'.join(items) or 'nothing'}", err)
         note = "more found: narrow the search" if answer.more_found else f"{len(answer.results)} found"
         s.show(f"search by {'+'.join(items)} ({purpose})", [r.record for r in answer.results], note)
+        return True
+
+    return step
+
+
+FIELD_LABELS = {"name": "氏名", "address": "住所", "birth_date": "生年月日", "sex": "性別"}
+_SEX_LABELS = {"1": "男", "2": "女"}
+
+
+@cli.command("verify-card", help="verify a マイナンバーカード file (PIN) and compare its face with the CS's record")
+@click.argument("card_file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--pin-stdin", is_flag=True, help="read the PIN from stdin (the line after the password)")
+@_PURPOSE
+def verify_card(card_file: Path, pin_stdin: bool, purpose: str) -> Step:
+    def step(s: Session) -> bool:
+        pin = sys.stdin.readline().rstrip("\n") if pin_stdin else click.prompt("card PIN", hide_input=True)
+        try:
+            nonce = s.stub.BeginCardCheck(tpb.BeginCardCheckRequest(), metadata=s.metadata).nonce
+            request = card_request(card_file, pin, nonce, PURPOSES[purpose])
+            answer = s.stub.VerifyCard(request, metadata=s.metadata)
+        except CardError as err:
+            s.console.print(f"[bold red]card not usable[/]: {err}")
+            return False
+        except grpc.RpcError as err:
+            if err.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNAUTHENTICATED):
+                raise
+            return s.refused(f"card {card_file.name}", err)
+        table = Table(title=f"card check {card_file.name} ({purpose}): card face vs 本人確認情報")
+        for column in ("項目", "券面", "本人確認情報", "照合"):
+            table.add_column(column)
+        for c in answer.comparison:
+            card_value, cs_value = c.card_value, c.cs_value
+            if c.field == "sex":
+                card_value, cs_value = _SEX_LABELS.get(card_value, card_value), _SEX_LABELS.get(cs_value, cs_value)
+            verdict = "[green]一致 match[/]" if c.match else "[bold red]相違 differs[/]"
+            table.add_row(FIELD_LABELS.get(c.field, c.field), card_value, cs_value, verdict)
+        s.console.print(table)
+        differs = [FIELD_LABELS.get(c.field, c.field) for c in answer.comparison if not c.match]
+        note = "card verified; " + ("相違: " + "、".join(differs) if differs else "all match")
+        s.show("本人確認情報", [answer.record], note)
         return True
 
     return step

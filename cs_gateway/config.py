@@ -83,6 +83,14 @@ class TerminalConfig:
 
 
 @dataclass(frozen=True)
+class CardConfig:
+    """[card]: the card CA (the 機構's card issuance) and its CRL, for VerifyCard."""
+
+    ca: Path  # card-ca.crt (pki/card.py)
+    crl: Path  # card-crl.pem, re-read when it changes
+
+
+@dataclass(frozen=True)
 class PrefectureConfig:
     """[prefecture]: where the change notices go (peers/notifier.py); absent = no notifier."""
 
@@ -111,6 +119,7 @@ class GatewayConfig:
     rules: RulesConfig = DEFAULT_RULES  # [rules]: the logic checks' configured facts
     terminal: TerminalConfig = TerminalConfig()
     prefecture: PrefectureConfig | None = None  # [prefecture]: the notifier's peer
+    card: CardConfig | None = None  # [card]: absent = VerifyCard refused (CARD_CHECK_UNAVAILABLE)
 
 
 _SCHEMA: dict[str, dict[str, type]] = {
@@ -145,6 +154,7 @@ _SCHEMA: dict[str, dict[str, type]] = {
         "search_max_results": int,
         "lookups_per_minute": int,
     },
+    "card": {"ca": str, "crl": str},
     "prefecture": {
         "target": str,
         "server_name": str,
@@ -242,7 +252,22 @@ def parse_config(data: dict[str, Any], *, base: Path) -> GatewayConfig:
         rules=_rules(data.get("rules", {})),
         terminal=terminal,
         prefecture=_prefecture(data["prefecture"]) if "prefecture" in data else None,
+        card=_card(base, data["card"]) if "card" in data else None,
     )
+
+
+def _card(base: Path, data: dict[str, Any]) -> CardConfig:
+    for key in ("ca", "crl"):
+        if key not in data:
+            raise ConfigError(f"card.{key}: required key is missing")
+    ca = _existing_file(base, "card.ca", data["ca"])
+    try:
+        cert = x509.load_pem_x509_certificate(ca.read_bytes())
+        if not cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
+            raise ValueError("not a CA certificate")
+    except (ValueError, x509.ExtensionNotFound) as err:
+        raise ConfigError(f"card.ca: {ca} is not a CA certificate in PEM ({err})") from err
+    return CardConfig(ca=ca, crl=base / data["crl"])
 
 
 def _prefecture(data: dict[str, Any]) -> PrefectureConfig:

@@ -84,7 +84,7 @@ def _show_operations(gateway: GatewayProcess, pki: DevPki) -> int:
 def run_demo(*, workdir: Path | None = None, keep: bool = False) -> int:
     from clients import kizon_juki_sim, prefecture_emulator
 
-    from .demo_counter import enrol_demo_operator, run_counter_step
+    from .demo_counter import enrol_demo_operator, make_demo_cards, run_counter_step
 
     root = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="cs-gateway-demo-"))
     root.mkdir(parents=True, exist_ok=True)
@@ -102,6 +102,7 @@ def run_demo(*, workdir: Path | None = None, keep: bool = False) -> int:
         config = _with_prefecture(config, prefecture.port)
         try:
             secret_file = enrol_demo_operator(config, root)
+            cards = make_demo_cards(config, root)
             gateway = start_gateway_process(config)
         except BaseException:
             prefecture.stop()
@@ -127,8 +128,8 @@ def run_demo(*, workdir: Path | None = None, keep: bool = False) -> int:
             accepted = _accepted(root / "cs.sqlite3")
             checked = _show_prefecture(root, config, root / "cs.sqlite3", accepted)
             if code == 0:
-                print("== 5/6 counter terminal: operator login (password + TOTP), lookup, searches")
-                code = run_counter_step(gateway.target, pki, secret_file)
+                print("== 5/6 counter terminal: operator login (password + TOTP), lookup, searches, card check")
+                code = run_counter_step(gateway.target, pki, secret_file, cards)
             if code == 0:
                 print("== 6/6 supervision: health and metrics")
                 code = _show_operations(gateway, pki)

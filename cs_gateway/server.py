@@ -31,6 +31,7 @@ from .metrics import GatewayMetrics
 from .metrics_collector import GatewayCollector
 from .metrics_listener import MetricsListener, start_metrics_listener
 from .peers.notifier import Notifier
+from .security.card_check import CardTrust
 from .security.certificate_gate import CertificateGate, IssuerFiles
 from .security.crl_high_water import CrlHighWater
 from .security.denial_bound import DenialBound
@@ -290,6 +291,8 @@ async def start_gateway(config: GatewayConfig, *, today: Today = jst_today) -> R
             guard.sessions,
             max_results=config.terminal.search_max_results,
             rate_limit=RateLimit(config.terminal.lookups_per_minute),
+            card_trust=CardTrust(config.card.ca, config.card.crl) if config.card is not None else None,
+            today=today,
         ).register(guarded)
         health.register(guarded)
         guarded.seal()

@@ -81,7 +81,10 @@ _CRL_DAYS = click.option(
 
 def add_lifecycle_commands(pki_group: click.Group) -> None:
     """Add issue, revoke, crl and rotate to the ``pki`` click group; each hands its arguments to
-    the handler above as one namespace."""
+    the handler above as one namespace; and the card CA's commands (pki/card_cli.py)."""
+    from pki.card_cli import add_card_commands
+
+    add_card_commands(pki_group)
 
     @pki_group.command("issue", help="issue another leaf from the issuing CA into DIRECTORY/HOST.crt/.key")
     @_DIRECTORY

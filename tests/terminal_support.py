@@ -63,12 +63,14 @@ class Counter:
 
 @contextmanager
 def counter_gateway(
-    tmp_path: Path, dev_pki: DevPki, operators: dict[str, str], terminal_config: str = ""
+    tmp_path: Path, dev_pki: DevPki, operators: dict[str, str], terminal_config: str = "", extra_config: str = ""
 ) -> Iterator[Counter]:
     """Operators (id -> role) enrolled with PASSWORD, then the gateway started on their store."""
     config_path = write_dev_config(tmp_path / "gw.toml", pki_dir=dev_pki.directory, store_path=tmp_path / "cs.sqlite3")
     if terminal_config:
         config_path.write_text(config_path.read_text() + "\n[terminal]\n" + terminal_config)
+    if extra_config:  # further sections, e.g. [card]
+        config_path.write_text(config_path.read_text() + "\n" + extra_config)
     config = load_config(config_path)
     secrets = {}
     for operator_id, role in operators.items():

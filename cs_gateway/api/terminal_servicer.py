@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 import grpc
 
+from ..app.card_verification import CardChecked, FaceItems, VerifyCardHolder
 from ..app.operators import CheckLogin, LoginAccepted
 from ..app.terminal_lookup import (
     CERTIFICATE_ISSUE,
@@ -32,6 +33,7 @@ from ..app.terminal_lookup import (
     discloses_number,
 )
 from ..audit.event import OK, REFUSED, Actor, AuditEvent
+from ..clock import Today, jst_today
 from ..domain.check_digit import is_valid_juminhyo_code
 from ..domain.enums import Sex
 from ..domain.masking import mask_identifier
@@ -40,6 +42,7 @@ from ..domain.record import IdentityRecord
 from ..domain.search_rule import SearchCriteria, search_way
 from ..domain.violations import Violation, violation
 from ..gen.jukinet.cs.v1 import terminal_service_pb2 as tpb
+from ..security.card_check import CardHolder, CardTrust, NonceTable
 from ..security.rate_limit import RateLimit
 from ..security.sessions import SessionTable
 from ..store.interface import StoreError, UpdateStore
@@ -91,8 +94,14 @@ class TerminalServicer:
         max_results: int = 20,
         rate_limit: RateLimit | None = None,
         clock: Callable[[], float] = time.time,
+        card_trust: CardTrust | None = None,
+        nonces: NonceTable | None = None,
+        today: Today = jst_today,
     ) -> None:
         self._store = store
+        self.card_trust = card_trust  # None: [card] not configured, VerifyCard refused
+        self.nonces = nonces if nonces is not None else NonceTable()
+        self._today = today
         self._sessions = sessions
         self._clock = clock
         self.max_results = max_results
@@ -119,6 +128,16 @@ class TerminalServicer:
                 self.Search,
                 request_deserializer=tpb.SearchRequest.FromString,
                 response_serializer=tpb.SearchResponse.SerializeToString,
+            ),
+            "BeginCardCheck": grpc.unary_unary_rpc_method_handler(
+                self.BeginCardCheck,
+                request_deserializer=tpb.BeginCardCheckRequest.FromString,
+                response_serializer=tpb.BeginCardCheckResponse.SerializeToString,
+            ),
+            "VerifyCard": grpc.unary_unary_rpc_method_handler(
+                self.VerifyCard,
+                request_deserializer=tpb.VerifyCardRequest.FromString,
+                response_serializer=tpb.VerifyCardResponse.SerializeToString,
             ),
         }
 
@@ -232,6 +251,72 @@ class TerminalServicer:
             more_found=found.more_found,
             individual_number_masked=not disclose,
         )
+
+    # -- the マイナンバーカード check ---------------------------------------------------------------
+
+    async def BeginCardCheck(  # noqa: N802
+        self, request: tpb.BeginCardCheckRequest, context: grpc.aio.ServicerContext
+    ) -> tpb.BeginCardCheckResponse:
+        session = current_session.get()
+        assert session is not None  # the guard's session stage ran
+        nonce = self.nonces.issue(session.key)
+        return tpb.BeginCardCheckResponse(nonce=nonce, valid_seconds=int(self.nonces.ttl_s))
+
+    async def VerifyCard(  # noqa: N802
+        self, request: tpb.VerifyCardRequest, context: grpc.aio.ServicerContext
+    ) -> tpb.VerifyCardResponse:
+        """The card's certificate, signature and nonce are checked here (refusals audited, with
+        the card's code as subject once the certificate is the card CA's); the holder's record and
+        the comparison are read in the writer with the verification's audit entry."""
+        action = SERVICE + "VerifyCard"
+        actor, purpose, disclose = await self._admit(context, action, request.purpose)
+        session = current_session.get()
+        assert session is not None
+        if self.card_trust is None:
+            await self._refuse(context, action, actor, violation("CARD_CHECK_UNAVAILABLE"))
+        assert self.card_trust is not None
+        spent = self.nonces.spend(request.nonce, session.key)
+        if spent is not None:
+            await self._refuse(context, action, actor, violation(spent, "nonce"), detail=f"purpose={purpose}")
+        holder = self.card_trust.check(request.certificate, request.nonce, request.signature)
+        if not isinstance(holder, CardHolder):
+            refused = violation(holder.reason, "certificate")
+            detail = f"purpose={purpose}"
+            await self._refuse(context, action, actor, refused, subject=holder.juminhyo_code, detail=detail)
+        assert isinstance(holder, CardHolder)
+        face = face_of(request.face)
+        if isinstance(face, Violation):
+            await self._refuse(context, action, actor, face, subject=holder.juminhyo_code)
+        assert isinstance(face, FaceItems)
+        command = VerifyCardHolder(
+            holder.juminhyo_code, holder.serial, face, purpose, disclose, self._today(), actor, action
+        )
+        checked = await self._write(context, command)
+        assert isinstance(checked, CardChecked)
+        if checked.record is None:
+            await context.abort_with_status(violation_status(violation(checked.reason, "certificate")))
+        assert checked.record is not None
+        return tpb.VerifyCardResponse(
+            record=shown(checked.record, disclose),
+            individual_number_masked=not disclose,
+            comparison=[
+                tpb.FieldComparison(field=c.field, card_value=c.card_value, cs_value=c.cs_value, match=c.match)
+                for c in checked.comparison
+            ],
+        )
+
+
+def face_of(face: tpb.CardFace) -> FaceItems | Violation:
+    birth = None
+    if face.HasField("birth_date"):
+        d = face.birth_date
+        parsed = parse_date(d.year, d.month, d.day, "face.birth_date")
+        if isinstance(parsed, Violation):
+            return parsed
+        birth = parsed
+    if len(face.name) > 200 or len(face.address) > 400:
+        return violation("MALFORMED_REQUEST", "face")
+    return FaceItems(face.name, face.address, birth, int(face.sex))
 
 
 def criteria_of(request: tpb.SearchRequest) -> SearchCriteria | Violation:

@@ -228,6 +228,48 @@ CATALOG: dict[str, tuple[Kind, str, str]] = {
         "照会の回数が上限を超えました。しばらく待ってから再度行ってください",
         "too many lookups and searches in a minute; wait and try again",
     ),
+    # the マイナンバーカード check (security/card_check.py, app/card_verification.py)
+    "CARD_CHECK_UNAVAILABLE": (
+        Kind.STATE,
+        "カードの確認は構成されていません([card] の設定がありません)",
+        "card checks are not configured on this CS ([card] ca / crl)",
+    ),
+    "CARD_NONCE_UNKNOWN": (
+        Kind.STATE,
+        "カード確認の要求が無効か期限切れです。確認をやり直してください",
+        "the card-check nonce is unknown or expired; begin the check again",
+    ),
+    "CARD_NONCE_OTHER_SESSION": (
+        Kind.STATE,
+        "このカード確認の要求は別のセッションで発行されたものです",
+        "the card-check nonce was issued to another operator session",
+    ),
+    "CARD_SIGNATURE_REPLAYED": (
+        Kind.STATE,
+        "このカードの署名は既に使用されています(再送は受け付けません)",
+        "this card signature was already used (a replay is refused)",
+    ),
+    "CARD_UNKNOWN_CA": (
+        Kind.STATE,
+        "カードの電子証明書が認証局によって発行されたものではありません",
+        "the card certificate was not issued by the card CA",
+    ),
+    "CARD_EXPIRED": (
+        Kind.STATE, "カードの電子証明書の有効期間外です", "the card certificate is expired or not yet valid"
+    ),
+    "CARD_REVOKED": (Kind.STATE, "カードの電子証明書は失効しています", "the card certificate is revoked"),
+    "CARD_CRL_UNAVAILABLE": (
+        Kind.STATE,
+        "カードの失効情報を確認できません",
+        "the card CRL is missing, invalid or out of date: no card can be checked",
+    ),
+    "CARD_SIGNATURE_INVALID": (Kind.STATE, "カードの署名が正しくありません", "the card signature does not verify"),
+    "CARD_MALFORMED": (Kind.FORMAT, "カードの電子証明書を読み取れません", "the card certificate cannot be read"),
+    "CARD_HOLDER_NOT_CURRENT": (
+        Kind.NOT_FOUND,
+        "カードの住民票コードに該当する現存の本人確認情報はありません",
+        "the card's 住民票コード is not a current record (removed, retired or not in the file)",
+    ),
     "NOT_IN_FILE": (
         Kind.NOT_FOUND,
         "該当する本人確認情報はありません",

@@ -33,3 +33,24 @@ def test_terminal_settings_are_read(tmp_path: Path, dev_pki: DevPki) -> None:
 def test_a_bad_terminal_setting_stops_the_start(tmp_path: Path, dev_pki: DevPki, section: str) -> None:
     with pytest.raises(ConfigError, match="terminal"):
         load_config(_config(tmp_path, dev_pki, section))
+
+
+def test_the_card_section_names_the_card_ca_and_its_crl(tmp_path: Path, dev_pki: DevPki) -> None:
+    from pki.card import CARD_CA_CERT, CARD_CRL, init_card_ca
+
+    assert load_config(_config(tmp_path, dev_pki, "")).card is None  # VerifyCard refused: not configured
+    init_card_ca(tmp_path / "card-ca")
+    path = _config(tmp_path, dev_pki, "")
+    path.write_text(path.read_text() + '\n[card]\nca = "card-ca/card-ca.crt"\ncrl = "card-ca/card-crl.pem"\n')
+    card = load_config(path).card
+    ca_dir = tmp_path / "card-ca"
+    assert card is not None and (card.ca, card.crl) == (ca_dir / CARD_CA_CERT, ca_dir / CARD_CRL)
+    path.write_text(path.read_text().replace("card-ca.crt", "card-crl.pem"))  # a CRL is no CA
+    with pytest.raises(ConfigError, match="card.ca: .* not a CA certificate"):
+        load_config(path)
+    path.write_text(path.read_text().replace('ca = "card-ca/card-crl.pem"', 'ca = "card-ca/missing.crt"'))
+    with pytest.raises(ConfigError, match="card.ca"):
+        load_config(path)
+    path.write_text(path.read_text().replace('crl = "card-ca/card-crl.pem"\n', ""))
+    with pytest.raises(ConfigError, match="card"):
+        load_config(path)

@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from cs_gateway.gen.jukinet.cs.v1 import identity_pb2 as jukinet_dot_cs_dot_v1_dot_identity__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$jukinet/cs/v1/terminal_service.proto\x12\rjukinet.cs.v1\x1a\x1cjukinet/cs/v1/identity.proto\"H\n\x0cLoginRequest\x12\x13\n\x0boperator_id\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x11\n\ttotp_code\x18\x03 \x01(\t\"u\n\rLoginResponse\x12\x15\n\rsession_token\x18\x01 \x01(\t\x12\x15\n\roperator_role\x18\x02 \x01(\t\x12\x1c\n\x14idle_timeout_seconds\x18\x03 \x01(\x05\x12\x18\n\x10lifetime_seconds\x18\x04 \x01(\x05\"\x0f\n\rLogoutRequest\"\x10\n\x0eLogoutResponse\"O\n\rLookupRequest\x12\x15\n\rjuminhyo_code\x18\x01 \x01(\t\x12\'\n\x07purpose\x18\x02 \x01(\x0e\x32\x16.jukinet.cs.v1.Purpose\"a\n\x0eLookupResponse\x12-\n\x06record\x18\x01 \x01(\x0b\x32\x1d.jukinet.cs.v1.IdentityRecord\x12 \n\x18individual_number_masked\x18\x02 \x01(\x08\"\xd3\x01\n\rSearchRequest\x12\'\n\x07purpose\x18\x01 \x01(\x0e\x32\x16.jukinet.cs.v1.Purpose\x12\x15\n\rjuminhyo_code\x18\x02 \x01(\t\x12\x19\n\x11individual_number\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x05 \x01(\t\x12\'\n\nbirth_date\x18\x06 \x01(\x0b\x32\x13.jukinet.cs.v1.Date\x12\x1f\n\x03sex\x18\x07 \x01(\x0e\x32\x12.jukinet.cs.v1.Sex\"=\n\x0cSearchResult\x12-\n\x06record\x18\x01 \x01(\x0b\x32\x1d.jukinet.cs.v1.IdentityRecord\"t\n\x0eSearchResponse\x12,\n\x07results\x18\x01 \x03(\x0b\x32\x1b.jukinet.cs.v1.SearchResult\x12\x12\n\nmore_found\x18\x02 \x01(\x08\x12 \n\x18individual_number_masked\x18\x03 \x01(\x08*|\n\x07Purpose\x12\x17\n\x13PURPOSE_UNSPECIFIED\x10\x00\x12\x1a\n\x16PURPOSE_IDENTITY_CHECK\x10\x01\x12\x1d\n\x19PURPOSE_CERTIFICATE_ISSUE\x10\x02\x12\x1d\n\x19PURPOSE_RECORD_CORRECTION\x10\x03\x32\xaa\x02\n\x0fTerminalService\x12\x42\n\x05Login\x12\x1b.jukinet.cs.v1.LoginRequest\x1a\x1c.jukinet.cs.v1.LoginResponse\x12\x45\n\x06Logout\x12\x1c.jukinet.cs.v1.LogoutRequest\x1a\x1d.jukinet.cs.v1.LogoutResponse\x12\x45\n\x06Lookup\x12\x1c.jukinet.cs.v1.LookupRequest\x1a\x1d.jukinet.cs.v1.LookupResponse\x12\x45\n\x06Search\x12\x1c.jukinet.cs.v1.SearchRequest\x1a\x1d.jukinet.cs.v1.SearchResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$jukinet/cs/v1/terminal_service.proto\x12\rjukinet.cs.v1\x1a\x1cjukinet/cs/v1/identity.proto\"H\n\x0cLoginRequest\x12\x13\n\x0boperator_id\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x11\n\ttotp_code\x18\x03 \x01(\t\"u\n\rLoginResponse\x12\x15\n\rsession_token\x18\x01 \x01(\t\x12\x15\n\roperator_role\x18\x02 \x01(\t\x12\x1c\n\x14idle_timeout_seconds\x18\x03 \x01(\x05\x12\x18\n\x10lifetime_seconds\x18\x04 \x01(\x05\"\x0f\n\rLogoutRequest\"\x10\n\x0eLogoutResponse\"O\n\rLookupRequest\x12\x15\n\rjuminhyo_code\x18\x01 \x01(\t\x12\'\n\x07purpose\x18\x02 \x01(\x0e\x32\x16.jukinet.cs.v1.Purpose\"a\n\x0eLookupResponse\x12-\n\x06record\x18\x01 \x01(\x0b\x32\x1d.jukinet.cs.v1.IdentityRecord\x12 \n\x18individual_number_masked\x18\x02 \x01(\x08\"\xd3\x01\n\rSearchRequest\x12\'\n\x07purpose\x18\x01 \x01(\x0e\x32\x16.jukinet.cs.v1.Purpose\x12\x15\n\rjuminhyo_code\x18\x02 \x01(\t\x12\x19\n\x11individual_number\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x05 \x01(\t\x12\'\n\nbirth_date\x18\x06 \x01(\x0b\x32\x13.jukinet.cs.v1.Date\x12\x1f\n\x03sex\x18\x07 \x01(\x0e\x32\x12.jukinet.cs.v1.Sex\"=\n\x0cSearchResult\x12-\n\x06record\x18\x01 \x01(\x0b\x32\x1d.jukinet.cs.v1.IdentityRecord\"t\n\x0eSearchResponse\x12,\n\x07results\x18\x01 \x03(\x0b\x32\x1b.jukinet.cs.v1.SearchResult\x12\x12\n\nmore_found\x18\x02 \x01(\x08\x12 \n\x18individual_number_masked\x18\x03 \x01(\x08\"\x17\n\x15\x42\x65ginCardCheckRequest\">\n\x16\x42\x65ginCardCheckResponse\x12\r\n\x05nonce\x18\x01 \x01(\x0c\x12\x15\n\rvalid_seconds\x18\x02 \x01(\x05\"s\n\x08\x43\x61rdFace\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12\'\n\nbirth_date\x18\x03 \x01(\x0b\x32\x13.jukinet.cs.v1.Date\x12\x1f\n\x03sex\x18\x04 \x01(\x0e\x32\x12.jukinet.cs.v1.Sex\"\x9a\x01\n\x11VerifyCardRequest\x12\'\n\x07purpose\x18\x01 \x01(\x0e\x32\x16.jukinet.cs.v1.Purpose\x12\r\n\x05nonce\x18\x02 \x01(\x0c\x12\x13\n\x0b\x63\x65rtificate\x18\x03 \x01(\x0c\x12\x11\n\tsignature\x18\x04 \x01(\x0c\x12%\n\x04\x66\x61\x63\x65\x18\x05 \x01(\x0b\x32\x17.jukinet.cs.v1.CardFace\"U\n\x0f\x46ieldComparison\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x12\n\ncard_value\x18\x02 \x01(\t\x12\x10\n\x08\x63s_value\x18\x03 \x01(\t\x12\r\n\x05match\x18\x04 \x01(\x08\"\x99\x01\n\x12VerifyCardResponse\x12-\n\x06record\x18\x01 \x01(\x0b\x32\x1d.jukinet.cs.v1.IdentityRecord\x12 \n\x18individual_number_masked\x18\x02 \x01(\x08\x12\x32\n\ncomparison\x18\x03 \x03(\x0b\x32\x1e.jukinet.cs.v1.FieldComparison*|\n\x07Purpose\x12\x17\n\x13PURPOSE_UNSPECIFIED\x10\x00\x12\x1a\n\x16PURPOSE_IDENTITY_CHECK\x10\x01\x12\x1d\n\x19PURPOSE_CERTIFICATE_ISSUE\x10\x02\x12\x1d\n\x19PURPOSE_RECORD_CORRECTION\x10\x03\x32\xdc\x03\n\x0fTerminalService\x12\x42\n\x05Login\x12\x1b.jukinet.cs.v1.LoginRequest\x1a\x1c.jukinet.cs.v1.LoginResponse\x12\x45\n\x06Logout\x12\x1c.jukinet.cs.v1.LogoutRequest\x1a\x1d.jukinet.cs.v1.LogoutResponse\x12\x45\n\x06Lookup\x12\x1c.jukinet.cs.v1.LookupRequest\x1a\x1d.jukinet.cs.v1.LookupResponse\x12\x45\n\x06Search\x12\x1c.jukinet.cs.v1.SearchRequest\x1a\x1d.jukinet.cs.v1.SearchResponse\x12]\n\x0e\x42\x65ginCardCheck\x12$.jukinet.cs.v1.BeginCardCheckRequest\x1a%.jukinet.cs.v1.BeginCardCheckResponse\x12Q\n\nVerifyCard\x12 .jukinet.cs.v1.VerifyCardRequest\x1a!.jukinet.cs.v1.VerifyCardResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'jukinet.cs.v1.terminal_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PURPOSE']._serialized_start=888
-  _globals['_PURPOSE']._serialized_end=1012
+  _globals['_PURPOSE']._serialized_start=1494
+  _globals['_PURPOSE']._serialized_end=1618
   _globals['_LOGINREQUEST']._serialized_start=85
   _globals['_LOGINREQUEST']._serialized_end=157
   _globals['_LOGINRESPONSE']._serialized_start=159
@@ -52,6 +52,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SEARCHRESULT']._serialized_end=768
   _globals['_SEARCHRESPONSE']._serialized_start=770
   _globals['_SEARCHRESPONSE']._serialized_end=886
-  _globals['_TERMINALSERVICE']._serialized_start=1015
-  _globals['_TERMINALSERVICE']._serialized_end=1313
+  _globals['_BEGINCARDCHECKREQUEST']._serialized_start=888
+  _globals['_BEGINCARDCHECKREQUEST']._serialized_end=911
+  _globals['_BEGINCARDCHECKRESPONSE']._serialized_start=913
+  _globals['_BEGINCARDCHECKRESPONSE']._serialized_end=975
+  _globals['_CARDFACE']._serialized_start=977
+  _globals['_CARDFACE']._serialized_end=1092
+  _globals['_VERIFYCARDREQUEST']._serialized_start=1095
+  _globals['_VERIFYCARDREQUEST']._serialized_end=1249
+  _globals['_FIELDCOMPARISON']._serialized_start=1251
+  _globals['_FIELDCOMPARISON']._serialized_end=1336
+  _globals['_VERIFYCARDRESPONSE']._serialized_start=1339
+  _globals['_VERIFYCARDRESPONSE']._serialized_end=1492
+  _globals['_TERMINALSERVICE']._serialized_start=1621
+  _globals['_TERMINALSERVICE']._serialized_end=2097
 # @@protoc_insertion_point(module_scope)

@@ -98,3 +98,63 @@ class SearchResponse(_message.Message):
     more_found: bool
     individual_number_masked: bool
     def __init__(self, results: _Optional[_Iterable[_Union[SearchResult, _Mapping]]] = ..., more_found: _Optional[bool] = ..., individual_number_masked: _Optional[bool] = ...) -> None: ...
+
+class BeginCardCheckRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class BeginCardCheckResponse(_message.Message):
+    __slots__ = ("nonce", "valid_seconds")
+    NONCE_FIELD_NUMBER: _ClassVar[int]
+    VALID_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    nonce: bytes
+    valid_seconds: int
+    def __init__(self, nonce: _Optional[bytes] = ..., valid_seconds: _Optional[int] = ...) -> None: ...
+
+class CardFace(_message.Message):
+    __slots__ = ("name", "address", "birth_date", "sex")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    BIRTH_DATE_FIELD_NUMBER: _ClassVar[int]
+    SEX_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    address: str
+    birth_date: _identity_pb2.Date
+    sex: _identity_pb2.Sex
+    def __init__(self, name: _Optional[str] = ..., address: _Optional[str] = ..., birth_date: _Optional[_Union[_identity_pb2.Date, _Mapping]] = ..., sex: _Optional[_Union[_identity_pb2.Sex, str]] = ...) -> None: ...
+
+class VerifyCardRequest(_message.Message):
+    __slots__ = ("purpose", "nonce", "certificate", "signature", "face")
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    NONCE_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    FACE_FIELD_NUMBER: _ClassVar[int]
+    purpose: Purpose
+    nonce: bytes
+    certificate: bytes
+    signature: bytes
+    face: CardFace
+    def __init__(self, purpose: _Optional[_Union[Purpose, str]] = ..., nonce: _Optional[bytes] = ..., certificate: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., face: _Optional[_Union[CardFace, _Mapping]] = ...) -> None: ...
+
+class FieldComparison(_message.Message):
+    __slots__ = ("field", "card_value", "cs_value", "match")
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    CARD_VALUE_FIELD_NUMBER: _ClassVar[int]
+    CS_VALUE_FIELD_NUMBER: _ClassVar[int]
+    MATCH_FIELD_NUMBER: _ClassVar[int]
+    field: str
+    card_value: str
+    cs_value: str
+    match: bool
+    def __init__(self, field: _Optional[str] = ..., card_value: _Optional[str] = ..., cs_value: _Optional[str] = ..., match: _Optional[bool] = ...) -> None: ...
+
+class VerifyCardResponse(_message.Message):
+    __slots__ = ("record", "individual_number_masked", "comparison")
+    RECORD_FIELD_NUMBER: _ClassVar[int]
+    INDIVIDUAL_NUMBER_MASKED_FIELD_NUMBER: _ClassVar[int]
+    COMPARISON_FIELD_NUMBER: _ClassVar[int]
+    record: _identity_pb2.IdentityRecord
+    individual_number_masked: bool
+    comparison: _containers.RepeatedCompositeFieldContainer[FieldComparison]
+    def __init__(self, record: _Optional[_Union[_identity_pb2.IdentityRecord, _Mapping]] = ..., individual_number_masked: _Optional[bool] = ..., comparison: _Optional[_Iterable[_Union[FieldComparison, _Mapping]]] = ...) -> None: ...

@@ -54,6 +54,16 @@ class TerminalServiceStub:
                 request_serializer=jukinet_dot_cs_dot_v1_dot_terminal__service__pb2.SearchRequest.SerializeToString,
                 response_deserializer=jukinet_dot_cs_dot_v1_dot_terminal__service__pb2.SearchResponse.FromString,
                 _registered_method=True)
+        self.BeginCardCheck = channel.unary_unary(
+                '/jukinet.cs.v1.TerminalService/BeginCardCheck',
+                request_serializer=jukinet_dot_cs_dot_v1_dot_terminal__service__pb2.BeginCardCheckRequest.SerializeToString,
+                response_deserializer=jukinet_dot_cs_dot_v1_dot_terminal__service__pb2.BeginCardCheckResponse.FromString,
+                _registered_method=True)
+        self.VerifyCard = channel.unary_unary(
+                '/jukinet.cs.v1.TerminalService/VerifyCard',
+                request_serializer=jukinet_dot_cs_dot_v1_dot_terminal__service__pb2.VerifyCardRequest.SerializeToString,
+                response_deserializer=jukinet_dot_cs_dot_v1_dot_terminal__service__pb2.VerifyCardResponse.FromString,
+                _registered_method=True)
 
 
 class TerminalServiceServicer:
@@ -83,6 +93,18 @@ class TerminalServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def BeginCardCheck(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VerifyCard(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TerminalServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -105,6 +127,16 @@ def add_TerminalServiceServicer_to_server(servicer, server):
                     servicer.Search,
                     request_deserializer=jukinet_dot_cs_dot_v1_dot_terminal__service__pb2.SearchRequest.FromString,
                     response_serializer=jukinet_dot_cs_dot_v1_dot_terminal__service__pb2.SearchResponse.SerializeToString,
+            ),
+            'BeginCardCheck': grpc.unary_unary_rpc_method_handler(
+                    servicer.BeginCardCheck,
+                    request_deserializer=jukinet_dot_cs_dot_v1_dot_terminal__service__pb2.BeginCardCheckRequest.FromString,
+                    response_serializer=jukinet_dot_cs_dot_v1_dot_terminal__service__pb2.BeginCardCheckResponse.SerializeToString,
+            ),
+            'VerifyCard': grpc.unary_unary_rpc_method_handler(
+                    servicer.VerifyCard,
+                    request_deserializer=jukinet_dot_cs_dot_v1_dot_terminal__service__pb2.VerifyCardRequest.FromString,
+                    response_serializer=jukinet_dot_cs_dot_v1_dot_terminal__service__pb2.VerifyCardResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -215,6 +247,60 @@ class TerminalService:
             '/jukinet.cs.v1.TerminalService/Search',
             jukinet_dot_cs_dot_v1_dot_terminal__service__pb2.SearchRequest.SerializeToString,
             jukinet_dot_cs_dot_v1_dot_terminal__service__pb2.SearchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BeginCardCheck(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jukinet.cs.v1.TerminalService/BeginCardCheck',
+            jukinet_dot_cs_dot_v1_dot_terminal__service__pb2.BeginCardCheckRequest.SerializeToString,
+            jukinet_dot_cs_dot_v1_dot_terminal__service__pb2.BeginCardCheckResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VerifyCard(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jukinet.cs.v1.TerminalService/VerifyCard',
+            jukinet_dot_cs_dot_v1_dot_terminal__service__pb2.VerifyCardRequest.SerializeToString,
+            jukinet_dot_cs_dot_v1_dot_terminal__service__pb2.VerifyCardResponse.FromString,
             options,
             channel_credentials,
             insecure,
