@@ -255,3 +255,4 @@ def migrate(conn: sqlite3.Connection, cipher: NumberCipher | None = None) -> Non
         if rewritten:
             conn.execute("VACUUM")  # no freed page keeps an old clear 個人番号
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # nor the WAL
+        conn.execute("PRAGMA secure_delete=OFF")  # the write path's updates hold no 個人番号

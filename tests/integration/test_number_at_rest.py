@@ -5,6 +5,7 @@ index in individual_numbers, a 0600 key file; a copy of the database file (with 
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -165,6 +166,18 @@ def test_a_store_made_before_migration_7_migrates_and_still_reads(tmp_path: Path
     finally:
         store.close()
     assert _disclosed(_file_bytes(path)) == []
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:  # the append-only triggers dropped for the rewrite are back
+        for sql in (
+            "UPDATE history SET record = '{}'",
+            "UPDATE outbox SET notice = '{}'",
+            "DELETE FROM individual_numbers",
+            "UPDATE individual_numbers SET person_id = 1",
+        ):
+            with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+                conn.execute(sql)
+    finally:
+        conn.close()
 
 
 def test_a_wrong_or_missing_key_file_stops_the_store(tmp_path: Path) -> None:
