@@ -48,10 +48,12 @@ def _config_failures() -> Sequence[Failure]:
 
 def _serve_failures() -> Sequence[Failure]:
     from .security.tls_reload import TlsMaterialError
+    from .store.at_rest import NumberKeyError
 
     return (
         *_config_failures(),
         ((TlsMaterialError,), EXIT_USAGE, "TLS files unusable: {err.reason}"),
+        ((NumberKeyError,), EXIT_USAGE, "個人番号 key unusable: {err}"),
         ((StoreUnusableError,), EXIT_FAILED, "{err}"),
         ((OSError,), EXIT_FAILED, "{err}"),  # e.g. "cannot listen on ...": the address is taken
     )
@@ -358,11 +360,12 @@ def _operator_failures() -> Sequence[Failure]:
     from .app.operators import OperatorCommandError
     from .audit.keys import AuditKeyError
     from .security.operator_auth import WeakPasswordError
+    from .store.at_rest import NumberKeyError
 
     return (
         *_config_failures(),
         ((OperatorCommandError, WeakPasswordError), EXIT_FAILED, "{err}"),
-        ((AuditKeyError, OSError), EXIT_USAGE, "{err}"),
+        ((AuditKeyError, NumberKeyError, OSError), EXIT_USAGE, "{err}"),
         ((sqlite3.Error,), EXIT_FAILED, "store error: {err}"),
     )
 

@@ -120,6 +120,9 @@ class GatewayConfig:
     terminal: TerminalConfig = TerminalConfig()
     prefecture: PrefectureConfig | None = None  # [prefecture]: the notifier's peer
     card: CardConfig | None = None  # [card]: absent = VerifyCard refused (CARD_CHECK_UNAVAILABLE)
+    # [store] individual_number_key: the 個人番号 key file (0600, made at first start); None: next to
+    # the store (store/at_rest.py default_key_path)
+    number_key: Path | None = None
 
 
 _SCHEMA: dict[str, dict[str, type]] = {
@@ -133,7 +136,7 @@ _SCHEMA: dict[str, dict[str, type]] = {
         "more_issuers": list,
         "crl_state": str,
     },
-    "store": {"path": str},
+    "store": {"path": str, "individual_number_key": str},
     "policy": {"file": str},
     "audit": {"hmac_key": str, "checkpoint_every": int, "retention_years": int},
     "rules": {"tenshutsu_torikeshi_days": int, "designated_juminhyo_codes": list},
@@ -244,6 +247,7 @@ def parse_config(data: dict[str, Any], *, base: Path) -> GatewayConfig:
         trust_domain=gw["trust_domain"],
         tls=tls_config,
         store_path=store_path,
+        number_key=base / store["individual_number_key"] if "individual_number_key" in store else None,
         limits=limits,
         audit=audit,
         policy_file=policy_file,

@@ -43,7 +43,7 @@ def run_locally(config: GatewayConfig, command: object) -> Any:
         checkpoint_every=config.audit.checkpoint_every,
         now=lambda: datetime.now(UTC),
     )
-    tx = SqliteTransaction(config.store_path, trail)
+    tx = SqliteTransaction(config.store_path, trail, number_key=config.number_key)
     try:
         tx.begin()
         try:

@@ -155,6 +155,7 @@ def open_store(
         registry=registry,
         on_batch=on_batch,
         on_writer_death=on_writer_death,
+        number_key=config.number_key,
     )
 
 

@@ -28,7 +28,7 @@ EXIT_AGREES, EXIT_DIFFERS, EXIT_REFUSED = 0, 1, 3
 
 def local_file(config: GatewayConfig) -> dict[str, bytes]:
     """The CS's file as the check compares it: 住民票コード -> canonical record encoding."""
-    reader = open_reader(config.store_path)
+    reader = open_reader(config.store_path, config.number_key)
     try:
         return {code: encode_record(items) for code, items in reader.current_records()}
     finally:

@@ -193,7 +193,7 @@ class Notifier:
         )
         options = [("grpc.ssl_target_name_override", self._peer.server_name)]
         if self._reader is None:
-            self._reader = await asyncio.to_thread(open_reader, self._config.store_path)
+            self._reader = await asyncio.to_thread(open_reader, self._config.store_path, self._config.number_key)
         reader = self._reader
         window, batch = self._peer.window, self._peer.batch
         unacked: deque[int] = deque()

@@ -22,8 +22,9 @@ T = TypeVar("T")
 
 
 class SqliteReads:
-    def __init__(self, path: Path, *, threads: int = 2) -> None:
+    def __init__(self, path: Path, *, threads: int = 2, number_key: Path | None = None) -> None:
         self._path = Path(path)
+        self._number_key = number_key
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="store-read")
         self._local = threading.local()
         self._opened: list[SqliteReader] = []
@@ -32,7 +33,7 @@ class SqliteReads:
     def _reader(self) -> SqliteReader:
         reader: SqliteReader | None = getattr(self._local, "reader", None)
         if reader is None:
-            reader = self._local.reader = open_reader(self._path)
+            reader = self._local.reader = open_reader(self._path, self._number_key)
             with self._lock:
                 self._opened.append(reader)
         return reader

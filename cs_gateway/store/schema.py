@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import orjson
+
+if TYPE_CHECKING:
+    from .at_rest import NumberCipher
 
 _NO_PRUNE = "NOT EXISTS (SELECT 1 FROM audit_prune_token)"  # the prune's token is absent
 
@@ -163,23 +170,89 @@ CREATE INDEX search_by_birth_address ON search_index(birth_date, address);
 """
 # 6 (issue 13, peers): a notice's delivery is marked once and never unmarked; the notifier finds
 # the undelivered ones by a partial index instead of scanning every notice ever sent.
-_MIGRATION_6 = (
-    "CREATE INDEX outbox_undelivered ON outbox(update_seq) WHERE delivered_at IS NULL;\n"
-    + _refusing(
-        "outbox",
-        "UPDATE OF delivered_at",
-        "a delivered notice stays delivered",
-        when="OLD.delivered_at IS NOT NULL",
-        name="delivered_once",
-    )
+_MIGRATION_6 = "CREATE INDEX outbox_undelivered ON outbox(update_seq) WHERE delivered_at IS NULL;\n" + _refusing(
+    "outbox",
+    "UPDATE OF delivered_at",
+    "a delivered notice stays delivered",
+    when="OLD.delivered_at IS NOT NULL",
+    name="delivered_once",
 )
-MIGRATIONS: tuple[str, ...] = (*_MIGRATIONS_1_TO_3, _MIGRATION_4, _MIGRATION_5, _MIGRATION_6)
 
 
-def migrate(conn: sqlite3.Connection) -> None:
-    """Bring the database to the latest schema version, each step in its own transaction."""
+def _migration_7(conn: sqlite3.Connection, cipher: NumberCipher) -> int:
+    """7 (issue 12, item 6): 個人番号 at rest. The individual_numbers table keeps the blind index
+    (HMAC-SHA256 under a key derived from the number key file) instead of the number; every
+    history record and outbox notice has its 個人番号 sealed with AES-GCM (store/at_rest.py);
+    store_keys keeps the key's check value. history and outbox are append-only by triggers
+    (migration 4): this rewrite drops those triggers and re-creates them unchanged, all in the
+    one transaction of the migration (migrate), so no other writer ever sees them absent; the
+    caller runs with ``secure_delete`` on and then VACUUMs, so that no clear number stays in a
+    freed page or in the WAL. Returns how many stored rows held a clear 個人番号."""
+    conn.execute("DROP TRIGGER history_no_update")
+    conn.execute("DROP TRIGGER outbox_no_update_of_key")
+    conn.execute("CREATE TABLE store_keys (name TEXT PRIMARY KEY, check_value TEXT NOT NULL) WITHOUT ROWID")
+    conn.execute("INSERT INTO store_keys (name, check_value) VALUES ('individual_number', ?)", (cipher.check,))
+    conn.execute(
+        "CREATE TABLE number_index (number_index TEXT PRIMARY KEY, "
+        "person_id INTEGER NOT NULL REFERENCES persons(person_id)) WITHOUT ROWID"
+    )
+    rows = conn.execute("SELECT individual_number, person_id FROM individual_numbers").fetchall()
+    conn.executemany(
+        "INSERT INTO number_index (number_index, person_id) VALUES (?, ?)",
+        [(cipher.blind(number), person_id) for number, person_id in rows],
+    )
+    conn.execute("DROP TABLE individual_numbers")  # its triggers go with it
+    conn.execute("ALTER TABLE number_index RENAME TO individual_numbers")
+    rewritten = len(rows)
+    for table, column in (("history", "record"), ("outbox", "notice")):
+        sealed = []
+        for seq, text in conn.execute(f"SELECT update_seq, {column} FROM {table}").fetchall():
+            data = orjson.loads(text)
+            data["individual_number"] = cipher.seal(data["individual_number"])
+            sealed.append((orjson.dumps(data).decode(), seq))
+        conn.executemany(f"UPDATE {table} SET {column} = ? WHERE update_seq = ?", sealed)
+        rewritten += len(sealed)
+    for table, event, message in (
+        ("history", "UPDATE", "history is append-only"),
+        ("outbox", "UPDATE OF update_seq, notice", "outbox notices are append-only"),
+        ("individual_numbers", "UPDATE", "individual_numbers is append-only"),
+        ("individual_numbers", "DELETE", "individual_numbers is append-only"),
+    ):
+        conn.execute(_refusing(table, event, message))
+    return rewritten
+
+
+Migration = str | Callable[[sqlite3.Connection, "NumberCipher"], int]
+MIGRATIONS: tuple[Migration, ...] = (*_MIGRATIONS_1_TO_3, _MIGRATION_4, _MIGRATION_5, _MIGRATION_6, _migration_7)
+
+
+class MigrationError(Exception):
+    pass
+
+
+def migrate(conn: sqlite3.Connection, cipher: NumberCipher | None = None) -> None:
+    """Bring the database to the latest schema version, each step in its own transaction (a
+    Python step, such as 7, needs the 個人番号 cipher)."""
     (version,) = conn.execute("PRAGMA user_version").fetchone()
-    for number, script in enumerate(MIGRATIONS, start=1):
+    for number, step in enumerate(MIGRATIONS, start=1):
         if number <= version:
             continue
-        conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+        if isinstance(step, str):
+            conn.executescript(f"BEGIN IMMEDIATE;\n{step}\nPRAGMA user_version = {number};\nCOMMIT;")
+            continue
+        if cipher is None:
+            raise MigrationError(f"schema migration {number} needs the store's 個人番号 key")
+        conn.execute("PRAGMA secure_delete=ON")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            rewritten = step(conn, cipher)
+            conn.execute(f"PRAGMA user_version = {number}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        if rewritten:
+            conn.execute("VACUUM")  # no freed page keeps an old clear 個人番号
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # nor the WAL
+        conn.execute("PRAGMA secure_delete=OFF")  # the write path's updates hold no 個人番号

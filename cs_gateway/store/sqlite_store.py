@@ -26,6 +26,7 @@ from ..audit.spec import AuditSpec
 from ..domain.record import IdentityRecord
 from ..domain.registry import StoredPerson
 from ..logging_setup import get_logger
+from .at_rest import default_key_path, open_cipher
 from .commands import CommandRegistry
 from .interface import Answer, StoreError
 from .reads import SqliteReads
@@ -116,6 +117,7 @@ class SqliteStore:
         now: Callable[[], datetime] | None = None,
         on_batch: BatchObserver | None = None,
         on_writer_death: Callable[[], None] | None = None,
+        number_key: Path | None = None,
     ) -> None:
         """``on_batch(size, commit_seconds)`` is called on the store's loop after each committed
         batch (commit_seconds: its COMMIT in the writer, the wait for the disk included);
@@ -124,7 +126,10 @@ class SqliteStore:
         the writer (tests fix it; the audit trail's clock is the AuditSpec's)."""
         self.path = Path(path)
         self.on_batch = on_batch
-        self.reads = SqliteReads(self.path)  # the read port for the event loop (app/read_records.py)
+        self.number_key = number_key or default_key_path(self.path)  # the 個人番号 key file (at_rest.py)
+        self.reads = SqliteReads(
+            self.path, number_key=self.number_key
+        )  # the read port for the event loop (app/read_records.py)
         self._max_batch = max_batch
         self._readers = threading.local()
         self._pending: list[_Job] = []
@@ -152,10 +157,20 @@ class SqliteStore:
             self._loop = loop
             self._loop_thread = threading.get_ident()
         prepared = connect(self.path)
-        migrate(prepared)  # before the child starts, so that readers here see the schema
-        prepared.close()
+        try:  # before the child starts, so that readers here see the schema (and the key exists)
+            migrate(prepared, open_cipher(prepared, self.number_key, may_create=True))
+        finally:
+            prepared.close()
         self._writer = self._on_loop(
-            lambda: ProcessWriter(self.path, audit, self._loop, registry=registry, on_death=on_writer_death, now=now)
+            lambda: ProcessWriter(
+                self.path,
+                audit,
+                self._loop,
+                registry=registry,
+                on_death=on_writer_death,
+                now=now,
+                number_key=self.number_key,
+            )
         )
 
     def _on_loop(self, make: Callable[[], ProcessWriter]) -> ProcessWriter:
@@ -272,7 +287,7 @@ class SqliteStore:
     def _reader(self) -> SqliteReader:
         reader: SqliteReader | None = getattr(self._readers, "reader", None)
         if reader is None:
-            reader = self._readers.reader = open_reader(self.path)
+            reader = self._readers.reader = open_reader(self.path, self.number_key)
         return reader
 
     def find(self, juminhyo_code: str) -> StoredPerson | None:

@@ -21,6 +21,7 @@ from ..domain.change_notice import NOTICE_ITEMS
 from ..domain.record import IdentityRecord
 from ..domain.record_codec import record_from_dict
 from ..domain.registry import StoredPerson
+from .at_rest import NumberCipher, default_key_path, open_cipher
 from .interface import StoreError
 from .operators_sqlite import SqliteOperators
 from .schema import migrate
@@ -73,20 +74,29 @@ def read_last_seq(conn: sqlite3.Connection) -> int:
 
 
 class SqliteReader:
-    """ReadPort on one SQLite connection (the writer's, inside its transaction, or a read-only one)."""
+    """ReadPort on one SQLite connection (the writer's, inside its transaction, or a read-only one);
+    the 個人番号 in each stored record and notice is opened with the store's cipher (at_rest.py)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, cipher: NumberCipher) -> None:
         self._conn = conn
+        self._cipher = cipher
+
+    def _record(self, text: str) -> IdentityRecord:
+        return record_from_dict(self._open(text))
+
+    def _open(self, text: str | bytes) -> Any:
+        return self._cipher.open_dict(loads(text))
 
     def find(self, juminhyo_code: str) -> StoredPerson | None:
         row = self._conn.execute(_FIND, (juminhyo_code,)).fetchone()
         if row is None:
             return None
-        return StoredPerson(person_key=row[0], retired=bool(row[1]), record=record_from_dict(loads(row[2])))
+        return StoredPerson(person_key=row[0], retired=bool(row[1]), record=self._record(row[2]))
 
     def individual_number_holder(self, individual_number: str) -> int | None:
         row = self._conn.execute(
-            "SELECT person_id FROM individual_numbers WHERE individual_number = ?", (individual_number,)
+            "SELECT person_id FROM individual_numbers WHERE number_index = ?",
+            (self._cipher.blind(individual_number),),
         ).fetchone()
         return row[0] if row else None
 
@@ -98,10 +108,10 @@ class SqliteReader:
         row = self._conn.execute("SELECT record FROM history WHERE update_seq = ?", (update_seq,)).fetchone()
         if row is None:
             raise StoreError(f"no version {update_seq}")
-        return record_from_dict(loads(row[0]))
+        return self._record(row[0])
 
     def history(self, juminhyo_code: str) -> list[IdentityRecord]:
-        return [record_from_dict(loads(r[0])) for r in self._conn.execute(_HISTORY, (juminhyo_code,))]
+        return [self._record(r[0]) for r in self._conn.execute(_HISTORY, (juminhyo_code,))]
 
     def last_update_seq(self) -> int:
         return read_last_seq(self._conn)
@@ -117,7 +127,7 @@ class SqliteReader:
             "ORDER BY update_seq LIMIT ?",
             (after, limit),
         ).fetchall()
-        return [(seq, loads(notice)) for seq, notice in rows]
+        return [(seq, self._open(notice)) for seq, notice in rows]
 
     def current_records(self) -> list[tuple[str, dict[str, object]]]:
         """(住民票コード, the notice items of the current version) of every person, by code: the
@@ -128,18 +138,24 @@ class SqliteReader:
         )
         out: list[tuple[str, dict[str, object]]] = []
         for code, text in rows:
-            record = loads(text)
+            record = self._open(text)
             out.append((code, {name: record[name] for name in NOTICE_ITEMS}))
         return out
 
 
-def open_reader(path: Path) -> SqliteReader:
-    """A read-only reader of the store's file (autocommit: each read sees the last commit)."""
+def open_reader(path: Path, number_key: Path | None = None) -> SqliteReader:
+    """A read-only reader of the store's file (autocommit: each read sees the last commit);
+    ``number_key``: the 個人番号 key file (default: next to the store, at_rest.default_key_path)."""
     conn = sqlite3.connect(
         f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_S, check_same_thread=False
     )  # used by one thread at a time (a reader thread's own), closed by whoever closes the reads
     conn.execute("PRAGMA query_only=ON")
-    return SqliteReader(conn)
+    try:
+        cipher = open_cipher(conn, number_key or default_key_path(path), may_create=False)
+    except BaseException:
+        conn.close()
+        raise
+    return SqliteReader(conn, cipher)
 
 
 class SqliteTransaction(SqliteOperators, SqliteSearch, SqliteReader):
@@ -149,12 +165,22 @@ class SqliteTransaction(SqliteOperators, SqliteSearch, SqliteReader):
     failures = STORE_FAILURES
 
     def __init__(
-        self, path: Path, audit: AuditTrail, *, now: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self,
+        path: Path,
+        audit: AuditTrail,
+        *,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        number_key: Path | None = None,
     ) -> None:
         conn = connect(Path(path))
-        migrate(conn)
-        fill_index(conn, loads)  # the search index of a store made before it existed
-        super().__init__(conn)
+        try:
+            cipher = open_cipher(conn, number_key or default_key_path(Path(path)), may_create=True)
+            migrate(conn, cipher)
+        except BaseException:
+            conn.close()
+            raise
+        super().__init__(conn, cipher)
+        fill_index(conn, self._open)  # the search index of a store made before it existed
         self._audit = audit
         self._now = now
         self._next_seq = read_last_seq(conn) + 1
@@ -215,8 +241,8 @@ class SqliteTransaction(SqliteOperators, SqliteSearch, SqliteReader):
             "INSERT OR IGNORE INTO codes (juminhyo_code, person_id) VALUES (?, ?)", (record.juminhyo_code, person_key)
         )
         conn.execute(
-            "INSERT OR IGNORE INTO individual_numbers (individual_number, person_id) VALUES (?, ?)",
-            (record.individual_number, person_key),
+            "INSERT OR IGNORE INTO individual_numbers (number_index, person_id) VALUES (?, ?)",
+            (self._cipher.blind(record.individual_number), person_key),
         )
         assert record.timestamp is not None
         conn.execute(
@@ -228,7 +254,7 @@ class SqliteTransaction(SqliteOperators, SqliteSearch, SqliteReader):
                 record.juminhyo_code,
                 int(record.change_reason),
                 record.timestamp.isoformat(),
-                record_json(record),
+                self._cipher.seal_json(record_json(record), record.individual_number),
             ),
         )
         write_index(conn, person_key, record)
@@ -243,7 +269,8 @@ class SqliteTransaction(SqliteOperators, SqliteSearch, SqliteReader):
 
     def enqueue_notice(self, record: IdentityRecord) -> None:
         self._conn.execute(
-            "INSERT INTO outbox (update_seq, notice) VALUES (?, ?)", (record.update_seq, notice_json(record))
+            "INSERT INTO outbox (update_seq, notice) VALUES (?, ?)",
+            (record.update_seq, self._cipher.seal_json(notice_json(record), record.individual_number)),
         )
 
     def criteria_hmac(self, kind: str, value: str) -> str:

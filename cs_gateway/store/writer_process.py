@@ -54,6 +54,7 @@ def writer_main(
     spec: AuditSpec,
     registry: CommandRegistry,
     now: Callable[[], datetime] | None = None,
+    number_key: str | None = None,
 ) -> None:
     """The child: apply each batch it receives, commit, answer; until "close" or the pipe ends.
 
@@ -62,10 +63,11 @@ def writer_main(
     only once the previous COMMIT is known, and its answers are sent only after its own."""
     _die_with_parent()
     try:
+        key = Path(number_key) if number_key else None
         tx = (
-            SqliteTransaction(Path(path), spec.build())
+            SqliteTransaction(Path(path), spec.build(), number_key=key)
             if now is None
-            else SqliteTransaction(Path(path), spec.build(), now=now)
+            else SqliteTransaction(Path(path), spec.build(), now=now, number_key=key)
         )
         core = WriterCore(tx, registry=registry)
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which refuses to start
@@ -136,11 +138,15 @@ class ProcessWriter:
         registry: CommandRegistry,
         on_death: Callable[[], None] | None = None,
         now: Callable[[], datetime] | None = None,
+        number_key: Path | None = None,
     ) -> None:
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe()
         self._process = context.Process(
-            target=writer_main, args=(child, str(path), spec, registry, now), name="cs-store-writer", daemon=True
+            target=writer_main,
+            args=(child, str(path), spec, registry, now, str(number_key) if number_key else None),
+            name="cs-store-writer",
+            daemon=True,
         )
         self._process.start()
         child.close()

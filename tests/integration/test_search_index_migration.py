@@ -16,6 +16,7 @@ from cs_gateway.domain.record import UpdateCommand
 from cs_gateway.domain.search_keys import name_key
 from cs_gateway.store.sqlite_tx import SqliteTransaction
 from tests.conftest import TEST_HMAC_KEY, AuditedApply, new_store
+from tests.legacy_store import downgrade_to_v6
 
 
 def test_a_version_4_store_gets_its_search_index_when_the_writer_opens_it(tmp_path: Path) -> None:
@@ -27,6 +28,7 @@ def test_a_version_4_store_gets_its_search_index_when_the_writer_opens_it(tmp_pa
         assert isinstance(cmd, UpdateCommand)
         apply.submit(cmd).result(30)
     store.close()
+    downgrade_to_v6(path)  # and the 個人番号 in clear, as before migration 7
     conn = sqlite3.connect(path)
     conn.executescript(  # back to a version 4 store: without migrations 5 (terminal) and 6 (delivery)
         "DROP TABLE search_index; DROP TABLE operators; DROP INDEX outbox_undelivered; "

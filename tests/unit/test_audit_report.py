@@ -28,6 +28,7 @@ from cs_gateway.audit.report import (
 from cs_gateway.audit.trail import AuditTrail, iter_entries
 from cs_gateway.clock import JST
 from cs_gateway.domain.check_digit import make_juminhyo_code
+from cs_gateway.store.at_rest import NumberCipher
 from cs_gateway.store.schema import migrate
 
 GET = "/jukinet.cs.v1.TerminalService/GetRecord"
@@ -215,7 +216,7 @@ def test_lookups_per_operator_per_jst_day() -> None:
 def _trail_in_sqlite(events: list[tuple[datetime, AuditEvent]]) -> list[dict[str, object]]:
     """Entries written by the real AuditTrail (with a fixed clock) into a real SQLite schema."""
     conn = sqlite3.connect(":memory:", isolation_level=None)
-    migrate(conn)
+    migrate(conn, NumberCipher(b"n" * 32))
     clock: list[datetime] = [datetime.now(UTC)]
     trail = AuditTrail(HASHER, now=lambda: clock[0])
     for when, event in events:
