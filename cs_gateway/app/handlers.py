@@ -8,6 +8,7 @@ from .apply_update import RefuseUpdate, StoreUpdate, refuse_update, store_update
 from .audit_entry import append_entry
 from .notices import MarkDelivered, mark_delivered
 from .operators import OPERATOR_HANDLERS
+from .sofusaki import SOFUSAKI_HANDLERS
 from .terminal_lookup import TERMINAL_HANDLERS
 
 
@@ -16,7 +17,7 @@ def register_handlers(registry: CommandRegistry) -> CommandRegistry:
     registry.handle(StoreUpdate, store_update)
     registry.handle(RefuseUpdate, refuse_update)
     registry.handle(AuditEvent, append_entry)
-    for kind, handler in {**OPERATOR_HANDLERS, **TERMINAL_HANDLERS}.items():
+    for kind, handler in {**OPERATOR_HANDLERS, **TERMINAL_HANDLERS, **SOFUSAKI_HANDLERS}.items():
         registry.handle(kind, handler)
     registry.handle(MarkDelivered, mark_delivered)
     return registry

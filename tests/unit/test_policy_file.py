@@ -49,6 +49,7 @@ def test_known_methods_come_from_the_generated_descriptors() -> None:
         "/jukinet.cs.v1.TerminalService/Logout",
         "/jukinet.cs.v1.TerminalService/Lookup",
         "/jukinet.cs.v1.TerminalService/Search",
+        "/jukinet.cs.v1.SofusakiService/Submit",
     }
 
 
