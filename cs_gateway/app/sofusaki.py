@@ -37,7 +37,7 @@ def store_sofusaki(tx: Transaction, command: StoreSofusaki) -> int:
             action=RECEIVED_ACTION,
             outcome=OK,
             actor=command.actor,
-            detail=f"送付先情報 {seq} stored, sha256 {command.digest.hex()}",
+            detail=f"送付先情報 {seq} stored ({len(command.body)} bytes)",
         )
     )
     return seq

@@ -28,8 +28,8 @@ def test_a_version_4_store_gets_its_search_index_when_the_writer_opens_it(tmp_pa
         apply.submit(cmd).result(30)
     store.close()
     conn = sqlite3.connect(path)
-    conn.executescript(  # back to a version 4 store: without migrations 5 (terminal) and 6 (delivery)
-        "DROP TABLE search_index; DROP TABLE operators; DROP INDEX outbox_undelivered; "
+    conn.executescript(  # back to a version 4 store: without migrations 5 (terminal), 6 (delivery), 8 (送付先情報)
+        "DROP TABLE search_index; DROP TABLE operators; DROP INDEX outbox_undelivered; DROP TABLE sofusaki; "
         "DROP TRIGGER outbox_delivered_once; PRAGMA user_version = 4;"
     )
     conn.close()
