@@ -104,6 +104,17 @@ class PrefectureConfig:
 
 
 @dataclass(frozen=True)
+class JlisConfig:
+    """[jlis]: the 個人番号カード管理システム (機構) that 送付先情報 is forwarded to
+    (peers/jlis_forwarder.py); absent = 送付先情報 is stored and waits."""
+
+    target: str  # host:port of the 機構's server
+    server_name: str = "localhost"
+    retry_initial_s: float = 0.2
+    retry_max_s: float = 10.0
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     listen: str  # host:port; port 0 picks a free port (printed at start)
     also_listen: tuple[str, ...]  # further host:port addresses; port 0 = the same port as listen
@@ -123,6 +134,7 @@ class GatewayConfig:
     # [store] individual_number_key: the 個人番号 key file (0600, made at first start); None: next to
     # the store (store/at_rest.py default_key_path)
     number_key: Path | None = None
+    jlis: JlisConfig | None = None  # [jlis]: where 送付先情報 is forwarded
 
 
 _SCHEMA: dict[str, dict[str, type]] = {
@@ -167,6 +179,7 @@ _SCHEMA: dict[str, dict[str, type]] = {
         "retry_initial_s": float,
         "retry_max_s": float,
     },
+    "jlis": {"target": str, "server_name": str, "retry_initial_s": float, "retry_max_s": float},
 }
 _REQUIRED = {
     "gateway": ("listen", "municipality_code", "trust_domain"),
@@ -257,6 +270,7 @@ def parse_config(data: dict[str, Any], *, base: Path) -> GatewayConfig:
         terminal=terminal,
         prefecture=_prefecture(data["prefecture"]) if "prefecture" in data else None,
         card=_card(base, data["card"]) if "card" in data else None,
+        jlis=_jlis(data["jlis"]) if "jlis" in data else None,
     )
 
 
@@ -272,6 +286,17 @@ def _card(base: Path, data: dict[str, Any]) -> CardConfig:
     except (ValueError, x509.ExtensionNotFound) as err:
         raise ConfigError(f"card.ca: {ca} is not a CA certificate in PEM ({err})") from err
     return CardConfig(ca=ca, crl=base / data["crl"])
+
+
+def _jlis(data: dict[str, Any]) -> JlisConfig:
+    if "target" not in data:
+        raise ConfigError("jlis.target: required key is missing")
+    _check_listen(data["target"], "jlis.target")
+    config = JlisConfig(**data)
+    for name in ("retry_initial_s", "retry_max_s"):
+        if getattr(config, name) <= 0:
+            raise ConfigError(f"jlis.{name}: must be positive")
+    return config
 
 
 def _prefecture(data: dict[str, Any]) -> PrefectureConfig:

@@ -3,6 +3,7 @@
 Makes a dev PKI, starts the gateway as a child process on the SQLite store, lets the
 既存住基 simulator push the demo scenario over mTLS, prints each result, shows the change notices
 delivered to the 都道府県サーバー emulator (its own process) and a consistency check that agrees,
+one 送付先情報 forwarded unedited to the 機構 emulator (its own process; demo_jlis.py),
 then the counter step (demo_counter.py: an operator logs in with a computed TOTP, looks up,
 searches by two items, and a one-item search is refused), health and a few metrics, and stops
 everything again, leaving no process running.
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from pki.dev_pki import DevPki, init_dev_pki
 
+from .demo_jlis import show_sofusaki, start_jlis, with_jlis
 from .process import GatewayProcess, start_gateway_process, write_dev_config
 
 SCENARIO = Path(__file__).resolve().parent.parent / "clients" / "scenarios" / "demo.json"
@@ -101,11 +103,19 @@ def run_demo(*, workdir: Path | None = None, keep: bool = False) -> int:
         config = write_dev_config(root / "gateway.toml", pki_dir=pki.directory, store_path=root / "cs.sqlite3")
         config = _with_prefecture(config, prefecture.port)
         try:
+            jlis = start_jlis(root, pki)
+        except BaseException:
+            prefecture.stop()
+            raise
+        print(f"   機構 emulator (個人番号カード管理システム) listening on {jlis.target}")
+        config = with_jlis(config, jlis.port)
+        try:
             secret_file = enrol_demo_operator(config, root)
             cards = make_demo_cards(config, root)
             gateway = start_gateway_process(config)
         except BaseException:
             prefecture.stop()
+            jlis.stop()
             raise
         checked = 1
         try:
@@ -127,6 +137,8 @@ def run_demo(*, workdir: Path | None = None, keep: bool = False) -> int:
             print("== 4/6 change notices to the 都道府県サーバー")
             accepted = _accepted(root / "cs.sqlite3")
             checked = _show_prefecture(root, config, root / "cs.sqlite3", accepted)
+            print("== 4b/6 送付先情報 to the 機構 (個人番号カード管理システム), unedited")
+            checked = show_sofusaki(root, gateway.target, pki) or checked
             if code == 0:
                 print("== 5/6 counter terminal: operator login (password + TOTP), lookup, searches, card check")
                 code = run_counter_step(gateway.target, pki, secret_file, cards)
@@ -136,7 +148,8 @@ def run_demo(*, workdir: Path | None = None, keep: bool = False) -> int:
         finally:
             gateway.stop()
             prefecture.stop()
-            print("== gateway and prefecture emulator stopped")
+            jlis.stop()
+            print("== gateway, prefecture emulator and 機構 emulator stopped")
         return code or checked
     finally:
         if not keep and workdir is None:

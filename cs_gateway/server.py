@@ -15,6 +15,7 @@ from pki.profiles import ROLES
 
 from .api.guard import Guard, GuardedServer
 from .api.health import GatewayHealth
+from .api.sofusaki_servicer import SofusakiServicer
 from .api.terminal_servicer import TerminalServicer
 from .api.update_codec import register_codecs
 from .api.update_servicer import UpdateServicer
@@ -30,6 +31,7 @@ from .logging_setup import get_logger
 from .metrics import GatewayMetrics
 from .metrics_collector import GatewayCollector
 from .metrics_listener import MetricsListener, start_metrics_listener
+from .peers.jlis_forwarder import JlisForwarder
 from .peers.notifier import Notifier
 from .security.card_check import CardTrust
 from .security.certificate_gate import CertificateGate, IssuerFiles
@@ -224,11 +226,14 @@ class RunningGateway:
     writer_died: asyncio.Event  # set once the store's writer process is gone (health: NOT_SERVING)
     guard: Guard | None = None
     notifier: Notifier | None = None  # [prefecture] configured: drains the outbox
+    forwarder: JlisForwarder | None = None  # [jlis] configured: 送付先情報 to the 機構
 
     async def stop(self, grace: float | None = STOP_GRACE_S) -> None:
         await self.health.not_serving()
         if self.notifier is not None:
             await self.notifier.stop()
+        if self.forwarder is not None:
+            await self.forwarder.stop()
         listener = self.metrics_listener
         # The listener's thread notices a shutdown within half a second: meanwhile the rest stops.
         closing = asyncio.create_task(asyncio.to_thread(listener.close)) if listener is not None else None
@@ -257,6 +262,7 @@ async def start_gateway(config: GatewayConfig, *, today: Today = jst_today) -> R
         loop.create_task(health.not_serving()).add_done_callback(lambda _task: writer_died.set())
 
     notifier: Notifier | None = None
+    forwarder: JlisForwarder | None = None
 
     def on_batch(size: int, seconds: float) -> None:
         metrics.batch_committed(size, seconds)
@@ -295,6 +301,12 @@ async def start_gateway(config: GatewayConfig, *, today: Today = jst_today) -> R
             card_trust=CardTrust(config.card.ca, config.card.crl) if config.card is not None else None,
             today=today,
         ).register(guarded)
+        SofusakiServicer(
+            store,
+            municipality_code=config.municipality_code,
+            today=today,
+            on_stored=lambda: forwarder.wake() if forwarder is not None else None,
+        ).register(guarded)
         health.register(guarded)
         guarded.seal()
         port = _listen(server, config.listen, server_credentials(config))
@@ -324,6 +336,9 @@ async def start_gateway(config: GatewayConfig, *, today: Today = jst_today) -> R
             )
             await health.set_service(NOTIFIER_HEALTH, True)
             notifier.start()
+        if config.jlis is not None:
+            forwarder = JlisForwarder(config, config.jlis, store, certificates)
+            forwarder.start()
     except BaseException:
         # Off the loop thread (close() waits for the loop): the writer process signs the chain
         # head and exits. Left running, it would keep this process from ever exiting.
@@ -341,6 +356,7 @@ async def start_gateway(config: GatewayConfig, *, today: Today = jst_today) -> R
         writer_died=writer_died,
         guard=guard,
         notifier=notifier,
+        forwarder=forwarder,
     )
 
 

@@ -52,6 +52,7 @@ def downgrade_to_v6(path: Path, key_path: Path | None = None) -> None:
                 f"CREATE TRIGGER {table}_{name} BEFORE {event} ON {table} "
                 f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
             )
+        conn.execute("DROP TABLE IF EXISTS sofusaki")  # migration 8 (送付先情報), after 7: not in a v6 store
         conn.execute("PRAGMA user_version = 6")
         conn.execute("COMMIT")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

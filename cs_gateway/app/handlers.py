@@ -9,6 +9,7 @@ from .audit_entry import append_entry
 from .card_verification import CARD_HANDLERS
 from .notices import MarkDelivered, mark_delivered
 from .operators import OPERATOR_HANDLERS
+from .sofusaki import SOFUSAKI_HANDLERS
 from .terminal_lookup import TERMINAL_HANDLERS
 
 
@@ -17,7 +18,7 @@ def register_handlers(registry: CommandRegistry) -> CommandRegistry:
     registry.handle(StoreUpdate, store_update)
     registry.handle(RefuseUpdate, refuse_update)
     registry.handle(AuditEvent, append_entry)
-    for kind, handler in {**OPERATOR_HANDLERS, **TERMINAL_HANDLERS, **CARD_HANDLERS}.items():
+    for kind, handler in {**OPERATOR_HANDLERS, **TERMINAL_HANDLERS, **CARD_HANDLERS, **SOFUSAKI_HANDLERS}.items():
         registry.handle(kind, handler)
     registry.handle(MarkDelivered, mark_delivered)
     return registry

@@ -275,6 +275,29 @@ CATALOG: dict[str, tuple[Kind, str, str]] = {
         "該当する本人確認情報はありません",
         "no record in the 本人確認情報ファイル for this code",
     ),
+    # 送付先情報 (domain/sofusaki.py)
+    "ITEM_LENGTH_MISMATCH": (
+        Kind.FORMAT,
+        "{field} (項目長) が項目の文字数と一致しません",
+        "{field} (項目長) does not match the length of its item",
+    ),
+    "INVALID_PHONE": (Kind.FORMAT, "{field} は正しい電話番号ではありません", "{field} is not a telephone number"),
+    "INVALID_KUBUN": (
+        Kind.FORMAT,
+        "{field} は第30条の45に規定する区分ではありません",
+        "{field} is not a 区分 of 住基法30条の45",
+    ),
+    "EXPIRY_NOT_APPLICABLE": (
+        Kind.FORMAT,
+        "{field} はこの区分の住民には記録しません",
+        "{field} is not recorded for a resident of this 区分",
+    ),
+    "INVALID_VALUE": (Kind.FORMAT, "{field} の値が正しくありません", "{field} has a value that is not allowed"),
+    "GAIJI_FLAG_MISMATCH": (
+        Kind.FORMAT,
+        "{field} が外字数と一致しません",
+        "{field} does not agree with the 外字数 of the items",
+    ),
 }
 
 

@@ -181,7 +181,7 @@ def default_policy_file() -> Path:
 
 # Services of the peers that the CS calls as a client and never serves (the 都道府県サーバー's
 # receiving side): not methods of the gateway, so the policy neither needs nor accepts them.
-PEER_SERVICES = frozenset({"jukinet.cs.v1.PrefectureService"})
+PEER_SERVICES = frozenset({"jukinet.cs.v1.PrefectureService", "jukinet.cs.v1.CardManagementService"})
 
 
 def known_methods() -> frozenset[str]:

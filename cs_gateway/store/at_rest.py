@@ -30,6 +30,7 @@ NONCE_BYTES = 12
 SEALED_PREFIX = "v1:"
 FIELD = "individual_number"
 _AAD = b"cs-gateway individual_number v1"
+_BYTES_AAD = b"cs-gateway sealed message v1"
 
 
 class NumberKeyError(Exception):
@@ -65,6 +66,18 @@ class NumberCipher:
             return self._aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], _AAD).decode()
         except InvalidTag as err:
             raise NumberKeyError("a stored 個人番号 does not open with this key (wrong key file?)") from err
+
+    def seal_bytes(self, data: bytes) -> bytes:
+        """A whole message that holds a 個人番号 (a 送付先情報 as received), sealed with AES-GCM:
+        nonce + ciphertext, under its own associated data (it never opens as a sealed number)."""
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, data, _BYTES_AAD)
+
+    def open_bytes(self, sealed: bytes) -> bytes:
+        try:
+            return self._aead.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], _BYTES_AAD)
+        except InvalidTag as err:
+            raise NumberKeyError("a stored message does not open with this key (wrong key file?)") from err
 
     def blind(self, number: str) -> str:
         return hmac.new(self._index_key, number.encode(), hashlib.sha256).hexdigest()

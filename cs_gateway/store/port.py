@@ -78,6 +78,14 @@ class Transaction(ReadPort, Protocol):
         marked keeps its first time). The notice itself stays, append-only; the count newly marked."""
         ...
 
+    def store_sofusaki(self, body: bytes, digest: bytes) -> int:
+        """Append a 送付先情報 exactly as received; its number (the order it is forwarded in)."""
+        ...
+
+    def mark_sofusaki_forwarded(self, seqs: tuple[int, ...]) -> int:
+        """Mark these 送付先情報 acknowledged by the 機構 (once); the count newly marked."""
+        ...
+
 
 class BatchTransaction(Transaction, Protocol):
     """What the writer (WriterCore) needs of an adapter besides the port: one transaction per

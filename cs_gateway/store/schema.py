@@ -177,6 +177,29 @@ _MIGRATION_6 = "CREATE INDEX outbox_undelivered ON outbox(update_seq) WHERE deli
     when="OLD.delivered_at IS NOT NULL",
     name="delivered_once",
 )
+# 8 (issue 13, 送付先情報): what 既存住基 submitted for the 機構, exactly as received (append-only:
+# body and digest never change, nothing is deleted; forwarded_at is set once, when acknowledged).
+_MIGRATION_8 = (
+    """
+CREATE TABLE sofusaki (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    received_at TEXT NOT NULL,
+    body BLOB NOT NULL,
+    digest BLOB NOT NULL,
+    forwarded_at TEXT
+);
+CREATE INDEX sofusaki_unforwarded ON sofusaki(seq) WHERE forwarded_at IS NULL;
+"""
+    + _refusing("sofusaki", "DELETE", "a 送付先情報 is never deleted")
+    + _refusing("sofusaki", "UPDATE OF seq, received_at, body, digest", "a 送付先情報 is never edited", name="no_edit")
+    + _refusing(
+        "sofusaki",
+        "UPDATE OF forwarded_at",
+        "a forwarded 送付先情報 stays forwarded",
+        when="OLD.forwarded_at IS NOT NULL",
+        name="forwarded_once",
+    )
+)
 
 
 def _migration_7(conn: sqlite3.Connection, cipher: NumberCipher) -> int:
@@ -223,7 +246,14 @@ def _migration_7(conn: sqlite3.Connection, cipher: NumberCipher) -> int:
 
 
 Migration = str | Callable[[sqlite3.Connection, "NumberCipher"], int]
-MIGRATIONS: tuple[Migration, ...] = (*_MIGRATIONS_1_TO_3, _MIGRATION_4, _MIGRATION_5, _MIGRATION_6, _migration_7)
+MIGRATIONS: tuple[Migration, ...] = (
+    *_MIGRATIONS_1_TO_3,
+    _MIGRATION_4,
+    _MIGRATION_5,
+    _MIGRATION_6,
+    _migration_7,
+    _MIGRATION_8,
+)
 
 
 class MigrationError(Exception):

@@ -129,6 +129,16 @@ class SqliteReader:
         ).fetchall()
         return [(seq, self._open(notice)) for seq, notice in rows]
 
+    def pending_sofusaki(self, limit: int = 100, after: int = 0) -> list[tuple[int, bytes, bytes]]:
+        """送付先情報 not yet acknowledged by the 機構, in the order received: (number, body, digest)."""
+        return [
+            (seq, self._cipher.open_bytes(bytes(body)), bytes(digest))
+            for seq, body, digest in self._conn.execute(
+                "SELECT seq, body, digest FROM sofusaki WHERE forwarded_at IS NULL AND seq > ? ORDER BY seq LIMIT ?",
+                (after, limit),
+            )
+        ]
+
     def current_records(self) -> list[tuple[str, dict[str, object]]]:
         """(住民票コード, the notice items of the current version) of every person, by code: the
         file as the consistency check compares it."""
@@ -284,6 +294,24 @@ class SqliteTransaction(SqliteOperators, SqliteSearch, SqliteReader):
                 "UPDATE outbox SET delivered_at = ? WHERE update_seq = ? AND delivered_at IS NULL", (at, seq)
             ).rowcount
         return marked
+
+    def store_sofusaki(self, body: bytes, digest: bytes) -> int:
+        cursor = self._conn.execute(
+            # sealed at rest like every stored 個人番号 (at_rest.py); forwarded as received, opened
+            "INSERT INTO sofusaki (received_at, body, digest) VALUES (?, ?, ?)",
+            (self._now().isoformat(), self._cipher.seal_bytes(body), digest),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def mark_sofusaki_forwarded(self, seqs: tuple[int, ...]) -> int:
+        at = self._now().isoformat()
+        return sum(
+            self._conn.execute(
+                "UPDATE sofusaki SET forwarded_at = ? WHERE seq = ? AND forwarded_at IS NULL", (at, seq)
+            ).rowcount
+            for seq in seqs
+        )
 
     def append_audit(self, event: AuditEvent) -> int:
         """Append after the head known in this batch (read once, at its start)."""

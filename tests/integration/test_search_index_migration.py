@@ -30,7 +30,7 @@ def test_a_version_4_store_gets_its_search_index_when_the_writer_opens_it(tmp_pa
     store.close()
     downgrade_to_v6(path)  # and the 個人番号 in clear, as before migration 7
     conn = sqlite3.connect(path)
-    conn.executescript(  # back to a version 4 store: without migrations 5 (terminal) and 6 (delivery)
+    conn.executescript(  # back to a version 4 store: without migrations 5 (terminal), 6 (delivery)
         "DROP TABLE search_index; DROP TABLE operators; DROP INDEX outbox_undelivered; "
         "DROP TRIGGER outbox_delivered_once; PRAGMA user_version = 4;"
     )

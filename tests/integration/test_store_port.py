@@ -43,6 +43,8 @@ PORT_METHODS = {
     "enqueue_notice",
     "append_audit",
     "mark_delivered",  # the one change a notice gets: delivered, once (never unmarked)
+    "store_sofusaki",  # 送付先情報 appended exactly as received
+    "mark_sofusaki_forwarded",  # its one change: forwarded, once
 }
 
 

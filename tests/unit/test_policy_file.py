@@ -51,6 +51,7 @@ def test_known_methods_come_from_the_generated_descriptors() -> None:
         "/jukinet.cs.v1.TerminalService/Search",
         "/jukinet.cs.v1.TerminalService/BeginCardCheck",
         "/jukinet.cs.v1.TerminalService/VerifyCard",
+        "/jukinet.cs.v1.SofusakiService/Submit",
     }
 
 

@@ -1,0 +1,265 @@
+"""The 機構 emulator, 個人番号カード管理システム side: receives 送付先情報 from the CS.
+
+Its own process, certificate (role jlis), configuration and SQLite file.
+
+- Accepts calls only from a CS certificate (role cs, SPIFFE ID in the configured trust domain;
+  grpc has already verified the chain against the configured CA).
+- Deliver: recomputes the SHA-256 digest of the body exactly as it arrived and requires it to
+  equal the digest sent (DIGEST_MISMATCH), and the signature over that digest to verify against
+  the configured CS certificate (tls.cs_cert, pinned: BAD_SIGNATURE); the body must parse as a
+  SofusakiInfo (MALFORMED). 送付先情報 is accepted in the CS's order (OUT_OF_ORDER: not the
+  next after the last stored); one already stored is answered DUPLICATE and stored once. A
+  refusal stores nothing but the refusal itself.
+
+    jlis-emulator serve --config jlis.toml
+    jlis-emulator dump --db jlis.sqlite3 [--summary]
+
+The config:
+
+    [jlis]
+    listen = "127.0.0.1:0"
+    db = "jlis.sqlite3"
+    trust_domain = "hirosaki.jukinet.test"
+    [tls]
+    ca = "pki/dev/ca.crt"
+    cert = "pki/dev/jlis.crt"
+    key = "pki/dev/jlis.key"
+    cs_cert = "pki/dev/cs.crt"
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import re
+import signal
+import sqlite3
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from cryptography import x509
+from google.protobuf.message import DecodeError
+
+from cs_gateway.domain.masking import mask_identifier
+from cs_gateway.gen.jukinet.cs.v1 import sofusaki_service_pb2 as pb
+from cs_gateway.gen.jukinet.cs.v1 import sofusaki_service_pb2_grpc as pb_grpc
+from cs_gateway.peers.notice_signing import notice_signature_valid
+from cs_gateway.process import GatewayProcess, start_listening_process
+from cs_gateway.security.identity import AUTH_CONTEXT_CERT_KEY, IdentityError, identity_from_pem
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS received (sofusaki_seq INTEGER PRIMARY KEY, body BLOB NOT NULL, digest BLOB NOT NULL,
+                                     signature BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS refused (id INTEGER PRIMARY KEY, sofusaki_seq INTEGER, reason TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    listen: str
+    db: Path
+    trust_domain: str
+    ca: Path
+    cert: Path
+    key: Path
+    cs_cert: Path
+
+
+def load_config(path: Path) -> EmulatorConfig:
+    data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    base = Path(path).parent
+    jlis, tls = data["jlis"], data["tls"]
+    return EmulatorConfig(
+        listen=jlis.get("listen", "127.0.0.1:0"),
+        db=base / jlis["db"],
+        trust_domain=jlis["trust_domain"],
+        ca=base / tls["ca"],
+        cert=base / tls["cert"],
+        key=base / tls["key"],
+        cs_cert=base / tls["cs_cert"],
+    )
+
+
+def open_db(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.executescript(SCHEMA)
+    return conn
+
+
+def refusal(sent: pb.ForwardedSofusaki, cs_certificate: x509.Certificate, last: int) -> str:
+    """Why this 送付先情報 is not accepted ("" when it is): the proof of "unedited" first."""
+    if not hmac.compare_digest(hashlib.sha256(sent.body).digest(), sent.digest):
+        return "DIGEST_MISMATCH"
+    if not notice_signature_valid(cs_certificate, sent.digest, sent.signature):
+        return "BAD_SIGNATURE"
+    try:
+        pb.SofusakiInfo.FromString(sent.body)
+    except DecodeError:
+        return "MALFORMED"
+    if sent.sofusaki_seq <= last or (last and sent.sofusaki_seq != last + 1):
+        return "OUT_OF_ORDER"
+    return ""
+
+
+class CardManagementServicer(pb_grpc.CardManagementServiceServicer):
+    def __init__(self, conn: sqlite3.Connection, cs_certificate: x509.Certificate, trust_domain: str) -> None:
+        self._conn = conn
+        self._cs = cs_certificate
+        self._trust_domain = trust_domain
+        self._lock = asyncio.Lock()
+
+    async def _caller_is_cs(self, context: grpc.aio.ServicerContext) -> None:
+        certs = context.auth_context().get(AUTH_CONTEXT_CERT_KEY) or [b""]
+        try:
+            identity = identity_from_pem(certs[0], self._trust_domain, frozenset({"cs"}))
+        except IdentityError as err:
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, f"ACCESS_DENIED: {err.reason}")
+        if identity.role != "cs":
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, "ACCESS_DENIED")
+
+    async def Deliver(self, request: pb.ForwardedSofusaki, context: grpc.aio.ServicerContext) -> pb.ForwardAck:  # noqa: N802
+        await self._caller_is_cs(context)
+        seq = request.sofusaki_seq
+        async with self._lock:
+            row = self._conn.execute("SELECT body FROM received WHERE sofusaki_seq = ?", (seq,)).fetchone()
+            if row is not None and bytes(row[0]) == request.body:
+                return pb.ForwardAck(sofusaki_seq=seq, status=pb.ForwardAck.DUPLICATE)
+            (last,) = self._conn.execute("SELECT COALESCE(MAX(sofusaki_seq), 0) FROM received").fetchone()
+            reason = refusal(request, self._cs, last)
+            if reason:
+                self._conn.execute("INSERT INTO refused (sofusaki_seq, reason) VALUES (?, ?)", (seq, reason))
+                return pb.ForwardAck(sofusaki_seq=seq, status=pb.ForwardAck.REFUSED, reason=reason)
+            self._conn.execute(
+                "INSERT INTO received (sofusaki_seq, body, digest, signature) VALUES (?, ?, ?, ?)",
+                (seq, request.body, request.digest, request.signature),
+            )
+        return pb.ForwardAck(sofusaki_seq=seq, status=pb.ForwardAck.ACCEPTED)
+
+
+async def serve(config: EmulatorConfig) -> int:
+    conn = open_db(config.db)
+    cs_cert = x509.load_pem_x509_certificates(config.cs_cert.read_bytes())[0]
+    server = grpc.aio.server()
+    pb_grpc.add_CardManagementServiceServicer_to_server(
+        CardManagementServicer(conn, cs_cert, config.trust_domain), server
+    )
+    credentials = grpc.ssl_server_credentials(
+        [(config.key.read_bytes(), config.cert.read_bytes())],
+        root_certificates=config.ca.read_bytes(),
+        require_client_auth=True,
+    )
+    port = server.add_secure_port(config.listen, credentials)
+    await server.start()
+    host = config.listen.rpartition(":")[0]
+    print(f"jlis-emulator listening on {host}:{port}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await server.stop(2)
+    conn.close()
+    return 0
+
+
+def received(db: Path) -> list[tuple[int, bytes, bytes, bytes]]:
+    """(number, body, digest, signature) of every accepted 送付先情報, in order (for tests)."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT sofusaki_seq, body, digest, signature FROM received ORDER BY sofusaki_seq")
+        return [(seq, bytes(b), bytes(d), bytes(s)) for seq, b, d, s in rows]
+    finally:
+        conn.close()
+
+
+def refusals(db: Path) -> list[tuple[int, str]]:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return list(conn.execute("SELECT sofusaki_seq, reason FROM refused ORDER BY id"))
+    finally:
+        conn.close()
+
+
+def dump(db: Path, *, summary: bool) -> int:
+    rows = received(db)
+    print(
+        json.dumps(
+            {"received": len(rows), "last_sofusaki_seq": rows[-1][0] if rows else 0, "refused": len(refusals(db))}
+        )
+    )
+    if not summary:
+        for seq, body, digest, _signature in rows:
+            info = pb.SofusakiInfo.FromString(body)
+            print(
+                json.dumps(
+                    {
+                        "sofusaki_seq": seq,
+                        "sha256": digest.hex(),
+                        "sofusaki_number": info.sofusaki_number,
+                        "juminhyo_code": mask_identifier(info.juminhyo_code),
+                        "individual_number": mask_identifier(info.individual_number),
+                        "person_count": info.person_count,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="jlis-emulator", description="機構 (個人番号カード管理システム) emulator")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_serve = sub.add_parser("serve")
+    p_serve.add_argument("--config", type=Path, required=True)
+    p_dump = sub.add_parser("dump", help="the 送付先情報 received (identifiers masked)")
+    p_dump.add_argument("--db", type=Path, required=True)
+    p_dump.add_argument("--summary", action="store_true")
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return asyncio.run(serve(load_config(args.config)))
+    return dump(args.db, summary=args.summary)
+
+
+_LISTENING = re.compile(r"jlis-emulator listening on (\S+):(\d+)")
+
+
+def write_config(
+    path: Path,
+    *,
+    pki_dir: Path,
+    db: Path,
+    listen: str = "127.0.0.1:0",
+    cert_role: str = "jlis",
+    trust_domain: str = "hirosaki.jukinet.test",
+) -> Path:
+    """A configuration on the dev PKI (``cert_role``: which certificate it presents, for tests)."""
+    path.write_text(
+        "[jlis]\n"
+        f'listen = "{listen}"\n'
+        f'db = "{db}"\n'
+        f'trust_domain = "{trust_domain}"\n\n'
+        "[tls]\n"
+        f'ca = "{pki_dir / "ca.crt"}"\n'
+        f'cert = "{pki_dir / (cert_role + ".crt")}"\n'
+        f'key = "{pki_dir / (cert_role + ".key")}"\n'
+        f'cs_cert = "{pki_dir / "cs.crt"}"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def start_process(config: Path, *, timeout: float = 30.0) -> GatewayProcess:
+    """``jlis-emulator serve`` as a child process, once it listens."""
+    command = [sys.executable, "-m", "clients.jlis_emulator", "serve", "--config", str(config)]
+    return start_listening_process(command, _LISTENING, what="the 機構 emulator", timeout=timeout)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
