@@ -38,14 +38,13 @@ import re
 import signal
 import sqlite3
 import sys
-import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
 from cryptography import x509
 from google.protobuf.message import DecodeError
 
+from clients.emulator_config import EmulatorConfig, load_emulator_config, open_emulator_db
 from cs_gateway.domain.masking import mask_identifier
 from cs_gateway.gen.jukinet.cs.v1 import sofusaki_service_pb2 as pb
 from cs_gateway.gen.jukinet.cs.v1 import sofusaki_service_pb2_grpc as pb_grpc
@@ -60,37 +59,12 @@ CREATE TABLE IF NOT EXISTS refused (id INTEGER PRIMARY KEY, sofusaki_seq INTEGER
 """
 
 
-@dataclass(frozen=True)
-class EmulatorConfig:
-    listen: str
-    db: Path
-    trust_domain: str
-    ca: Path
-    cert: Path
-    key: Path
-    cs_cert: Path
-
-
 def load_config(path: Path) -> EmulatorConfig:
-    data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    base = Path(path).parent
-    jlis, tls = data["jlis"], data["tls"]
-    return EmulatorConfig(
-        listen=jlis.get("listen", "127.0.0.1:0"),
-        db=base / jlis["db"],
-        trust_domain=jlis["trust_domain"],
-        ca=base / tls["ca"],
-        cert=base / tls["cert"],
-        key=base / tls["key"],
-        cs_cert=base / tls["cs_cert"],
-    )
+    return load_emulator_config(path, "jlis")
 
 
 def open_db(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.executescript(SCHEMA)
-    return conn
+    return open_emulator_db(path, SCHEMA)
 
 
 def refusal(sent: pb.ForwardedSofusaki, cs_certificate: x509.Certificate, last: int) -> str:

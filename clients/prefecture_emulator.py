@@ -38,14 +38,13 @@ import re
 import signal
 import sqlite3
 import sys
-import tomllib
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
 from cryptography import x509
 
+from clients.emulator_config import EmulatorConfig, load_emulator_config, open_emulator_db
 from cs_gateway.domain.consistency_tree import HashTree
 from cs_gateway.domain.masking import mask_identifier
 from cs_gateway.domain.notice_encoding import EncodingError, decode_notice, record_of_notice
@@ -64,38 +63,12 @@ CREATE TABLE IF NOT EXISTS refused (id INTEGER PRIMARY KEY, update_seq INTEGER, 
 """
 
 
-@dataclass(frozen=True)
-class EmulatorConfig:
-    listen: str
-    db: Path
-    trust_domain: str
-    ca: Path
-    cert: Path
-    key: Path
-    cs_cert: Path
-
-
 def load_config(path: Path) -> EmulatorConfig:
-    data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    base = Path(path).parent
-    pref, tls = data["prefecture"], data["tls"]
-    return EmulatorConfig(
-        listen=pref.get("listen", "127.0.0.1:0"),
-        db=base / pref["db"],
-        trust_domain=pref["trust_domain"],
-        ca=base / tls["ca"],
-        cert=base / tls["cert"],
-        key=base / tls["key"],
-        cs_cert=base / tls["cs_cert"],
-    )
+    return load_emulator_config(path, "prefecture")
 
 
 def open_db(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")  # WAL: a committed batch survives a kill of the process
-    conn.executescript(SCHEMA)
-    return conn
+    return open_emulator_db(path, SCHEMA)
 
 
 class PrefectureCopy:

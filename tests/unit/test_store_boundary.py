@@ -10,7 +10,11 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("cs_gateway", "clients", "pki")
 # Other systems' own files, never the CS's store: the 都道府県サーバー emulator keeps its copy of
 # the 本人確認情報 in a SQLite file of its own.
-OTHER_SYSTEMS = {Path("clients/prefecture_emulator.py"), Path("clients/jlis_emulator.py")}
+OTHER_SYSTEMS = {
+    Path("clients/prefecture_emulator.py"),
+    Path("clients/jlis_emulator.py"),
+    Path("clients/emulator_config.py"),  # their shared config and SQLite opener
+}
 
 
 def _opens_a_database(tree: ast.AST) -> list[int]:
