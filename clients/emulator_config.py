@@ -42,3 +42,23 @@ def open_emulator_db(path: Path, schema: str) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=NORMAL")  # WAL: a committed batch survives a kill of the process
     conn.executescript(schema)
     return conn
+
+
+def write_emulator_config(
+    path: Path, section: str, *, pki_dir: Path, db: Path, listen: str, cert_role: str, trust_domain: str
+) -> Path:
+    """The configuration load_emulator_config reads, on the dev PKI (``cert_role``: the certificate
+    the emulator presents; tests give it another role's)."""
+    path.write_text(
+        f"[{section}]\n"
+        f'listen = "{listen}"\n'
+        f'db = "{db}"\n'
+        f'trust_domain = "{trust_domain}"\n\n'
+        "[tls]\n"
+        f'ca = "{pki_dir / "ca.crt"}"\n'
+        f'cert = "{pki_dir / (cert_role + ".crt")}"\n'
+        f'key = "{pki_dir / (cert_role + ".key")}"\n'
+        f'cs_cert = "{pki_dir / "cs.crt"}"\n',
+        encoding="utf-8",
+    )
+    return path

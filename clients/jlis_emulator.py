@@ -44,7 +44,7 @@ import grpc
 from cryptography import x509
 from google.protobuf.message import DecodeError
 
-from clients.emulator_config import EmulatorConfig, load_emulator_config, open_emulator_db
+from clients.emulator_config import EmulatorConfig, load_emulator_config, open_emulator_db, write_emulator_config
 from cs_gateway.domain.masking import mask_identifier
 from cs_gateway.gen.jukinet.cs.v1 import sofusaki_service_pb2 as pb
 from cs_gateway.gen.jukinet.cs.v1 import sofusaki_service_pb2_grpc as pb_grpc
@@ -214,19 +214,9 @@ def write_config(
     trust_domain: str = "hirosaki.jukinet.test",
 ) -> Path:
     """A configuration on the dev PKI (``cert_role``: which certificate it presents, for tests)."""
-    path.write_text(
-        "[jlis]\n"
-        f'listen = "{listen}"\n'
-        f'db = "{db}"\n'
-        f'trust_domain = "{trust_domain}"\n\n'
-        "[tls]\n"
-        f'ca = "{pki_dir / "ca.crt"}"\n'
-        f'cert = "{pki_dir / (cert_role + ".crt")}"\n'
-        f'key = "{pki_dir / (cert_role + ".key")}"\n'
-        f'cs_cert = "{pki_dir / "cs.crt"}"\n',
-        encoding="utf-8",
+    return write_emulator_config(
+        path, "jlis", pki_dir=pki_dir, db=db, listen=listen, cert_role=cert_role, trust_domain=trust_domain
     )
-    return path
 
 
 def start_process(config: Path, *, timeout: float = 30.0) -> GatewayProcess:

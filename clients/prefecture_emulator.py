@@ -44,7 +44,7 @@ from pathlib import Path
 import grpc
 from cryptography import x509
 
-from clients.emulator_config import EmulatorConfig, load_emulator_config, open_emulator_db
+from clients.emulator_config import EmulatorConfig, load_emulator_config, open_emulator_db, write_emulator_config
 from cs_gateway.domain.consistency_tree import HashTree
 from cs_gateway.domain.masking import mask_identifier
 from cs_gateway.domain.notice_encoding import EncodingError, decode_notice, record_of_notice
@@ -328,19 +328,9 @@ def write_config(
     trust_domain: str = "hirosaki.jukinet.test",
 ) -> Path:
     """A configuration on the dev PKI (``cert_role``: which certificate it presents, for tests)."""
-    path.write_text(
-        "[prefecture]\n"
-        f'listen = "{listen}"\n'
-        f'db = "{db}"\n'
-        f'trust_domain = "{trust_domain}"\n\n'
-        "[tls]\n"
-        f'ca = "{pki_dir / "ca.crt"}"\n'
-        f'cert = "{pki_dir / (cert_role + ".crt")}"\n'
-        f'key = "{pki_dir / (cert_role + ".key")}"\n'
-        f'cs_cert = "{pki_dir / "cs.crt"}"\n',
-        encoding="utf-8",
+    return write_emulator_config(
+        path, "prefecture", pki_dir=pki_dir, db=db, listen=listen, cert_role=cert_role, trust_domain=trust_domain
     )
-    return path
 
 
 def start_process(config: Path, *, timeout: float = 30.0) -> GatewayProcess:
