@@ -135,3 +135,86 @@ def test_without_a_fresh_login_the_locked_terminal_stops(
     assert "still locked" in out
     assert _count(counter, LOOKUP) == 0
     assert operator.script == [(0, f"lookup {juminhyo_code_of(1)}")]  # nothing read after the lock
+
+
+def _read_until(fd: int, wanted: bytes, seen: bytearray, timeout_s: float = 20.0) -> int:
+    """Read the terminal until ``wanted`` appears in what came after this call began; its end."""
+    import os
+    import select
+
+    start = len(seen)
+    deadline = time.monotonic() + timeout_s
+    while wanted not in seen[start:]:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"no {wanted!r} from cs-terminal; it showed: {bytes(seen)[-800:]!r}")
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # the child closed the terminal
+                chunk = b""
+            if not chunk:
+                raise AssertionError(f"cs-terminal ended before {wanted!r}: {bytes(seen)[-800:]!r}")
+            seen += chunk
+    return len(seen)
+
+
+def test_on_a_real_terminal_it_locks_clears_the_screen_and_asks_without_echo(counter: Counter) -> None:
+    """cs-terminal as a process on a pseudo-terminal, the real clock: the password is not echoed,
+    the idle lock sends the clear-screen sequence and the prompts, a fresh code unlocks."""
+    import os
+    import pty
+    import sys
+
+    secret = counter.secrets["sato"]
+    now = time.time()
+    if now % TOTP_PERIOD_S > TOTP_PERIOD_S - 8:
+        time.sleep(TOTP_PERIOD_S - now % TOTP_PERIOD_S + 0.5)
+        now = time.time()
+    first, fresh = totp_code(secret, now - TOTP_PERIOD_S), totp_code(secret, now)
+    gw = counter.gw
+    argv = [
+        sys.executable, "-m", "clients.terminal_cli",
+        "--target", f"localhost:{gw.port}",
+        "--ca", str(gw.pki.ca_cert_path),
+        "--cert", str(gw.pki.cert_path("terminal")),
+        "--key", str(gw.pki.key_path("terminal")),
+        "--operator", "sato", "--totp", first, "--interactive", "--lock-after", "2",
+    ]  # fmt: skip
+    repo = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": repo, "TERM": "xterm", "COLUMNS": "160"}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: cs-terminal on the pseudo-terminal
+        os.chdir(repo)
+        os.execve(sys.executable, argv, env)
+    seen = bytearray()
+    try:
+        _read_until(fd, b"password: ", seen)
+        os.write(fd, (PASSWORD + "\n").encode())
+        _read_until(fd, b"cs-terminal> ", seen)
+        assert PASSWORD.encode() not in seen  # typed, never echoed
+        os.write(fd, f"lookup {juminhyo_code_of(1)}\n".encode())
+        mark = _read_until(fd, b"cs-terminal> ", seen)  # the answer, then the prompt again
+        assert "住民票コード".encode() in seen[:mark]  # the answer's table
+        _read_until(fd, b"password: ", seen, timeout_s=20)  # nothing typed for 2 s: locked
+        locked = bytes(seen[mark:])
+        assert b"\x1b[2J" in locked, locked  # the screen is cleared
+        assert "画面ロック".encode() in locked
+        os.write(fd, (PASSWORD + "\n").encode())
+        _read_until(fd, b"fresh one", seen)
+        os.write(fd, (fresh + "\n").encode())
+        _read_until(fd, b"unlocked", seen)
+        os.write(fd, b"quit\n")
+        _, status = os.waitpid(pid, 0)
+        pid = 0
+        assert os.waitstatus_to_exitcode(status) == terminal_cli.EXIT_OK, bytes(seen)[-800:]
+        assert PASSWORD.encode() not in seen and fresh.encode() not in seen
+        assert juminhyo_code_of(1).encode() not in seen[mark:]  # masked on screen (the typed line aside)
+    finally:
+        if pid:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        os.close(fd)
+    assert _count(counter, "operator.login") == 2
+    assert _count(counter, LOOKUP) == 1
