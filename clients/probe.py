@@ -29,6 +29,19 @@ The attacks and what must happen (clients/probe_attacks.py):
 * terminal-no-session: a terminal's Lookup without an operator session and with a forged token
   -> UNAUTHENTICATED / SESSION_REQUIRED, one answer for both (audited session:missing / :unknown);
 * login-brute-force: password guesses at likely operator ids -> one LOGIN_FAILED answer for all;
+* the counter-terminal attacks (clients/probe_terminal.py), SKIPped without what they need:
+  totp-replay (a code used once, sent again -> LOGIN_FAILED), stolen-token (the session token over
+  another terminal certificate -> SESSION_REQUIRED, and the session ends), one-item-search (氏名 +
+  性別; 生年月日 alone -> SEARCH_NEEDS_TWO_ITEMS), card-replay (a card signature sent twice ->
+  CARD_SIGNATURE_REPLAYED), card-other-session (a nonce of another session -> CARD_NONCE_OTHER_SESSION),
+  mass-lookup (lookups until RATE_LIMITED; FAIL if ``--mass-lookups`` go through) and
+  password-brute-force (guesses at the test operator -> locked: even the right password is then
+  refused; the operator stays locked). They need a test operator: ``--operator ID`` with
+  ``--operator-password-file`` / ``CS_PROBE_OPERATOR_PASSWORD`` and ``--operator-totp-secret-file``
+  / ``CS_PROBE_OPERATOR_TOTP_SECRET``; the card rows a card file (``--card``) and its PIN
+  (``--card-pin-file`` / ``CS_PROBE_CARD_PIN``). Secrets are never printed. stolen-token uses
+  ``--second-terminal-cert/--second-terminal-key`` or, by default, a re-issue of the terminal
+  role's host from the dev PKI;
 * atena: the 宛名 system calling Apply and GetRecord -> PERMISSION_DENIED;
 * outside-segment (--netns): a role whose segment is loopback only, from the namespace -> PERMISSION_DENIED;
 * unknown-mac (--netns): a host whose MAC list lacks the namespace's MAC -> PERMISSION_DENIED;
@@ -55,6 +68,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import unicodedata
@@ -63,21 +77,25 @@ from pathlib import Path
 from typing import TextIO
 
 from clients.probe_attacks import (
-    ATTACKS,
-    BY_NAME,
     FAIL,
     SKIP,
     Attack,
+    CardMaterial,
+    Credential,
+    OperatorLogin,
     Outcome,
     Probe,
     environment_for_child,
-    iter_selected,
     trust_domain_of,
     uniform_refusals,
 )
+from clients.probe_matrix import ATTACKS, BY_NAME, iter_selected
 from pki.dev_pki import DevPki
 
 NETNS_TIMEOUT_S = 60.0
+PASSWORD_ENV = "CS_PROBE_OPERATOR_PASSWORD"
+TOTP_ENV = "CS_PROBE_OPERATOR_TOTP_SECRET"
+PIN_ENV = "CS_PROBE_CARD_PIN"
 COLUMNS = ("attack", "expected", "observed", "result", "note")
 
 
@@ -197,9 +215,57 @@ def _parser() -> argparse.ArgumentParser:
         default=150,
         help="denied calls of audit-flood (over the gateway's per-identity bound)",
     )
+    terminal = parser.add_argument_group("counter-terminal attacks (secrets from files or the environment)")
+    terminal.add_argument("--operator", help="a test operator's id (its password and TOTP secret below)")
+    terminal.add_argument("--operator-password-file", type=Path, help=f"or env {PASSWORD_ENV}")
+    terminal.add_argument("--operator-totp-secret-file", type=Path, help=f"or env {TOTP_ENV}")
+    terminal.add_argument("--card", type=Path, help="an emulated マイナンバーカード file (pki/card.py)")
+    terminal.add_argument("--card-pin-file", type=Path, help=f"or env {PIN_ENV}")
+    terminal.add_argument("--second-terminal-cert", type=Path, help="another terminal certificate (stolen-token)")
+    terminal.add_argument("--second-terminal-key", type=Path, help="its key")
+    terminal.add_argument("--mass-lookups", type=int, default=100, help="lookups of mass-lookup before it FAILs")
     parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
     parser.add_argument("--in-netns", action="store_true", help=argparse.SUPPRESS)  # re-invoked inside --netns
     return parser
+
+
+def _secret(parser: argparse.ArgumentParser, path: Path | None, env: str, what: str) -> str | None:
+    """A secret from its file (first line) or the environment; never echoed, not even in an error."""
+    if path is not None:
+        try:
+            return path.read_text(encoding="utf-8").splitlines()[0].strip() if path.stat().st_size else ""
+        except (OSError, IndexError, UnicodeDecodeError):
+            parser.error(f"cannot read the {what} file {path}")
+    value = os.environ.get(env)
+    return value.strip() if value is not None else None
+
+
+def _terminal_material(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> tuple[OperatorLogin | None, CardMaterial | None, Credential | None]:
+    operator = None
+    if args.operator:
+        password = _secret(parser, args.operator_password_file, PASSWORD_ENV, "operator password")
+        totp = _secret(parser, args.operator_totp_secret_file, TOTP_ENV, "TOTP secret")
+        if not password or not totp:
+            parser.error(f"--operator needs its password and TOTP secret (files or {PASSWORD_ENV} / {TOTP_ENV})")
+        operator = OperatorLogin(args.operator, password, totp)
+    card = None
+    if args.card is not None:
+        pin = _secret(parser, args.card_pin_file, PIN_ENV, "card PIN")
+        if not pin:
+            parser.error(f"--card needs its PIN (--card-pin-file or {PIN_ENV})")
+        card = CardMaterial(args.card, pin)
+    second = None
+    if (args.second_terminal_cert is None) != (args.second_terminal_key is None):
+        parser.error("--second-terminal-cert and --second-terminal-key go together")
+    if args.second_terminal_cert is not None:
+        try:
+            chain, key = args.second_terminal_cert.read_bytes(), args.second_terminal_key.read_bytes()
+        except OSError as err:
+            parser.error(f"cannot read the second terminal certificate: {err}")
+        second = Credential("second-terminal", chain, key)
+    return operator, card, second
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
@@ -214,6 +280,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     trust_domain = args.trust_domain or trust_domain_of(pki)
     if not trust_domain:
         parser.error("cannot read the trust domain from the PKI; pass --trust-domain")
+    operator, card, second = _terminal_material(parser, args)
     probe = Probe(
         target=args.target,
         pki=pki,
@@ -224,6 +291,10 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         mac_role=args.mac_role,
         mac_host=args.mac_host,
         flood_calls=args.flood_calls,
+        operator=operator,
+        card=card,
+        second_terminal=second,
+        mass_lookups=args.mass_lookups,
     )
     outcomes = run(
         probe, list(iter_selected(args.only)), netns=args.netns, netns_target=args.netns_target, in_netns=args.in_netns

@@ -23,7 +23,7 @@ import socket
 import ssl
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -262,6 +262,23 @@ def trust_domain_of(pki: DevPki) -> str | None:
         return None
 
 
+@dataclass(frozen=True)
+class OperatorLogin:
+    """A test operator's credentials (read from a file or the environment, never printed)."""
+
+    operator_id: str
+    password: str = field(repr=False)
+    totp_secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class CardMaterial:
+    """An emulated マイナンバーカード file (pki/card.py) and its PIN (never printed)."""
+
+    path: Path
+    pin: str = field(repr=False)
+
+
 # ---------------------------------------------------------------- the probe's view of the gateway
 
 
@@ -278,6 +295,11 @@ class Probe:
     mac_role: str = "prefecture"  # a role on the namespace's segment (mac_check = "required")
     mac_host: str = "probe-mac-01"  # a host of that role whose MAC list lacks the namespace MAC
     flood_calls: int = 150  # denied calls of the audit-flood attack (over the gateway's bound, 100 by default)
+    operator: OperatorLogin | None = None  # a test operator (the terminal attacks that need a session)
+    card: CardMaterial | None = None  # a card file and its PIN (the card-check attacks)
+    second_terminal: Credential | None = None  # another terminal certificate (stolen-token); default: issued
+    mass_lookups: int = 100  # lookups of the mass-lookup attack (over the gateway's per-minute limit)
+    state: dict[str, object] = field(default_factory=dict)  # what one terminal attack leaves to the next
     _issuing: CertificateAuthority | None = None
     _root: CertificateAuthority | None = None
 
@@ -982,7 +1004,7 @@ class Attack:
     needs_baseline: bool = False  # a refusal it expects looks like an outage
 
 
-ATTACKS: tuple[Attack, ...] = (
+BASE_ATTACKS: tuple[Attack, ...] = (
     Attack("baseline", baseline, "served (INVALID_ARGUMENT)"),
     Attack("no-client-cert", no_client_cert, HANDSHAKE, needs_baseline=True),
     Attack("self-signed", self_signed_cert, HANDSHAKE, needs_baseline=True),
@@ -1012,7 +1034,6 @@ ATTACKS: tuple[Attack, ...] = (
     Attack("health", health, HEALTH_EXPECTED),
     Attack("audit-flood", audit_flood, "cut off after the bound"),  # last: the certificate stays cut off
 )
-BY_NAME = {a.name: a for a in ATTACKS}
 
 
 def uniform_refusals(outcomes: Sequence[Outcome]) -> Outcome | None:
@@ -1030,13 +1051,6 @@ def uniform_refusals(outcomes: Sequence[Outcome]) -> Outcome | None:
         return Outcome("uniform-refusal", expected, "identical", PASS, f"{count} refusals, one body")
     odd = sorted(bodies.values(), key=len)[0]
     return Outcome("uniform-refusal", expected, f"{len(bodies)} bodies", FAIL, f"differs: {', '.join(odd)}")
-
-
-def iter_selected(names: Sequence[str] | None) -> Iterator[Attack]:
-    wanted = set(names) if names else None
-    for attack in ATTACKS:
-        if wanted is None or attack.name in wanted:
-            yield attack
 
 
 def environment_for_child() -> dict[str, str]:

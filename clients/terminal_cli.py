@@ -1,6 +1,8 @@
 """``cs-terminal``: the counter terminal (統合端末) against the 市町村CS, over mTLS.
 
-One invocation is one operator session: log in (password + TOTP), run the chained steps, log out::
+One invocation is one operator session: log in (password + TOTP), run the chained steps (then,
+with ``--interactive``, read commands line by line: clients/terminal_interactive.py, which locks
+the screen after the idle timeout and asks for the password and a fresh code), log out::
 
     cs-terminal --target localhost:50051 --ca ca.crt --cert terminal.crt --key terminal.key \\
         --operator sato --password-stdin --totp 123456 \\
@@ -118,17 +120,74 @@ def _date(value: str | None) -> pb.Date | None:
 @click.option("--totp-secret-file", type=click.Path(path_type=Path, exists=True), default=None, help="compute it")
 @click.option("--unmask", is_flag=True, help="show a disclosed 個人番号 in full")
 @click.option("--timeout", type=float, default=30.0, show_default=True)
+@click.option("--interactive", is_flag=True, help="then read commands line by line; locks when idle")
+@click.option("--lock-after", type=float, default=None, help="seconds idle before the screen locks (default: the CS's)")
 def cli(**_options: Any) -> None:
     pass
+
+
+def _login(stub: tgrpc.TerminalServiceStub, o: dict[str, Any], password: str, code: str) -> tpb.LoginResponse:
+    request = tpb.LoginRequest(operator_id=o["operator_id"], password=password, totp_code=code)
+    return stub.Login(request, timeout=o["timeout"])
+
+
+def _computed_code(o: dict[str, Any]) -> str | None:
+    if o["totp_secret_file"] is None:
+        return None
+    return str(pyotp.TOTP(o["totp_secret_file"].read_text().strip()).at(int(time.time())))
+
+
+def _logout(stub: tgrpc.TerminalServiceStub, session: Session, timeout: float) -> None:
+    try:
+        stub.Logout(tpb.LogoutRequest(), metadata=session.metadata, timeout=timeout)
+    except grpc.RpcError:
+        pass  # the session ended already (idle timeout): nothing to close
+
+
+def _interactive(
+    stub: tgrpc.TerminalServiceStub, session: Session, login: tpb.LoginResponse, o: dict[str, Any]
+) -> tuple[Session | None, bool]:
+    """The command loop of --interactive (clients/terminal_interactive.py) on this session."""
+    from clients import terminal_interactive
+
+    context = click.get_current_context()
+    group = context.command
+    assert isinstance(group, click.Group)
+
+    def make_step(words: list[str]) -> Step:
+        command = group.commands.get(words[0])
+        if command is None:
+            raise click.UsageError(f"no command {words[0]!r}")
+        with command.make_context(words[0], words[1:], parent=context) as sub:
+            return command.invoke(sub)  # type: ignore[no-any-return]
+
+    def relogin(password: str, code: str) -> Session | None:
+        try:
+            answer = _login(stub, o, password, code)
+        except grpc.RpcError:
+            return None
+        return Session(stub, answer.session_token, session.console, unmask=session.unmask)
+
+    io = (context.find_root().obj or {}).get("io")
+    lock_after = o["lock_after"] if o["lock_after"] is not None else float(login.idle_timeout_seconds)
+    ended, answered = terminal_interactive.run(
+        session,
+        console=session.console,
+        make_step=make_step,  # type: ignore[arg-type]
+        relogin=relogin,
+        logout=lambda s: _logout(stub, s, o["timeout"]),  # type: ignore[arg-type]
+        lock_after_s=lock_after,
+        io=io,
+        code_source=lambda: _computed_code(o),
+    )
+    return ended, answered  # type: ignore[return-value]
 
 
 @cli.result_callback()
 def run(steps: list[Step], **o: Any) -> None:
     console = Console(width=None if sys.stdout.isatty() else 160)  # a log or a pipe: wide enough
     password = sys.stdin.readline().rstrip("\n") if o["password_stdin"] else click.prompt("password", hide_input=True)
-    code = o["totp"]
-    if code is None and o["totp_secret_file"] is not None:
-        code = pyotp.TOTP(o["totp_secret_file"].read_text().strip()).at(int(time.time()))
+    code = o["totp"] or _computed_code(o)
     if code is None:
         code = click.prompt("one-time code")
     credentials = grpc.ssl_channel_credentials(
@@ -140,9 +199,7 @@ def run(steps: list[Step], **o: Any) -> None:
     with grpc.secure_channel(o["target"], credentials, options=options) as channel:
         stub = tgrpc.TerminalServiceStub(channel)
         try:
-            login = stub.Login(
-                tpb.LoginRequest(operator_id=o["operator_id"], password=password, totp_code=code), timeout=o["timeout"]
-            )
+            login = _login(stub, o, password, code)
         except grpc.RpcError as err:
             console.print(f"[bold red]login failed[/]: {reason_of(err)}")
             raise SystemExit(EXIT_FAILED) from None
@@ -150,17 +207,20 @@ def run(steps: list[Step], **o: Any) -> None:
             f"logged in as {o['operator_id']} ({login.operator_role}); the session ends after "
             f"{login.idle_timeout_seconds} s idle"
         )
-        session = Session(stub, login.session_token, console, unmask=o["unmask"])
+        session: Session | None = Session(stub, login.session_token, console, unmask=o["unmask"])
         try:
-            answered = [step(session) for step in steps]
+            answered = [step(session) for step in steps]  # type: ignore[arg-type]
+            if o["interactive"]:
+                session, interactive_ok = _interactive(stub, session, login, o)  # type: ignore[arg-type]
+                if session is None:
+                    raise SystemExit(EXIT_FAILED)  # still locked: no session left
+                answered.append(interactive_ok)
         except grpc.RpcError as err:
             console.print(f"[bold red]error[/]: {reason_of(err)}")
             raise SystemExit(EXIT_FAILED) from None
         finally:
-            try:
-                stub.Logout(tpb.LogoutRequest(), metadata=session.metadata, timeout=o["timeout"])
-            except grpc.RpcError:
-                pass  # the session ended already (idle timeout): nothing to close
+            if session is not None:
+                _logout(stub, session, o["timeout"])
     raise SystemExit(EXIT_OK if all(answered) else EXIT_REFUSED)
 
 
@@ -255,9 +315,11 @@ def verify_card(card_file: Path, pin_stdin: bool, purpose: str) -> Step:
     return step
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, io: Any = None) -> int:
+    """``io``: a clients.terminal_interactive.TerminalIO for --interactive (what it reads, asks and
+    its clock; a test passes a scripted one with a fake clock), default the real terminal."""
     try:
-        cli.main(args=argv, prog_name="cs-terminal", standalone_mode=False)
+        cli.main(args=argv, prog_name="cs-terminal", standalone_mode=False, obj={"io": io})
     except SystemExit as done:
         return int(done.code or 0)
     except click.ClickException as err:

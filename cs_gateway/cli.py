@@ -377,6 +377,7 @@ def _new_password(password_stdin: bool) -> str:
 
 
 _PASSWORD_STDIN = click.option("--password-stdin", is_flag=True, help="read the new password from stdin (scripts)")
+_NO_QR = click.option("--no-qr", is_flag=True, help="do not show the provisioning URI as a QR code as well")
 
 
 @cli.group("operator", help="counter-terminal operators: add, disable, reset, unlock, list (audited)")
@@ -389,12 +390,15 @@ def operator_group() -> None:
 @click.argument("operator_id")
 @click.option("--role", type=click.Choice(["shokai", "shokai-shomei", "admin"]), required=True)
 @_PASSWORD_STDIN
-def operator_add(config_path: Path, operator_id: str, role: str, password_stdin: bool) -> int:
+@_NO_QR
+def operator_add(config_path: Path, operator_id: str, role: str, password_stdin: bool, no_qr: bool) -> int:
     from . import operator_commands
 
     done, uri = operator_commands.add(load_config(config_path), operator_id, role, _new_password(password_stdin))
     click.echo(operator_commands.describe(done))
     click.echo(f"TOTP (shown once; scan into the authenticator): {uri}")
+    if not no_qr:
+        click.echo(operator_commands.qr_text(uri))
     return EXIT_OK
 
 
@@ -402,12 +406,15 @@ def operator_add(config_path: Path, operator_id: str, role: str, password_stdin:
 @_CONFIG
 @click.argument("operator_id")
 @_PASSWORD_STDIN
-def operator_reset(config_path: Path, operator_id: str, password_stdin: bool) -> int:
+@_NO_QR
+def operator_reset(config_path: Path, operator_id: str, password_stdin: bool, no_qr: bool) -> int:
     from . import operator_commands
 
     done, uri = operator_commands.reset(load_config(config_path), operator_id, _new_password(password_stdin))
     click.echo(operator_commands.describe(done))
     click.echo(f"TOTP (shown once; scan into the authenticator): {uri}")
+    if not no_qr:
+        click.echo(operator_commands.qr_text(uri))
     return EXIT_OK
 
 

@@ -4,13 +4,17 @@ Each runs the app's command through the handler the writer would run (app/operat
 registry), inside one local transaction of the store's file (``BEGIN IMMEDIATE``: serialised with
 a running gateway's writer by SQLite's lock), with its audit entry on the same hash chain, signed
 checkpoint at the end. The password is read without echo and hashed here (argon2id); the TOTP
-secret is made here and shown once, as an otpauth:// URI for the operator's authenticator.
+secret is made here and shown once, as an otpauth:// URI for the operator's authenticator and the
+same URI as a QR code in the terminal (text, no image file; ``--no-qr`` leaves it out).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+
+import qrcode
+from qrcode.constants import ERROR_CORRECT_M
 
 from .app.handlers import register_handlers
 from .app.operators import (
@@ -92,3 +96,31 @@ def describe(s: OperatorSummary) -> str:
     return f"{s.operator_id}\t{s.role}\t{state}\tfailed={s.failed_logins}\tchanged={s.changed_at}"
 
 
+
+
+# Two rows of QR modules per line of text: (upper dark, lower dark) -> character. Dark modules
+# are drawn as the terminal's foreground (light on a dark terminal), so the code is rendered
+# inverted (``invert``: light modules drawn), which every authenticator app reads.
+_HALF_BLOCKS = {(False, False): " ", (True, False): "\u2580", (False, True): "\u2584", (True, True): "\u2588"}
+QR_BORDER = 2  # quiet zone in modules (4 is the standard's; 2 is read fine from a screen)
+
+
+def qr_matrix(uri: str) -> list[list[bool]]:
+    """The QR code's modules (True = dark) of exactly ``uri``, quiet zone included."""
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=QR_BORDER)
+    code.add_data(uri)
+    code.make(fit=True)
+    return [list(row) for row in code.get_matrix()]
+
+
+def qr_text(uri: str, *, invert: bool = True) -> str:
+    """The provisioning URI as a QR code of text lines (half blocks: two module rows per line)."""
+    matrix = qr_matrix(uri)
+    if invert:
+        matrix = [[not m for m in row] for row in matrix]
+    if len(matrix) % 2:
+        matrix.append([False] * len(matrix[0]))
+    lines = []
+    for upper, lower in zip(matrix[::2], matrix[1::2], strict=True):
+        lines.append("".join(_HALF_BLOCKS[pair] for pair in zip(upper, lower, strict=True)))
+    return "\n".join(lines)

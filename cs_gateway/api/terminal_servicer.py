@@ -42,7 +42,7 @@ from ..domain.record import IdentityRecord
 from ..domain.search_rule import SearchCriteria, search_way
 from ..domain.violations import Violation, violation
 from ..gen.jukinet.cs.v1 import terminal_service_pb2 as tpb
-from ..security.card_check import CardHolder, CardTrust, NonceTable
+from ..security.card_check import CardHolder, CardTrust, NonceTable, nonce_ref
 from ..security.rate_limit import RateLimit
 from ..security.sessions import SessionTable
 from ..store.interface import StoreError, UpdateStore
@@ -257,9 +257,23 @@ class TerminalServicer:
     async def BeginCardCheck(  # noqa: N802
         self, request: tpb.BeginCardCheckRequest, context: grpc.aio.ServicerContext
     ) -> tpb.BeginCardCheckResponse:
+        """A one-time nonce for this session, audited like every terminal operation (operator,
+        terminal, a reference of the nonce that VerifyCard's entry repeats) and answered only once
+        that entry is durable; if it cannot be written, the nonce is withdrawn unused."""
         session = current_session.get()
         assert session is not None  # the guard's session stage ran
         nonce = self.nonces.issue(session.key)
+        event = AuditEvent(
+            SERVICE + "BeginCardCheck",
+            OK,
+            terminal_actor(context, session.operator_id),
+            detail=f"nonce={nonce_ref(nonce)}; valid_s={int(self.nonces.ttl_s)}",
+        )
+        try:
+            await self._store.record_audit(event, asyncio.get_running_loop().create_future())
+        except StoreError:
+            self.nonces.withdraw(nonce)
+            await context.abort_with_status(store_unavailable_status())
         return tpb.BeginCardCheckResponse(nonce=nonce, valid_seconds=int(self.nonces.ttl_s))
 
     async def VerifyCard(  # noqa: N802
@@ -275,21 +289,29 @@ class TerminalServicer:
         if self.card_trust is None:
             await self._refuse(context, action, actor, violation("CARD_CHECK_UNAVAILABLE"))
         assert self.card_trust is not None
+        detail = f"purpose={purpose}; nonce={nonce_ref(request.nonce)}"
         spent = self.nonces.spend(request.nonce, session.key)
         if spent is not None:
-            await self._refuse(context, action, actor, violation(spent, "nonce"), detail=f"purpose={purpose}")
+            await self._refuse(context, action, actor, violation(spent, "nonce"), detail=detail)
         holder = self.card_trust.check(request.certificate, request.nonce, request.signature)
         if not isinstance(holder, CardHolder):
             refused = violation(holder.reason, "certificate")
-            detail = f"purpose={purpose}"
             await self._refuse(context, action, actor, refused, subject=holder.juminhyo_code, detail=detail)
         assert isinstance(holder, CardHolder)
         face = face_of(request.face)
         if isinstance(face, Violation):
-            await self._refuse(context, action, actor, face, subject=holder.juminhyo_code)
+            await self._refuse(context, action, actor, face, subject=holder.juminhyo_code, detail=detail)
         assert isinstance(face, FaceItems)
         command = VerifyCardHolder(
-            holder.juminhyo_code, holder.serial, face, purpose, disclose, self._today(), actor, action
+            holder.juminhyo_code,
+            holder.serial,
+            face,
+            purpose,
+            disclose,
+            self._today(),
+            actor,
+            action,
+            nonce_ref(request.nonce),
         )
         checked = await self._write(context, command)
         assert isinstance(checked, CardChecked)

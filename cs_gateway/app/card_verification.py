@@ -46,6 +46,7 @@ class VerifyCardHolder:
     today: date
     actor: Actor
     action: str
+    nonce_ref: str = ""  # security/card_check.nonce_ref: ties the entry to its BeginCardCheck
 
     def __repr__(self) -> str:  # a log line or a traceback never shows the code in full
         return f"VerifyCardHolder(juminhyo_code={mask_identifier(self.juminhyo_code)!r}, purpose={self.purpose!r})"
@@ -89,6 +90,8 @@ def verify_card_holder(tx: TerminalTransaction, command: VerifyCardHolder) -> Ca
     """Handler of VerifyCardHolder: the holder's current record and the comparison (audited)."""
     person = tx.find(command.juminhyo_code)
     base = f"purpose={command.purpose}; card_serial={command.card_serial:x}"
+    if command.nonce_ref:
+        base += f"; nonce={command.nonce_ref}"
     if person is None or person.retired or effective_status(person.record, command.today) not in _CURRENT:
         seq = tx.append_audit(
             AuditEvent(

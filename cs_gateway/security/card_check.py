@@ -17,6 +17,7 @@ the certificate's subject serialNumber, so what the CS looks up is what the card
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 import threading
@@ -48,6 +49,12 @@ SIGNATURE_INVALID = "CARD_SIGNATURE_INVALID"
 MALFORMED = "CARD_MALFORMED"
 
 
+def nonce_ref(nonce: bytes) -> str:
+    """What the audit trail keeps of a nonce: the first 64 bits of its SHA-256 (ties a
+    BeginCardCheck entry to its VerifyCard; the nonce itself is never stored)."""
+    return hashlib.sha256(bytes(nonce)).hexdigest()[:16]
+
+
 @dataclass(slots=True)
 class _Nonce:
     session_key: str
@@ -77,6 +84,11 @@ class NonceTable:
             nonce = secrets.token_bytes(NONCE_BYTES)
             self._nonces[nonce] = _Nonce(session_key, now)
             return nonce
+
+    def withdraw(self, nonce: bytes) -> None:
+        """Forget a nonce that was never given out (its audit entry could not be written)."""
+        with self._lock:
+            self._nonces.pop(bytes(nonce), None)
 
     def spend(self, nonce: bytes, session_key: str) -> str | None:
         """Spend ``nonce`` for this session: None, or why it cannot be used."""

@@ -31,6 +31,8 @@ SEALED_PREFIX = "v1:"
 FIELD = "individual_number"
 _AAD = b"cs-gateway individual_number v1"
 _BYTES_AAD = b"cs-gateway sealed message v1"
+SEALED_SECRET_PREFIX = "s1:"
+_SECRET_AAD = b"cs-gateway operator totp secret v1\x00"  # + the operator id: a secret opens for its own account only
 
 
 class NumberKeyError(Exception):
@@ -78,6 +80,22 @@ class NumberCipher:
             return self._aead.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], _BYTES_AAD)
         except InvalidTag as err:
             raise NumberKeyError("a stored message does not open with this key (wrong key file?)") from err
+
+    def seal_secret(self, secret: str, owner: str) -> str:
+        """An operator's TOTP secret sealed with AES-GCM, bound to ``owner`` (the operator id) by
+        the associated data, so that a sealed secret copied to another account does not open."""
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = self._aead.encrypt(nonce, secret.encode(), _SECRET_AAD + owner.encode())
+        return SEALED_SECRET_PREFIX + base64.b64encode(nonce + sealed).decode()
+
+    def open_secret(self, text: str, owner: str) -> str:
+        if not text.startswith(SEALED_SECRET_PREFIX):
+            raise NumberKeyError("a stored TOTP secret is not sealed (the store was not migrated)")
+        raw = base64.b64decode(text[len(SEALED_SECRET_PREFIX) :])
+        try:
+            return self._aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], _SECRET_AAD + owner.encode()).decode()
+        except InvalidTag as err:
+            raise NumberKeyError("a stored TOTP secret does not open with this key for this operator") from err
 
     def blind(self, number: str) -> str:
         return hmac.new(self._index_key, number.encode(), hashlib.sha256).hexdigest()

@@ -7,7 +7,7 @@ always together with the audit entry that says why.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from .port import Transaction
@@ -17,8 +17,8 @@ from .port import Transaction
 class OperatorAccount:
     operator_id: str
     role: str
-    password_hash: str
-    totp_secret: str
+    password_hash: str = field(repr=False)  # never in a log line or a traceback
+    totp_secret: str = field(repr=False)
     disabled: bool = False
     failed_logins: int = 0
     locked: bool = False

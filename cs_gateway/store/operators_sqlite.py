@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from .at_rest import NumberCipher
 from .operator_port import OperatorAccount
 
 _COLUMNS = (
@@ -12,18 +13,23 @@ _COLUMNS = (
 )
 
 
-def _account(row: tuple) -> OperatorAccount:
+def _account(row: tuple, cipher: NumberCipher) -> OperatorAccount:
+    secret = cipher.open_secret(row[3], row[0])
     return OperatorAccount(
-        row[0], row[1], row[2], row[3], bool(row[4]), int(row[5]), bool(row[6]), int(row[7]), row[8], row[9]
+        row[0], row[1], row[2], secret, bool(row[4]), int(row[5]), bool(row[6]), int(row[7]), row[8], row[9]
     )
 
 
 class SqliteOperators:
+    """The TOTP secret is stored sealed with the store's at-rest cipher (AES-GCM, bound to the
+    operator id; schema migration 9): a copy of the file does not give the second factor away."""
+
     _conn: sqlite3.Connection
+    _cipher: NumberCipher
 
     def operator(self, operator_id: str) -> OperatorAccount | None:
         row = self._conn.execute(f"SELECT {_COLUMNS} FROM operators WHERE operator_id = ?", (operator_id,)).fetchone()
-        return None if row is None else _account(row)
+        return None if row is None else _account(row, self._cipher)
 
     def put_operator(self, account: OperatorAccount) -> None:
         a = account
@@ -33,7 +39,7 @@ class SqliteOperators:
                 a.operator_id,
                 a.role,
                 a.password_hash,
-                a.totp_secret,
+                self._cipher.seal_secret(a.totp_secret, a.operator_id),
                 int(a.disabled),
                 a.failed_logins,
                 int(a.locked),
@@ -44,4 +50,5 @@ class SqliteOperators:
         )
 
     def operators(self) -> list[OperatorAccount]:
-        return [_account(r) for r in self._conn.execute(f"SELECT {_COLUMNS} FROM operators ORDER BY operator_id")]
+        rows = self._conn.execute(f"SELECT {_COLUMNS} FROM operators ORDER BY operator_id").fetchall()
+        return [_account(r, self._cipher) for r in rows]

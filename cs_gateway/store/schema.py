@@ -245,6 +245,20 @@ def _migration_7(conn: sqlite3.Connection, cipher: NumberCipher) -> int:
     return rewritten
 
 
+def _migration_9(conn: sqlite3.Connection, cipher: NumberCipher) -> int:
+    """9 (issue 12): the operators' TOTP secrets at rest. Each is sealed with the store's cipher
+    (AES-GCM under the number key file, bound to its operator id: store/at_rest.py), so that a
+    copy of the file does not give the second factor away; like 7, the caller runs this with
+    ``secure_delete`` on and VACUUMs after, so no clear secret stays in a freed page or the WAL.
+    Returns how many secrets were sealed."""
+    rows = conn.execute("SELECT operator_id, totp_secret FROM operators").fetchall()
+    conn.executemany(
+        "UPDATE operators SET totp_secret = ? WHERE operator_id = ?",
+        [(cipher.seal_secret(secret, operator_id), operator_id) for operator_id, secret in rows],
+    )
+    return len(rows)
+
+
 Migration = str | Callable[[sqlite3.Connection, "NumberCipher"], int]
 MIGRATIONS: tuple[Migration, ...] = (
     *_MIGRATIONS_1_TO_3,
@@ -253,6 +267,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _MIGRATION_6,
     _migration_7,
     _MIGRATION_8,
+    _migration_9,
 )
 
 

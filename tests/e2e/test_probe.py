@@ -20,8 +20,9 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,7 @@ from cryptography.hazmat.primitives import hashes
 from clients.probe import format_table
 from clients.probe_attacks import Outcome
 from cs_gateway.audit.trail import verify
+from cs_gateway.domain.check_digit import make_juminhyo_code
 from cs_gateway.process import GatewayProcess, start_gateway_process, write_dev_config
 from pki.dev_pki import DevPki, init_dev_pki
 from tests.netns import Veth, veth_pair
@@ -61,10 +63,23 @@ GUARD_RULES = {
     "expired-on-open-channel": "validity:expired",
     "crl-rollback": "revocation:CRL_ROLLED_BACK",
     "terminal-no-session": "session:missing",  # and session:unknown (the forged token): each call names its rule
+    "stolen-token": "session:other-certificate",  # then session:unknown over its own certificate
 }
+# The counter-terminal rows that refuse in the service (audited 'refused', not 'denied').
+TERMINAL_ROWS = {
+    "totp-replay", "one-item-search", "card-replay", "card-other-session", "mass-lookup", "password-brute-force",
+}  # fmt: skip
+PROBE_OPERATOR = "probe-operator"
+PROBE_PASSWORD = "probe operator password 2026"
+CARD_PIN = "4711"
 FLOOD_BOUND = 100  # the gateway's default limits.denied_per_identity
 FLOOD_CALLS = 150  # the probe's default --flood-calls
-GUARD_CALLS = {"atena": 2, "reflection": 2, "terminal-no-session": 2}  # Apply + GetRecord; v1alpha + v1
+GUARD_CALLS = {
+    "atena": 2,
+    "reflection": 2,
+    "terminal-no-session": 2,
+    "stolen-token": 2,
+}  # Apply + GetRecord; v1alpha + v1
 NETNS_ATTACKS = {"outside-segment", "unknown-mac"}
 # Refused before any RPC exists. grpcio for Python gives the server no hook into a failed TLS
 # handshake (nor into a connection that never speaks TLS), so the gateway cannot audit these:
@@ -96,6 +111,40 @@ def _write_config(tmp_path: Path, pki: DevPki, veth: Veth | None) -> Path:
     return config
 
 
+def _terminal_material(tmp_path: Path, config: Path) -> list[str]:
+    """A test operator enrolled by the admin command and a card of the card CA (named in the
+    config's [card]), before the gateway starts; the probe's options for them (secrets in 0600 files)."""
+    from urllib.parse import parse_qs, urlparse
+
+    from cs_gateway import operator_commands
+    from cs_gateway.config import load_config
+    from pki.card import CARD_CA_CERT, CARD_CRL, CardFace, init_card_ca, issue_card
+
+    ca_dir = tmp_path / "card-ca"
+    init_card_ca(ca_dir)
+    with config.open("a", encoding="utf-8") as out:
+        out.write(f'\n[card]\nca = "{ca_dir / CARD_CA_CERT}"\ncrl = "{ca_dir / CARD_CRL}"\n')
+    card = tmp_path / "probe.card"
+    face = CardFace("山田　花子", "青森県弘前市大字上白銀町1番地1", date(1987, 10, 3), 2)
+    issue_card(ca_dir, card, make_juminhyo_code("3920174864"), face, CARD_PIN)
+    _, uri = operator_commands.add(load_config(config), PROBE_OPERATOR, "shokai", PROBE_PASSWORD)
+    files = {
+        "password": PROBE_PASSWORD,
+        "totp": parse_qs(urlparse(uri).query)["secret"][0],
+        "pin": CARD_PIN,
+    }
+    for name, value in files.items():
+        (tmp_path / name).touch(mode=0o600)
+        (tmp_path / name).write_text(value + "\n", encoding="utf-8")
+    return [
+        "--operator", PROBE_OPERATOR,
+        "--operator-password-file", str(tmp_path / "password"),
+        "--operator-totp-secret-file", str(tmp_path / "totp"),
+        "--card", str(card),
+        "--card-pin-file", str(tmp_path / "pin"),
+    ]  # fmt: skip
+
+
 def _start_gateway(tmp_path: Path, config: Path) -> GatewayProcess:
     """The gateway as a child process, its log in gateway.log (shown if it does not start)."""
     log = tmp_path / "gateway.log"
@@ -110,13 +159,18 @@ def _start_gateway(tmp_path: Path, config: Path) -> GatewayProcess:
             raise AssertionError(f"{err}{hint}; its log:\n{text[-3000:]}") from err
 
 
-def _run_probe(gateway: GatewayProcess, pki: DevPki, veth: Veth | None, *only: str) -> tuple[int, list[Outcome], str]:
+def _run_probe(
+    gateway: GatewayProcess, pki: DevPki, veth: Veth | None, *only: str, extra: Sequence[str] = ()
+) -> tuple[int, list[Outcome], str]:
     command = [sys.executable, "-m", "clients.probe", "--target", gateway.target, "--pki", str(pki.directory), "--json"]
     if veth is not None:
         command += ["--netns", veth.netns, "--netns-target", f"{veth.host_ip}:{gateway.port}"]
+    command += list(extra)
     if only:
         command += ["--only", *only]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=REPO, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=90, cwd=REPO, check=False)
+    for secret in (PROBE_PASSWORD, CARD_PIN):
+        assert secret not in done.stdout + done.stderr, "the probe printed a secret"
     try:
         outcomes = [Outcome.from_json(r) for r in json.loads(done.stdout)["results"]]
     except (ValueError, KeyError) as err:
@@ -137,6 +191,14 @@ def _denied_rows(store: Path) -> list[sqlite3.Row]:
         conn.close()
 
 
+def _refusal_reasons(store: Path) -> list[tuple[str]]:
+    conn = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+    try:
+        return conn.execute("SELECT reason FROM audit_log WHERE outcome = 'refused'").fetchall()
+    finally:
+        conn.close()
+
+
 def _all_fingerprints(store: Path) -> set[str]:
     conn = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
     try:
@@ -151,15 +213,17 @@ def test_probe_passes_every_attack_and_the_trail_records_each_denial(tmp_path: P
     store = tmp_path / "cs.sqlite3"
     with namespace() as made:
         veth = made if isinstance(made, Veth) else None
-        gateway = _start_gateway(tmp_path, _write_config(tmp_path, pki, veth))
+        config = _write_config(tmp_path, pki, veth)
+        material = _terminal_material(tmp_path, config)
+        gateway = _start_gateway(tmp_path, config)
         try:
-            code, outcomes, table = _run_probe(gateway, pki, veth)
+            code, outcomes, table = _run_probe(gateway, pki, veth, extra=material)
         finally:
             assert gateway.stop() == 0, "the gateway did not stop cleanly after the probe"
 
     by_attack = {o.attack: o for o in outcomes}
     expected_rows = {"baseline", "uniform-refusal", *GUARD_RULES, *HANDSHAKE_ATTACKS}
-    expected_rows |= {"oversized-message", "metadata-flood", "audit-flood", "login-brute-force"}
+    expected_rows |= {"oversized-message", "metadata-flood", "audit-flood", "login-brute-force", *TERMINAL_ROWS}
     assert set(by_attack) == expected_rows, table
     for outcome in outcomes:
         if outcome.attack in NETNS_ATTACKS and veth is None:
@@ -173,6 +237,7 @@ def test_probe_passes_every_attack_and_the_trail_records_each_denial(tmp_path: P
     # it, the fingerprint of the certificate presented and the address it came from.
     rows = _denied_rows(store)
     expected_calls = 0
+    wanted: Counter[tuple[str, str, str]] = Counter()
     for attack, rule in GUARD_RULES.items():
         outcome = by_attack[attack]
         if outcome.verdict == "SKIP":
@@ -184,15 +249,20 @@ def test_probe_passes_every_attack_and_the_trail_records_each_denial(tmp_path: P
             assert len(outcome.guard_calls) == GUARD_CALLS.get(attack, 1), attack
         peer_prefix = f"ipv4:{veth.ns_ip}:" if attack in NETNS_ATTACKS and veth else "ipv4:127.0.0.1:"
         calls = Counter((call.method, call.fingerprint, call.rule or rule) for call in outcome.guard_calls)
-        for (method, fingerprint, reason), count in calls.items():
-            expected_calls += count
+        wanted.update(calls)
+        for method, fingerprint, reason in calls:
             matching = [r for r in rows if r["action"] == method and r["cert_fingerprint"] == fingerprint]
-            matching = [r for r in matching if r["reason"] == reason]
-            assert len(matching) == count, (attack, method, reason, [dict(r) for r in matching])
-            for entry in matching:
+            for entry in (r for r in matching if r["reason"] == reason):
                 assert len(entry["cert_fingerprint"]) == 64
                 assert entry["peer"].startswith(peer_prefix), (attack, entry["peer"])
                 assert entry["spiffe_id"].startswith("spiffe://hirosaki.jukinet.test/"), dict(entry)
+    # (two attacks may make the same call, e.g. a terminal's Lookup refused session:unknown: counted together)
+    for (method, fingerprint, reason), count in wanted.items():
+        expected_calls += count
+        matching = [
+            r for r in rows if (r["action"], r["cert_fingerprint"], r["reason"]) == (method, fingerprint, reason)
+        ]
+        assert len(matching) == count, (method, reason, [dict(r) for r in matching])
     # The audit flood: its denials up to the bound, one cut-off entry, and (the gateway stopped
     # within the window) one entry with the count of the calls refused unaudited.
     (flood_fingerprint,) = by_attack["audit-flood"].fingerprints
@@ -220,6 +290,12 @@ def test_probe_passes_every_attack_and_the_trail_records_each_denial(tmp_path: P
     for attack in HANDSHAKE_ATTACKS:
         assert not set(by_attack[attack].fingerprints) & audited, attack
 
+    # The terminal rows' refusals are in the trail with their true reasons (the caller heard less).
+    reasons = {r[0] for r in _refusal_reasons(store)}
+    for reason in ("TOTP_REPLAYED", "WRONG_PASSWORD", "OPERATOR_LOCKED", "SEARCH_NEEDS_TWO_ITEMS",
+                   "CARD_SIGNATURE_REPLAYED", "CARD_NONCE_OTHER_SESSION", "RATE_LIMITED"):  # fmt: skip
+        assert reason in reasons, (reason, reasons)
+
     # cs-gateway audit verify: the chain and its signed checkpoints are intact.
     conn = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
     try:
@@ -228,7 +304,7 @@ def test_probe_passes_every_attack_and_the_trail_records_each_denial(tmp_path: P
         conn.close()
     assert report.ok, report.describe()
     assert report.entries >= len(rows)
-    assert time.monotonic() - started < 40
+    assert time.monotonic() - started < 60  # the terminal rows add a few seconds (argon2 per login)
 
 
 def test_probe_fails_a_gateway_with_loose_limits(tmp_path: Path) -> None:
@@ -238,14 +314,29 @@ def test_probe_fails_a_gateway_with_loose_limits(tmp_path: Path) -> None:
     config = write_dev_config(tmp_path / "gw.toml", pki_dir=pki.directory, store_path=tmp_path / "cs.sqlite3")
     config.write_text(
         config.read_text(encoding="utf-8")
-        + "\n[limits]\nmax_receive_message_bytes = 1048576\nmax_metadata_bytes = 1048576\n",
+        + "\n[limits]\nmax_receive_message_bytes = 1048576\nmax_metadata_bytes = 1048576\n"
+        + "\n[terminal]\nlookups_per_minute = 100000\n",  # no rate limit to speak of
         encoding="utf-8",
     )
+    material = _terminal_material(tmp_path, config)
     gateway = _start_gateway(tmp_path, config)
     try:
         code, outcomes, table = _run_probe(gateway, pki, None, "oversized-message", "metadata-flood")
+        mass_code, mass, mass_table = _run_probe(
+            gateway, pki, None, "mass-lookup", extra=[*material, "--mass-lookups", "40"]
+        )
+        bare_code, bare, bare_table = _run_probe(gateway, pki, None, *TERMINAL_ROWS, "stolen-token")
     finally:
         gateway.stop()
+    # Bulk extraction that nothing stops is a finding.
+    (row,) = mass
+    assert (row.attack, row.verdict) == ("mass-lookup", "FAIL"), mass_table
+    assert "40 lookups in a row, none refused" in row.note, mass_table
+    assert mass_code == 1
+    # Without an operator or a card, the terminal rows are SKIPped with the reason, never passed.
+    assert {o.attack: o.verdict for o in bare} == dict.fromkeys([*TERMINAL_ROWS, "stolen-token"], "SKIP"), bare_table
+    assert all("needs" in o.note for o in bare), bare_table
+    assert bare_code == 0
     verdicts = {o.attack: o.verdict for o in outcomes}
     assert verdicts == {"baseline": "PASS", "oversized-message": "FAIL", "metadata-flood": "FAIL"}, table
     assert code == 1

@@ -265,3 +265,35 @@ def test_cs_terminal_shows_the_comparison_and_wrong_pins_lock_the_card_file(
     assert "wrong PIN (2 tries left" in out and "the card is now locked" in out
     assert juminhyo_code_of(3) not in out  # the code is shown masked
     assert read_card(path).locked
+
+
+def test_begin_card_check_is_audited_before_its_nonce_is_given_and_verify_card_names_it(cards: Cards) -> None:
+    """The nonce is a terminal operation like the others: its entry (operator, terminal, a
+    reference of the nonce, never the nonce) is durable when the answer arrives; the VerifyCard
+    that spends it repeats the reference, so an auditor ties the two together."""
+    import hashlib
+
+    path = cards.make("audited-nonce", 3)
+    stub, token = terminal(cards, "suzuki")
+    begun = stub.BeginCardCheck(tpb.BeginCardCheckRequest(), metadata=session(token), timeout=30)  # type: ignore[attr-defined]
+    ref = hashlib.sha256(begun.nonce).hexdigest()[:16]
+    entry = last_entry(cards)  # read at once: the answer came only after the commit
+    assert (entry["action"], entry["outcome"], entry["operator_id"], entry["terminal_id"]) == (
+        "/jukinet.cs.v1.TerminalService/BeginCardCheck",
+        "ok",
+        "suzuki",
+        "terminal-01",
+    )
+    assert entry["detail"] == f"nonce={ref}; valid_s={begun.valid_seconds}"
+    assert begun.nonce.hex() not in str(entry.values())
+    request = card_request(path, PIN, begun.nonce, tpb.PURPOSE_IDENTITY_CHECK)
+    stub.VerifyCard(request, metadata=session(token), timeout=30)  # type: ignore[attr-defined]
+    verified = last_entry(cards)
+    assert (verified["action"], verified["outcome"]) == (VERIFY, "ok")
+    assert f"; nonce={ref};" in verified["detail"]
+    # ... and a refusal names it too (the same signature again: a replay)
+    assert refusal(lambda: stub.VerifyCard(request, metadata=session(token), timeout=30)) == (  # type: ignore[attr-defined]
+        PRECONDITION,
+        "CARD_SIGNATURE_REPLAYED",
+    )
+    assert last_entry(cards)["detail"] == f"purpose=identity-check; nonce={ref}"
