@@ -27,12 +27,14 @@ def index_row(person_key: int, record: IdentityRecord) -> tuple[object, ...]:
     )
 
 
+INSERT_INDEX = (
+    "INSERT OR REPLACE INTO search_index (person_id, name_kana, name_kanji, address, birth_date, sex) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
 def write_index(conn: sqlite3.Connection, person_key: int, record: IdentityRecord) -> None:
-    conn.execute(
-        "INSERT OR REPLACE INTO search_index (person_id, name_kana, name_kanji, address, birth_date, sex) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        index_row(person_key, record),
-    )
+    conn.execute(INSERT_INDEX, index_row(person_key, record))
 
 
 def fill_index(conn: sqlite3.Connection, loads: object) -> int:
