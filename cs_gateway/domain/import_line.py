@@ -97,8 +97,13 @@ def command_from_line(data: object) -> UpdateCommand | Violation:
     if unknown:
         return violation("MALFORMED_REQUEST", unknown[0])
     try:
-        values: dict[str, Any] = {name: _text(entry, name) for name in _TEXT}
-        values.update((name, _count(entry, name)) for name in _COUNTS)
+        values: dict[str, Any] = {name: entry.get(name, "") for name in _TEXT}
+        if not all(type(v) is str for v in values.values()):  # one pass; the item named if not
+            values = {name: _text(entry, name) for name in _TEXT}
+        counts = {name: entry.get(name, 0) for name in _COUNTS}
+        if not all(type(v) is int for v in counts.values()):
+            counts = {name: _count(entry, name) for name in _COUNTS}
+        values.update(counts)
         values.update((name, _date(entry, name)) for name in _DATES)
         # as update_from_proto: 0 (unspecified) or an unknown number is refused
         values["sex"] = _enum(entry, "sex", Sex)
