@@ -90,3 +90,5 @@ def _issuer(config: GatewayConfig) -> str:
 def describe(s: OperatorSummary) -> str:
     state = "disabled" if s.disabled else "locked" if s.locked else "active"
     return f"{s.operator_id}\t{s.role}\t{state}\tfailed={s.failed_logins}\tchanged={s.changed_at}"
+
+

@@ -255,9 +255,7 @@ CATALOG: dict[str, tuple[Kind, str, str]] = {
         "the card certificate was not issued by the card CA",
     ),
     "CARD_EXPIRED": (
-        Kind.STATE,
-        "カードの電子証明書の有効期間外です",
-        "the card certificate is expired or not yet valid",
+        Kind.STATE, "カードの電子証明書の有効期間外です", "the card certificate is expired or not yet valid"
     ),
     "CARD_REVOKED": (Kind.STATE, "カードの電子証明書は失効しています", "the card certificate is revoked"),
     "CARD_CRL_UNAVAILABLE": (
