@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlparse
 import grpc
 
 from cs_gateway import operator_commands
-from cs_gateway.config import load_config
+from cs_gateway.config import GatewayConfig, load_config
 from cs_gateway.gen.jukinet.cs.v1 import terminal_service_pb2 as tpb
 from cs_gateway.gen.jukinet.cs.v1 import terminal_service_pb2_grpc as tgrpc
 from cs_gateway.process import write_dev_config
@@ -63,9 +63,15 @@ class Counter:
 
 @contextmanager
 def counter_gateway(
-    tmp_path: Path, dev_pki: DevPki, operators: dict[str, str], terminal_config: str = "", extra_config: str = ""
+    tmp_path: Path,
+    dev_pki: DevPki,
+    operators: dict[str, str],
+    terminal_config: str = "",
+    extra_config: str = "",
+    before_start: Callable[[GatewayConfig], object] | None = None,
 ) -> Iterator[Counter]:
-    """Operators (id -> role) enrolled with PASSWORD, then the gateway started on their store."""
+    """Operators (id -> role) enrolled with PASSWORD, then ``before_start`` (e.g. an 初期移行),
+    then the gateway started on their store."""
     config_path = write_dev_config(tmp_path / "gw.toml", pki_dir=dev_pki.directory, store_path=tmp_path / "cs.sqlite3")
     if terminal_config:
         config_path.write_text(config_path.read_text() + "\n[terminal]\n" + terminal_config)
@@ -76,5 +82,7 @@ def counter_gateway(
     for operator_id, role in operators.items():
         _, uri = operator_commands.add(config, operator_id, role, PASSWORD)
         secrets[operator_id] = parse_qs(urlparse(uri).query)["secret"][0]
+    if before_start is not None:
+        before_start(config)
     with in_process_gateway(config, dev_pki) as gw:
         yield Counter(gw, secrets)

@@ -7,6 +7,10 @@ The hash chain proves that the trail was not edited; it cannot prove that the tr
 that update_seq. Lookups (GetRecord, ...) and replays also carry an update_seq (the version they
 returned); they must point at a stored update, but they do not count as the update's own entry.
 
+The 初期移行 (``cs-gateway store import``) stores a whole file of persons with one entry,
+``store.import``, whose detail names the 更新順番号 it stored (``updates=FIRST-LAST``): that
+entry is the own entry of each of them.
+
 After a retention prune the oldest entries are in the archive; the prune's ``audit.export`` entry
 (itself chained) says up to which update_seq the archive covers (``updates<=N``).
 """
@@ -26,6 +30,8 @@ from .report import is_lookup
 from .trail import anchor_problem
 
 EXPORT_ACTION = "audit.export"
+IMPORT_ACTION = "store.import"
+_IMPORTED = re.compile(r"\bupdates=(\d+)-(\d+)\b")
 _COVERED = re.compile(r"\bupdates<=(\d+)\b")
 _RANGE = re.compile(r"\bseq=(\d+)-(\d+)\b")
 
@@ -69,6 +75,11 @@ def is_update_entry(action: str, detail: str) -> bool:
 def export_detail(first: int, last: int, where: str, sha256: str, covered: int) -> str:
     """What and where to, for the audit.export entry (parsed back by covered_updates)."""
     return f"exported audit entries seq={first}-{last} to {where} sha256={sha256} updates<={covered}"
+
+
+def import_detail(first: int, last: int) -> str:
+    """The part of a store.import entry's detail that says which updates it stored."""
+    return f"updates={first}-{last}"
 
 
 def latest_anchor(conn: sqlite3.Connection) -> tuple[int, str, str, str] | None:
@@ -146,6 +157,13 @@ def crosscheck_updates(conn: sqlite3.Connection) -> CrossCheckReport:
             problems.append(Mismatch(update_seq, "an audit entry points at an update that is not stored", (seq,)))
         elif is_update_entry(action, detail):
             own[update_seq].append(int(seq))
+    for seq, detail in conn.execute(
+        "SELECT seq, detail FROM audit_log WHERE action = ? AND outcome = 'ok'", (IMPORT_ACTION,)
+    ):
+        span = _IMPORTED.search(detail)
+        if span is not None:
+            for update_seq in range(int(span.group(1)), int(span.group(2)) + 1):
+                own[update_seq].append(int(seq))
     for update_seq in sorted(history):
         entries = own.get(update_seq, [])
         if not entries:

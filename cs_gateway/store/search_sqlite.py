@@ -27,12 +27,14 @@ def index_row(person_key: int, record: IdentityRecord) -> tuple[object, ...]:
     )
 
 
+INSERT_INDEX = (
+    "INSERT OR REPLACE INTO search_index (person_id, name_kana, name_kanji, address, birth_date, sex) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
 def write_index(conn: sqlite3.Connection, person_key: int, record: IdentityRecord) -> None:
-    conn.execute(
-        "INSERT OR REPLACE INTO search_index (person_id, name_kana, name_kanji, address, birth_date, sex) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        index_row(person_key, record),
-    )
+    conn.execute(INSERT_INDEX, index_row(person_key, record))
 
 
 def fill_index(conn: sqlite3.Connection, loads: object) -> int:
@@ -79,10 +81,20 @@ def search_sql(
     return sql, args
 
 
+# The current version of each person the index query finds, in one statement (not one query per
+# person found): the index query runs first (MATERIALIZED: its plan stays the index's), then the
+# persons' rows by primary key.
+_FOUND = (
+    "WITH found(person_id) AS MATERIALIZED ({index}) "
+    "SELECT p.person_id, h.record FROM found f JOIN persons p ON p.person_id = f.person_id "
+    "JOIN history h ON h.update_seq = p.update_seq"
+)
+
+
 class SqliteSearch:
     _conn: sqlite3.Connection
 
-    person: Callable[[int], StoredPerson | None]  # SqliteReader's (an annotation: nothing shadowed)
+    _record: Callable[[str], IdentityRecord]  # SqliteReader's (an annotation: nothing shadowed)
 
     def search(
         self,
@@ -94,5 +106,5 @@ class SqliteSearch:
         limit: int,
     ) -> list[StoredPerson]:
         sql, args = search_sql(name=name, address_prefix=address_prefix, birth_date=birth_date, sex=sex)
-        found = [self.person(pid) for (pid,) in self._conn.execute(sql, (*args, limit))]
-        return [p for p in found if p is not None]
+        rows = self._conn.execute(_FOUND.format(index=sql), (*args, limit))
+        return [StoredPerson(person_key=pid, retired=False, record=self._record(text)) for pid, text in rows]

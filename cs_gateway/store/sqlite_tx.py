@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from .at_rest import NumberCipher, default_key_path, open_cipher
 from .interface import StoreError
 from .operators_sqlite import SqliteOperators
 from .schema import migrate
-from .search_sqlite import SqliteSearch, fill_index, write_index
+from .search_sqlite import INSERT_INDEX, SqliteSearch, fill_index, index_row
 
 BUSY_TIMEOUT_S = 30.0
 _FIND = (
@@ -153,6 +154,44 @@ class SqliteReader:
         return out
 
 
+INSERT_CODE = "INSERT OR IGNORE INTO codes (juminhyo_code, person_id) VALUES (?, ?)"
+INSERT_NUMBER = "INSERT OR IGNORE INTO individual_numbers (number_index, person_id) VALUES (?, ?)"
+INSERT_HISTORY = (
+    "INSERT INTO history (update_seq, person_id, juminhyo_code, change_reason, recorded_at, record) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRows:
+    """The rows a stored version adds besides its person's row (codes, the 個人番号's blind index,
+    the history with the number sealed, the search index): put_version executes them one by
+    one, the 初期移行 (bulk_import.py) collects them for executemany."""
+
+    code: tuple[str, int]
+    number: tuple[str, int]
+    history: tuple[int, int, str, int, str, str]
+    index: tuple[object, ...]
+
+
+def version_rows(cipher: NumberCipher, record: IdentityRecord, person_key: int) -> VersionRows:
+    """The rows of ``record`` (with its 更新順番号 and タイムスタンプ) for the person ``person_key``."""
+    assert record.timestamp is not None
+    return VersionRows(
+        (record.juminhyo_code, person_key),
+        (cipher.blind(record.individual_number), person_key),
+        (
+            record.update_seq,
+            person_key,
+            record.juminhyo_code,
+            int(record.change_reason),
+            record.timestamp.isoformat(),
+            cipher.seal_json(record_json(record), record.individual_number),
+        ),
+        index_row(person_key, record),
+    )
+
+
 def open_reader(path: Path, number_key: Path | None = None) -> SqliteReader:
     """A read-only reader of the store's file (autocommit: each read sees the last commit);
     ``number_key``: the 個人番号 key file (default: next to the store, at_rest.default_key_path)."""
@@ -247,27 +286,11 @@ class SqliteTransaction(SqliteOperators, SqliteSearch, SqliteReader):
             )
         if retire_code is not None:
             conn.execute("UPDATE codes SET retired = 1 WHERE juminhyo_code = ?", (retire_code,))
-        conn.execute(
-            "INSERT OR IGNORE INTO codes (juminhyo_code, person_id) VALUES (?, ?)", (record.juminhyo_code, person_key)
-        )
-        conn.execute(
-            "INSERT OR IGNORE INTO individual_numbers (number_index, person_id) VALUES (?, ?)",
-            (self._cipher.blind(record.individual_number), person_key),
-        )
-        assert record.timestamp is not None
-        conn.execute(
-            "INSERT INTO history (update_seq, person_id, juminhyo_code, change_reason, recorded_at, record) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                seq,
-                person_key,
-                record.juminhyo_code,
-                int(record.change_reason),
-                record.timestamp.isoformat(),
-                self._cipher.seal_json(record_json(record), record.individual_number),
-            ),
-        )
-        write_index(conn, person_key, record)
+        rows = version_rows(self._cipher, record, person_key)
+        conn.execute(INSERT_CODE, rows.code)
+        conn.execute(INSERT_NUMBER, rows.number)
+        conn.execute(INSERT_HISTORY, rows.history)
+        conn.execute(INSERT_INDEX, rows.index)
         self._next_seq = seq + 1
         return record
 
