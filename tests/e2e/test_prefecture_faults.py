@@ -58,30 +58,42 @@ def test_prefecture_killed_mid_batch_loses_nothing_and_applies_nothing_twice(tmp
         prefecture.stop()
 
 
-KILLS = 3  # the issue asks for 10; 3 keeps the suite's time bounded (each round restarts the gateway)
+KILLS = 10  # the issue's figure
+ROUND = 300  # updates streamed per round; the CS is killed after KILL_AFTER of them are acknowledged
+KILL_AFTER = 40
 
 
-def test_cs_killed_during_a_stream_then_the_copies_agree(tmp_path: Path, dev_pki: DevPki) -> None:
+def test_cs_killed_10_times_during_a_stream_then_the_copies_agree(tmp_path: Path, dev_pki: DevPki) -> None:
+    """Acceptance (b). Each round restarts the CS, streams updates to it while its notifier drains
+    to the prefecture, and SIGKILLs it as soon as a few updates are acknowledged (the kill lands
+    mid-stream and mid-drain; each round costs little more than a start). Afterwards nothing
+    acknowledged is lost, the prefecture holds every notice once and in order, and the
+    consistency check AGREES."""
     prefecture = start_prefecture(tmp_path, dev_pki)
     config = gateway_config(tmp_path, dev_pki, prefecture.port)
+    store = tmp_path / "cs.sqlite3"
+    acked: dict[str, int] = {}
     try:
         for round_ in range(KILLS):
             gateway = start_gateway(config)
-            acked: dict[str, int] = {}
             progress = threading.Event()
-            base = round_ * 2000
             # distinct persons each round: tennyu_request(i) of this round's range
             worker = threading.Thread(
-                target=_stream_range, args=(dev_pki, gateway.port, base, 2000, acked, progress), daemon=True
+                target=_stream_range,
+                args=(dev_pki, gateway.port, round_ * ROUND, ROUND, acked, progress),
+                daemon=True,
             )
+            before = len(acked)
             worker.start()
-            progress.wait(60)
+            assert progress.wait(60), f"round {round_}: no update acknowledged"
             gateway.kill()
             worker.join(30)
+            assert len(acked) - before >= KILL_AFTER
+        assert len(set(acked.values())) == len(acked)  # no 更新順番号 given twice
         gateway = start_gateway(config)
         try:
-            last = _last_seq(tmp_path / "cs.sqlite3")
-            assert last > 0
+            last = _last_seq(store)
+            assert max(acked.values()) <= last  # every acknowledged update survived the kills
             wait_until(lambda: len(applied_seqs(tmp_path / "prefecture.sqlite3")) == last, 90, "the copy caught up")
             assert applied_seqs(tmp_path / "prefecture.sqlite3") == list(range(1, last + 1))
             report = _consistency(tmp_path)
@@ -99,10 +111,12 @@ def _stream_range(
     from cs_gateway.gen.jukinet.cs.v1 import update_service_pb2_grpc
 
     stub = update_service_pb2_grpc.UpdateServiceStub(channel_for(pki, "kizon-juki", port))
+    seen = 0
     try:
         for result in stub.ApplyStream((tennyu_request(i) for i in range(base, base + count)), timeout=120):
             acked[result.request_id] = result.record.update_seq
-            if len(acked) >= 400:
+            seen += 1
+            if seen >= KILL_AFTER:
                 progress.set()
     except grpc.RpcError:
         pass
