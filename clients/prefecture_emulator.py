@@ -60,7 +60,7 @@ from cryptography import x509
 from clients.emulator_config import EmulatorConfig, load_emulator_config, open_emulator_db, write_emulator_config
 from cs_gateway.domain.consistency_tree import HashTree
 from cs_gateway.domain.masking import mask_identifier
-from cs_gateway.domain.notice_encoding import EncodingError, decode_notice, record_of_notice
+from cs_gateway.domain.notice_encoding import EncodingError, decode_notice, encode_record
 from cs_gateway.gen.jukinet.cs.v1 import prefecture_service_pb2 as pb
 from cs_gateway.gen.jukinet.cs.v1 import prefecture_service_pb2_grpc as pb_grpc
 from cs_gateway.peers.notice_signing import notice_signature_valid
@@ -119,7 +119,7 @@ class PrefectureCopy:
         try:
             last = self.last_seq()
             for notice in notices:
-                reason = self._refusal(notice, last)
+                reason, items = self._refusal(notice, last)
                 if reason == "DUPLICATE":
                     acks.append(pb.NoticeAck(update_seq=notice.update_seq, status=pb.NoticeAck.DUPLICATE))
                     continue
@@ -127,7 +127,7 @@ class PrefectureCopy:
                     conn.execute("INSERT INTO refused (update_seq, reason) VALUES (?, ?)", (notice.update_seq, reason))
                     acks.append(pb.NoticeAck(update_seq=notice.update_seq, status=pb.NoticeAck.REFUSED, reason=reason))
                     break
-                self._apply_one(notice)
+                self._apply_one(notice, items)
                 last = notice.update_seq
                 acks.append(pb.NoticeAck(update_seq=notice.update_seq, status=pb.NoticeAck.APPLIED))
             if any(ack.status == pb.NoticeAck.APPLIED for ack in acks):
@@ -140,9 +140,9 @@ class PrefectureCopy:
         self._applies += 1
         return acks
 
-    def _apply_one(self, notice: pb.SignedNotice) -> None:
+    def _apply_one(self, notice: pb.SignedNotice, items: dict[str, object]) -> None:
+        """``items``: the notice's, decoded once by _refusal (the canonical check included)."""
         conn = self._conn
-        items = decode_notice(notice.body)
         code = str(items["juminhyo_code"])
         previous = str(items["previous_juminhyo_code"])
         if previous and previous != code:  # 住民票コード変更: the old code is no longer a record
@@ -150,7 +150,7 @@ class PrefectureCopy:
         conn.execute(
             "INSERT INTO records (juminhyo_code, update_seq, body) VALUES (?, ?, ?) "
             "ON CONFLICT(juminhyo_code) DO UPDATE SET update_seq = excluded.update_seq, body = excluded.body",
-            (code, notice.update_seq, record_of_notice(notice.body)),
+            (code, notice.update_seq, encode_record(items)),
         )
         conn.execute(
             "INSERT INTO applied (update_seq, juminhyo_code, body, signature) VALUES (?, ?, ?, ?)",
@@ -163,7 +163,7 @@ class PrefectureCopy:
         with _transaction(self._conn) as conn:
             last = self.last_seq()
             for notice in notices:
-                reason = self._refusal(notice, last)
+                reason, _items = self._refusal(notice, last)
                 if reason == "DUPLICATE":
                     acks.append(pb.NoticeAck(update_seq=notice.update_seq, status=pb.NoticeAck.DUPLICATE))
                     continue
@@ -188,7 +188,7 @@ class PrefectureCopy:
             ).fetchall()
             for seq, body, signature in rows:
                 notice = pb.SignedNotice(update_seq=seq, body=bytes(body), signature=bytes(signature))
-                reason = self._refusal(notice, last)
+                reason, items = self._refusal(notice, last)
                 if reason == "OUT_OF_ORDER":
                     break  # a gap: the CS sends the missing one again
                 if reason and reason != "DUPLICATE":
@@ -197,7 +197,7 @@ class PrefectureCopy:
                     conn.execute("INSERT INTO refused (update_seq, reason) VALUES (?, ?)", refused)
                     break
                 if not reason:
-                    self._apply_one(notice)
+                    self._apply_one(notice, items)
                     last, applied = seq, applied + 1
                 conn.execute("DELETE FROM inbox WHERE update_seq = ?", (seq,))
         self._applies += 1
@@ -216,20 +216,21 @@ class PrefectureCopy:
                     bad.append((table, int(seq)))
         return checked, bad
 
-    def _refusal(self, notice: pb.SignedNotice, last: int) -> str:
+    def _refusal(self, notice: pb.SignedNotice, last: int) -> tuple[str, dict[str, object]]:
+        """Why the notice is not applied ("" when it is), and its items (decoded once, here)."""
         if not notice_signature_valid(self._cs, notice.body, notice.signature):
-            return "BAD_SIGNATURE"
+            return "BAD_SIGNATURE", {}
         try:
             items = decode_notice(notice.body)
         except EncodingError:
-            return "MALFORMED"
+            return "MALFORMED", {}
         if items["update_seq"] != notice.update_seq:
-            return "MALFORMED"
+            return "MALFORMED", {}
         if notice.update_seq <= last:
-            return "DUPLICATE"
+            return "DUPLICATE", items
         if notice.update_seq != last + 1:
-            return "OUT_OF_ORDER"
-        return ""
+            return "OUT_OF_ORDER", items
+        return "", items
 
     def records(self) -> list[tuple[str, bytes]]:
         return [
