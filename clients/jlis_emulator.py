@@ -7,9 +7,13 @@ Its own process, certificate (role jlis), configuration and SQLite file.
 - Deliver: recomputes the SHA-256 digest of the body exactly as it arrived and requires it to
   equal the digest sent (DIGEST_MISMATCH), and the signature over that digest to verify against
   the configured CS certificate (tls.cs_cert, pinned: BAD_SIGNATURE); the body must parse as a
-  SofusakiInfo (MALFORMED). 送付先情報 is accepted in the CS's order (OUT_OF_ORDER: not the
-  next after the last stored); one already stored is answered DUPLICATE and stored once. A
-  refusal stores nothing but the refusal itself.
+  SofusakiInfo (MALFORMED). 送付先情報 is accepted in the CS's order (OUT_OF_ORDER: not after
+  the last stored; a gap is accepted, the CS parks one the 機構 keeps refusing and goes on); one
+  already stored is answered DUPLICATE and stored once. A refusal stores nothing but the
+  refusal itself.
+- The 機構's own judgement, which the CS cannot make: a 個人番号 its card management system does
+  not know is refused (UNKNOWN_INDIVIDUAL_NUMBER), every time. Emulated by the list
+  ``[jlis] unknown_individual_numbers`` (default empty).
 
     jlis-emulator serve --config jlis.toml
     jlis-emulator dump --db jlis.sqlite3 [--summary]
@@ -38,6 +42,7 @@ import re
 import signal
 import sqlite3
 import sys
+import tomllib
 from pathlib import Path
 
 import grpc
@@ -67,24 +72,40 @@ def open_db(path: Path) -> sqlite3.Connection:
     return open_emulator_db(path, SCHEMA)
 
 
-def refusal(sent: pb.ForwardedSofusaki, cs_certificate: x509.Certificate, last: int) -> str:
+def unknown_numbers(path: Path) -> frozenset[str]:
+    data = tomllib.loads(Path(path).read_text(encoding="utf-8"))["jlis"]
+    return frozenset(str(n) for n in data.get("unknown_individual_numbers", ()))
+
+
+def refusal(
+    sent: pb.ForwardedSofusaki, cs_certificate: x509.Certificate, last: int, unknown: frozenset[str] = frozenset()
+) -> str:
     """Why this 送付先情報 is not accepted ("" when it is): the proof of "unedited" first."""
     if not hmac.compare_digest(hashlib.sha256(sent.body).digest(), sent.digest):
         return "DIGEST_MISMATCH"
     if not notice_signature_valid(cs_certificate, sent.digest, sent.signature):
         return "BAD_SIGNATURE"
     try:
-        pb.SofusakiInfo.FromString(sent.body)
+        info = pb.SofusakiInfo.FromString(sent.body)
     except DecodeError:
         return "MALFORMED"
-    if sent.sofusaki_seq <= last or (last and sent.sofusaki_seq != last + 1):
+    if sent.sofusaki_seq <= last:
         return "OUT_OF_ORDER"
+    if info.individual_number in unknown:
+        return "UNKNOWN_INDIVIDUAL_NUMBER"
     return ""
 
 
 class CardManagementServicer(pb_grpc.CardManagementServiceServicer):
-    def __init__(self, conn: sqlite3.Connection, cs_certificate: x509.Certificate, trust_domain: str) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        cs_certificate: x509.Certificate,
+        trust_domain: str,
+        unknown: frozenset[str] = frozenset(),
+    ) -> None:
         self._conn = conn
+        self._unknown = unknown
         self._cs = cs_certificate
         self._trust_domain = trust_domain
         self._lock = asyncio.Lock()
@@ -106,7 +127,7 @@ class CardManagementServicer(pb_grpc.CardManagementServiceServicer):
             if row is not None and bytes(row[0]) == request.body:
                 return pb.ForwardAck(sofusaki_seq=seq, status=pb.ForwardAck.DUPLICATE)
             (last,) = self._conn.execute("SELECT COALESCE(MAX(sofusaki_seq), 0) FROM received").fetchone()
-            reason = refusal(request, self._cs, last)
+            reason = refusal(request, self._cs, last, self._unknown)
             if reason:
                 self._conn.execute("INSERT INTO refused (sofusaki_seq, reason) VALUES (?, ?)", (seq, reason))
                 return pb.ForwardAck(sofusaki_seq=seq, status=pb.ForwardAck.REFUSED, reason=reason)
@@ -117,12 +138,12 @@ class CardManagementServicer(pb_grpc.CardManagementServiceServicer):
         return pb.ForwardAck(sofusaki_seq=seq, status=pb.ForwardAck.ACCEPTED)
 
 
-async def serve(config: EmulatorConfig) -> int:
+async def serve(config: EmulatorConfig, unknown: frozenset[str] = frozenset()) -> int:
     conn = open_db(config.db)
     cs_cert = x509.load_pem_x509_certificates(config.cs_cert.read_bytes())[0]
     server = grpc.aio.server()
     pb_grpc.add_CardManagementServiceServicer_to_server(
-        CardManagementServicer(conn, cs_cert, config.trust_domain), server
+        CardManagementServicer(conn, cs_cert, config.trust_domain, unknown), server
     )
     credentials = grpc.ssl_server_credentials(
         [(config.key.read_bytes(), config.cert.read_bytes())],
@@ -197,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     p_dump.add_argument("--summary", action="store_true")
     args = parser.parse_args(argv)
     if args.command == "serve":
-        return asyncio.run(serve(load_config(args.config)))
+        return asyncio.run(serve(load_config(args.config), unknown_numbers(args.config)))
     return dump(args.db, summary=args.summary)
 
 
@@ -212,11 +233,18 @@ def write_config(
     listen: str = "127.0.0.1:0",
     cert_role: str = "jlis",
     trust_domain: str = "hirosaki.jukinet.test",
+    unknown_individual_numbers: tuple[str, ...] = (),
 ) -> Path:
-    """A configuration on the dev PKI (``cert_role``: which certificate it presents, for tests)."""
-    return write_emulator_config(
+    """A configuration on the dev PKI (``cert_role``: which certificate it presents, for tests;
+    ``unknown_individual_numbers``: 個人番号 the 機構 refuses)."""
+    write_emulator_config(
         path, "jlis", pki_dir=pki_dir, db=db, listen=listen, cert_role=cert_role, trust_domain=trust_domain
     )
+    if unknown_individual_numbers:
+        listed = ", ".join(f'"{n}"' for n in unknown_individual_numbers)
+        line = f"unknown_individual_numbers = [{listed}]\n"
+        path.write_text(path.read_text(encoding="utf-8").replace("[jlis]\n", "[jlis]\n" + line, 1), encoding="utf-8")
+    return path
 
 
 def start_process(config: Path, *, timeout: float = 30.0) -> GatewayProcess:

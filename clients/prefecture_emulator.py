@@ -11,10 +11,21 @@ of the 本人確認情報 (the notice items of each person's last notice, by 住
   DUPLICATE and has no second effect. Notices are applied in batches, one transaction each, and
   acknowledged only after the commit. A refused notice (BAD_SIGNATURE, MALFORMED, OUT_OF_ORDER)
   is answered REFUSED, applies nothing, and ends the stream.
+- The inbox: with ``hold = true`` in [prefecture], notices verified in flight are kept in the
+  inbox table (bytes + the CS's signature) and not yet applied, nor acknowledged (an ack means
+  applied); ``prefecture-emulator apply`` applies them, and so does ``serve`` without hold at
+  start (what a crash or a hold left there). Applying from the inbox verifies each notice's
+  signature again over the stored bytes: one changed at rest is refused (INBOX_BAD_SIGNATURE,
+  in the refused table and on the inbox row), not applied, and nothing after it is applied
+  (order); the CS's redelivery of the genuine notice replaces it. ``verify`` checks the
+  signature of every notice the emulator keeps (applied and in the inbox) and names any that
+  fails (exit code 1).
 - TreeNodes / Buckets / Records / FullFile: its copy for the consistency check.
 
     prefecture-emulator serve --config prefecture.toml
     prefecture-emulator dump --db prefecture.sqlite3 [--summary]
+    prefecture-emulator apply --config prefecture.toml     # the inbox, signatures checked again
+    prefecture-emulator verify --config prefecture.toml    # every kept notice's signature
 
 The config:
 
@@ -38,7 +49,9 @@ import re
 import signal
 import sqlite3
 import sys
-from collections.abc import AsyncIterator, Iterable
+import tomllib
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import grpc
@@ -47,7 +60,7 @@ from cryptography import x509
 from clients.emulator_config import EmulatorConfig, load_emulator_config, open_emulator_db, write_emulator_config
 from cs_gateway.domain.consistency_tree import HashTree
 from cs_gateway.domain.masking import mask_identifier
-from cs_gateway.domain.notice_encoding import EncodingError, decode_notice, record_of_notice
+from cs_gateway.domain.notice_encoding import EncodingError, decode_notice, encode_record
 from cs_gateway.gen.jukinet.cs.v1 import prefecture_service_pb2 as pb
 from cs_gateway.gen.jukinet.cs.v1 import prefecture_service_pb2_grpc as pb_grpc
 from cs_gateway.peers.notice_signing import notice_signature_valid
@@ -60,6 +73,8 @@ CREATE TABLE IF NOT EXISTS records (juminhyo_code TEXT PRIMARY KEY, update_seq I
 CREATE TABLE IF NOT EXISTS applied (update_seq INTEGER PRIMARY KEY, juminhyo_code TEXT NOT NULL, body BLOB NOT NULL,
                                     signature BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS refused (id INTEGER PRIMARY KEY, update_seq INTEGER, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS inbox (update_seq INTEGER PRIMARY KEY, body BLOB NOT NULL, signature BLOB NOT NULL,
+                                  refused TEXT);
 """
 
 
@@ -71,28 +86,40 @@ def open_db(path: Path) -> sqlite3.Connection:
     return open_emulator_db(path, SCHEMA)
 
 
+def held(path: Path) -> bool:
+    """``[prefecture] hold``: keep received notices in the inbox instead of applying them."""
+    return bool(tomllib.loads(Path(path).read_text(encoding="utf-8"))["prefecture"].get("hold", False))
+
+
 class PrefectureCopy:
     """The emulator's SQLite copy and the rules by which notices change it."""
 
-    def __init__(self, conn: sqlite3.Connection, cs_certificate: x509.Certificate) -> None:
+    def __init__(self, conn: sqlite3.Connection, cs_certificate: x509.Certificate, *, hold: bool = False) -> None:
         self._conn = conn
         self._cs = cs_certificate
+        self._hold = hold
         self._tree: tuple[tuple[int, int], HashTree] | None = None
         self._applies = 0
+
+    def close(self) -> None:
+        self._conn.close()
 
     def last_seq(self) -> int:
         (last,) = self._conn.execute("SELECT COALESCE(MAX(update_seq), 0) FROM applied").fetchone()
         return int(last)
 
     def apply(self, notices: list[pb.SignedNotice]) -> list[pb.NoticeAck]:
-        """Apply in one transaction; the acks (the last one REFUSED if one was refused)."""
+        """Apply in one transaction; the acks (the last one REFUSED if one was refused). Held:
+        verified and kept in the inbox, not acknowledged."""
+        if self._hold:
+            return self._keep(notices)
         conn = self._conn
         acks: list[pb.NoticeAck] = []
         conn.execute("BEGIN IMMEDIATE")
         try:
             last = self.last_seq()
             for notice in notices:
-                reason = self._refusal(notice, last)
+                reason, items = self._refusal(notice, last)
                 if reason == "DUPLICATE":
                     acks.append(pb.NoticeAck(update_seq=notice.update_seq, status=pb.NoticeAck.DUPLICATE))
                     continue
@@ -100,22 +127,11 @@ class PrefectureCopy:
                     conn.execute("INSERT INTO refused (update_seq, reason) VALUES (?, ?)", (notice.update_seq, reason))
                     acks.append(pb.NoticeAck(update_seq=notice.update_seq, status=pb.NoticeAck.REFUSED, reason=reason))
                     break
-                items = decode_notice(notice.body)
-                code = str(items["juminhyo_code"])
-                previous = str(items["previous_juminhyo_code"])
-                if previous and previous != code:  # 住民票コード変更: the old code is no longer a record
-                    conn.execute("DELETE FROM records WHERE juminhyo_code = ?", (previous,))
-                conn.execute(
-                    "INSERT INTO records (juminhyo_code, update_seq, body) VALUES (?, ?, ?) "
-                    "ON CONFLICT(juminhyo_code) DO UPDATE SET update_seq = excluded.update_seq, body = excluded.body",
-                    (code, notice.update_seq, record_of_notice(notice.body)),
-                )
-                conn.execute(
-                    "INSERT INTO applied (update_seq, juminhyo_code, body, signature) VALUES (?, ?, ?, ?)",
-                    (notice.update_seq, code, notice.body, notice.signature),
-                )
+                self._apply_one(notice, items)
                 last = notice.update_seq
                 acks.append(pb.NoticeAck(update_seq=notice.update_seq, status=pb.NoticeAck.APPLIED))
+            if any(ack.status == pb.NoticeAck.APPLIED for ack in acks):
+                conn.execute("DELETE FROM inbox WHERE update_seq <= ?", (last,))  # a kept copy, now applied
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -124,20 +140,97 @@ class PrefectureCopy:
         self._applies += 1
         return acks
 
-    def _refusal(self, notice: pb.SignedNotice, last: int) -> str:
+    def _apply_one(self, notice: pb.SignedNotice, items: dict[str, object]) -> None:
+        """``items``: the notice's, decoded once by _refusal (the canonical check included)."""
+        conn = self._conn
+        code = str(items["juminhyo_code"])
+        previous = str(items["previous_juminhyo_code"])
+        if previous and previous != code:  # 住民票コード変更: the old code is no longer a record
+            conn.execute("DELETE FROM records WHERE juminhyo_code = ?", (previous,))
+        conn.execute(
+            "INSERT INTO records (juminhyo_code, update_seq, body) VALUES (?, ?, ?) "
+            "ON CONFLICT(juminhyo_code) DO UPDATE SET update_seq = excluded.update_seq, body = excluded.body",
+            (code, notice.update_seq, encode_record(items)),
+        )
+        conn.execute(
+            "INSERT INTO applied (update_seq, juminhyo_code, body, signature) VALUES (?, ?, ?, ?)",
+            (notice.update_seq, code, notice.body, notice.signature),
+        )
+
+    def _keep(self, notices: list[pb.SignedNotice]) -> list[pb.NoticeAck]:
+        """Held: each notice verified in flight is kept in the inbox (replacing a copy kept before)."""
+        acks: list[pb.NoticeAck] = []
+        with _transaction(self._conn) as conn:
+            last = self.last_seq()
+            for notice in notices:
+                reason, _items = self._refusal(notice, last)
+                if reason == "DUPLICATE":
+                    acks.append(pb.NoticeAck(update_seq=notice.update_seq, status=pb.NoticeAck.DUPLICATE))
+                    continue
+                if reason and reason != "OUT_OF_ORDER":  # the order is the apply's business
+                    conn.execute("INSERT INTO refused (update_seq, reason) VALUES (?, ?)", (notice.update_seq, reason))
+                    acks.append(pb.NoticeAck(update_seq=notice.update_seq, status=pb.NoticeAck.REFUSED, reason=reason))
+                    break
+                conn.execute(
+                    "INSERT OR REPLACE INTO inbox (update_seq, body, signature, refused) VALUES (?, ?, ?, NULL)",
+                    (notice.update_seq, notice.body, notice.signature),
+                )
+        return acks
+
+    def apply_inbox(self) -> tuple[int, tuple[int, str] | None]:
+        """Apply the kept notices in order, each verified again over its stored bytes: how many
+        were applied, and the one refused (update_seq, reason) if one was (nothing after it)."""
+        applied, refused = 0, None
+        with _transaction(self._conn) as conn:
+            last = self.last_seq()
+            rows = conn.execute(
+                "SELECT update_seq, body, signature FROM inbox WHERE refused IS NULL ORDER BY update_seq"
+            ).fetchall()
+            for seq, body, signature in rows:
+                notice = pb.SignedNotice(update_seq=seq, body=bytes(body), signature=bytes(signature))
+                reason, items = self._refusal(notice, last)
+                if reason == "OUT_OF_ORDER":
+                    break  # a gap: the CS sends the missing one again
+                if reason and reason != "DUPLICATE":
+                    refused = (seq, f"INBOX_{reason}")
+                    conn.execute("UPDATE inbox SET refused = ? WHERE update_seq = ?", (refused[1], seq))
+                    conn.execute("INSERT INTO refused (update_seq, reason) VALUES (?, ?)", refused)
+                    break
+                if not reason:
+                    self._apply_one(notice, items)
+                    last, applied = seq, applied + 1
+                conn.execute("DELETE FROM inbox WHERE update_seq = ?", (seq,))
+        self._applies += 1
+        return applied, refused
+
+    def verify(self) -> tuple[int, list[tuple[str, int]]]:
+        """Every kept notice's signature checked again: (how many, the failing (table, update_seq))."""
+        bad: list[tuple[str, int]] = []
+        checked = 0
+        for table in ("applied", "inbox"):
+            for seq, body, signature in self._conn.execute(
+                f"SELECT update_seq, body, signature FROM {table} ORDER BY update_seq"  # noqa: S608 - fixed names
+            ):
+                checked += 1
+                if not notice_signature_valid(self._cs, bytes(body), bytes(signature)):
+                    bad.append((table, int(seq)))
+        return checked, bad
+
+    def _refusal(self, notice: pb.SignedNotice, last: int) -> tuple[str, dict[str, object]]:
+        """Why the notice is not applied ("" when it is), and its items (decoded once, here)."""
         if not notice_signature_valid(self._cs, notice.body, notice.signature):
-            return "BAD_SIGNATURE"
+            return "BAD_SIGNATURE", {}
         try:
             items = decode_notice(notice.body)
         except EncodingError:
-            return "MALFORMED"
+            return "MALFORMED", {}
         if items["update_seq"] != notice.update_seq:
-            return "MALFORMED"
+            return "MALFORMED", {}
         if notice.update_seq <= last:
-            return "DUPLICATE"
+            return "DUPLICATE", items
         if notice.update_seq != last + 1:
-            return "OUT_OF_ORDER"
-        return ""
+            return "OUT_OF_ORDER", items
+        return "", items
 
     def records(self) -> list[tuple[str, bytes]]:
         return [
@@ -159,6 +252,18 @@ class PrefectureCopy:
             if row is not None:
                 out.append((code, bytes(row[0])))
         return out
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 class PrefectureServicer(pb_grpc.PrefectureServiceServicer):
@@ -251,13 +356,19 @@ def _depth(context: grpc.aio.ServicerContext) -> int:
     return 6
 
 
-async def serve(config: EmulatorConfig) -> int:
-    conn = open_db(config.db)
+def _copy(config: EmulatorConfig, *, hold: bool = False) -> PrefectureCopy:
     cs_cert = x509.load_pem_x509_certificates(config.cs_cert.read_bytes())[0]
+    return PrefectureCopy(open_db(config.db), cs_cert, hold=hold)
+
+
+async def serve(config: EmulatorConfig, *, hold: bool = False) -> int:
+    copy = _copy(config, hold=hold)
+    if not hold:  # what a crash or a hold left in the inbox, verified again
+        applied, refused = copy.apply_inbox()
+        if applied or refused:
+            print(json.dumps({"inbox_applied": applied, "inbox_refused": refused}), flush=True)
     server = grpc.aio.server()
-    pb_grpc.add_PrefectureServiceServicer_to_server(
-        PrefectureServicer(PrefectureCopy(conn, cs_cert), config.trust_domain), server
-    )
+    pb_grpc.add_PrefectureServiceServicer_to_server(PrefectureServicer(copy, config.trust_domain), server)
     credentials = grpc.ssl_server_credentials(
         [(config.key.read_bytes(), config.cert.read_bytes())],
         root_certificates=config.ca.read_bytes(),
@@ -273,7 +384,7 @@ async def serve(config: EmulatorConfig) -> int:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     await server.stop(2)
-    conn.close()
+    copy.close()
     return 0
 
 
@@ -282,7 +393,12 @@ def dump(db: Path, *, summary: bool) -> int:
     (count,) = conn.execute("SELECT COUNT(*) FROM records").fetchone()
     (applied, last) = conn.execute("SELECT COUNT(*), COALESCE(MAX(update_seq), 0) FROM applied").fetchone()
     (refused,) = conn.execute("SELECT COUNT(*) FROM refused").fetchone()
-    print(json.dumps({"records": count, "notices_applied": applied, "last_update_seq": last, "refused": refused}))
+    try:
+        (kept, kept_refused) = conn.execute("SELECT COUNT(*), COUNT(refused) FROM inbox").fetchone()
+    except sqlite3.OperationalError:  # a file from before the inbox
+        kept, kept_refused = 0, 0
+    summary = {"records": count, "notices_applied": applied, "last_update_seq": last, "refused": refused}
+    print(json.dumps({**summary, "inbox": kept, "inbox_refused": kept_refused}))
     if not summary:
         for code, seq, body in conn.execute(
             "SELECT juminhyo_code, update_seq, body FROM records ORDER BY juminhyo_code"
@@ -305,9 +421,19 @@ def main(argv: list[str] | None = None) -> int:
     p_dump = sub.add_parser("dump", help="what the copy holds (identifiers masked)")
     p_dump.add_argument("--db", type=Path, required=True)
     p_dump.add_argument("--summary", action="store_true")
+    for name, text in (("apply", "apply the inbox (signatures checked again)"), ("verify", "check every kept notice")):
+        sub.add_parser(name, help=text).add_argument("--config", type=Path, required=True)
     args = parser.parse_args(argv)
     if args.command == "serve":
-        return asyncio.run(serve(load_config(args.config)))
+        return asyncio.run(serve(load_config(args.config), hold=held(args.config)))
+    if args.command == "apply":
+        applied, refused = _copy(load_config(args.config)).apply_inbox()
+        print(json.dumps({"applied": applied, "refused": refused}))
+        return 1 if refused else 0
+    if args.command == "verify":
+        checked, bad = _copy(load_config(args.config)).verify()
+        print(json.dumps({"checked": checked, "bad_signature": [{"table": t, "update_seq": s} for t, s in bad]}))
+        return 1 if bad else 0
     return dump(args.db, summary=args.summary)
 
 
@@ -326,11 +452,16 @@ def write_config(
     listen: str = "127.0.0.1:0",
     cert_role: str = "prefecture",
     trust_domain: str = "hirosaki.jukinet.test",
+    hold: bool = False,
 ) -> Path:
-    """A configuration on the dev PKI (``cert_role``: which certificate it presents, for tests)."""
-    return write_emulator_config(
+    """A configuration on the dev PKI (``cert_role``: which certificate it presents, for tests;
+    ``hold``: keep received notices in the inbox)."""
+    write_emulator_config(
         path, "prefecture", pki_dir=pki_dir, db=db, listen=listen, cert_role=cert_role, trust_domain=trust_domain
     )
+    if hold:
+        path.write_text(path.read_text(encoding="utf-8").replace("[prefecture]\n", "[prefecture]\nhold = true\n", 1))
+    return path
 
 
 def start_process(config: Path, *, timeout: float = 30.0) -> GatewayProcess:

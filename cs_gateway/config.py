@@ -112,6 +112,8 @@ class JlisConfig:
     server_name: str = "localhost"
     retry_initial_s: float = 0.2
     retry_max_s: float = 10.0
+    backlog_warn_age_s: int = 300  # an unforwarded 送付先情報 older than this: health warning
+    park_after_refusals: int = 3  # refused by the 機構 this many times in a row: parked, the queue moves on
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,14 @@ _SCHEMA: dict[str, dict[str, type]] = {
         "retry_initial_s": float,
         "retry_max_s": float,
     },
-    "jlis": {"target": str, "server_name": str, "retry_initial_s": float, "retry_max_s": float},
+    "jlis": {
+        "target": str,
+        "server_name": str,
+        "retry_initial_s": float,
+        "retry_max_s": float,
+        "backlog_warn_age_s": int,
+        "park_after_refusals": int,
+    },
 }
 _REQUIRED = {
     "gateway": ("listen", "municipality_code", "trust_domain"),
@@ -293,7 +302,7 @@ def _jlis(data: dict[str, Any]) -> JlisConfig:
         raise ConfigError("jlis.target: required key is missing")
     _check_listen(data["target"], "jlis.target")
     config = JlisConfig(**data)
-    for name in ("retry_initial_s", "retry_max_s"):
+    for name in ("retry_initial_s", "retry_max_s", "backlog_warn_age_s", "park_after_refusals"):
         if getattr(config, name) <= 0:
             raise ConfigError(f"jlis.{name}: must be positive")
     return config

@@ -55,6 +55,7 @@ log = get_logger("cs_gateway.server")
 EXIT_WRITER_DIED = 3
 STOP_GRACE_S = 5.0
 NOTIFIER_HEALTH = "jukinet.cs.v1.PrefectureNotifier"  # NOT_SERVING: the outbox's backlog is too old
+FORWARDER_HEALTH = "jukinet.cs.v1.JlisForwarder"  # NOT_SERVING: the oldest unforwarded 送付先情報 is too old
 WRITER_DIED_GRACE_S = 1.0  # the calls in flight have their answer (UNAVAILABLE) by then
 
 
@@ -337,7 +338,15 @@ async def start_gateway(config: GatewayConfig, *, today: Today = jst_today) -> R
             await health.set_service(NOTIFIER_HEALTH, True)
             notifier.start()
         if config.jlis is not None:
-            forwarder = JlisForwarder(config, config.jlis, store, certificates)
+            forwarder = JlisForwarder(
+                config,
+                config.jlis,
+                store,
+                certificates,
+                registry=metrics.registry,
+                on_stale=lambda stale: health.set_service(FORWARDER_HEALTH, not stale),
+            )
+            await health.set_service(FORWARDER_HEALTH, True)
             forwarder.start()
     except BaseException:
         # Off the loop thread (close() waits for the loop): the writer process signs the chain

@@ -240,14 +240,24 @@ class Notifier:
                     await self._store.submit(MarkDelivered(seqs, actor), loop.create_future())
 
             sender = asyncio.create_task(send())
+
+            def writes_failed(task: asyncio.Task[None]) -> None:
+                if not task.cancelled() and task.exception() is not None:
+                    call.cancel()  # wakes the read below, which then raises what broke the writes
+
+            sender.add_done_callback(writes_failed)
             try:
                 while True:
-                    reading = asyncio.ensure_future(call.read())
-                    done, _ = await asyncio.wait({reading, sender}, return_when=asyncio.FIRST_COMPLETED)
-                    if sender in done:
-                        reading.cancel()
-                        sender.result()  # raises what broke the writes
-                    ack = reading.result()
+                    # one await per ack (no task or wait set per ack: this loop runs per notice)
+                    try:
+                        ack = await call.read()
+                    except asyncio.CancelledError:
+                        if sender.done() and not sender.cancelled() and sender.exception() is not None:
+                            sender.result()  # raises what broke the writes
+                        this = asyncio.current_task()
+                        if this is not None and this.cancelling():
+                            raise  # the notifier is stopping
+                        raise ConnectionError("the stream was cancelled") from None
                     if ack is grpc.aio.EOF:
                         raise ConnectionError("the prefecture ended the stream")
                     if not unacked or ack.update_seq != unacked[0]:

@@ -7,8 +7,9 @@ waits on the busy timeout instead of forking the audit chain.
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -130,14 +131,40 @@ class SqliteReader:
         ).fetchall()
         return [(seq, self._open(notice)) for seq, notice in rows]
 
-    def pending_sofusaki(self, limit: int = 100, after: int = 0) -> list[tuple[int, bytes, bytes]]:
-        """送付先情報 not yet acknowledged by the 機構, in the order received: (number, body, digest)."""
+    def pending_sofusaki(
+        self, limit: int = 100, after: int = 0, skip: Collection[int] = ()
+    ) -> list[tuple[int, bytes, bytes]]:
+        """送付先情報 not yet acknowledged by the 機構, in the order received: (number, body, digest);
+        ``skip``: numbers left out (those parked as refused by the 機構)."""
         return [
             (seq, self._cipher.open_bytes(bytes(body)), bytes(digest))
             for seq, body, digest in self._conn.execute(
-                "SELECT seq, body, digest FROM sofusaki WHERE forwarded_at IS NULL AND seq > ? ORDER BY seq LIMIT ?",
-                (after, limit),
+                "SELECT seq, body, digest FROM sofusaki WHERE forwarded_at IS NULL AND seq > ? "
+                "AND seq NOT IN (SELECT value FROM json_each(?)) ORDER BY seq LIMIT ?",
+                (after, json.dumps(sorted(skip)), limit),
             )
+        ]
+
+    def sofusaki_backlog(self, skip: Collection[int] = ()) -> tuple[int, str | None]:
+        """How many 送付先情報 wait for the 機構 (``skip`` left out), and when the oldest arrived."""
+        skipped = json.dumps(sorted(skip))
+        (count,) = self._conn.execute(
+            "SELECT COUNT(*) FROM sofusaki WHERE forwarded_at IS NULL AND seq NOT IN (SELECT value FROM json_each(?))",
+            (skipped,),
+        ).fetchone()
+        row = self._conn.execute(
+            "SELECT received_at FROM sofusaki WHERE forwarded_at IS NULL AND seq NOT IN "
+            "(SELECT value FROM json_each(?)) ORDER BY seq LIMIT 1",
+            (skipped,),
+        ).fetchone()
+        return int(count), (row[0] if row else None)
+
+    def audited_subjects(self, action: str) -> list[tuple[str, str]]:
+        """(request_id, reason) of every audit entry of ``action`` (the parked 送付先情報: their
+        park is an audit entry, the durable record of the decision)."""
+        return [
+            (str(r), str(reason))
+            for r, reason in self._conn.execute("SELECT request_id, reason FROM audit_log WHERE action = ?", (action,))
         ]
 
     def current_records(self) -> list[tuple[str, dict[str, object]]]:

@@ -35,20 +35,23 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _gateway(root: Path, pki: DevPki, jlis_port: int) -> GatewayProcess:
+def _gateway(root: Path, pki: DevPki, jlis_port: int, extra: str = "") -> GatewayProcess:
     config = write_dev_config(root / "gateway.toml", pki_dir=pki.directory, store_path=root / "cs.sqlite3")
     with config.open("a", encoding="utf-8") as out:
-        out.write(f'\n[jlis]\ntarget = "127.0.0.1:{jlis_port}"\nretry_initial_s = 0.1\nretry_max_s = 0.5\n')
+        out.write(f'\n[jlis]\ntarget = "127.0.0.1:{jlis_port}"\nretry_initial_s = 0.1\nretry_max_s = 0.5\n{extra}')
     return start_gateway_process(config)
 
 
-def _jlis(root: Path, pki: DevPki, *, port: int = 0, cert_role: str = "jlis") -> GatewayProcess:
+def _jlis(
+    root: Path, pki: DevPki, *, port: int = 0, cert_role: str = "jlis", unknown: tuple[str, ...] = ()
+) -> GatewayProcess:
     config = jlis_emulator.write_config(
         root / "jlis.toml",
         pki_dir=pki.directory,
         db=root / "jlis.sqlite3",
         listen=f"127.0.0.1:{port}",
         cert_role=cert_role,
+        unknown_individual_numbers=unknown,
     )
     return jlis_emulator.start_process(config)
 
@@ -195,3 +198,113 @@ def test_a_peer_with_the_wrong_role_is_sent_nothing_and_it_is_audited(tmp_path: 
     finally:
         gateway.stop()
         impostor.stop()
+
+
+@pytest.mark.parametrize("fault", ["expired", "revoked", "unknown-issuer"])
+def test_a_jlis_with_an_expired_revoked_or_unpinned_certificate_is_sent_nothing(
+    tmp_path: Path, dev_pki: DevPki, fault: str
+) -> None:
+    import shutil
+    from datetime import UTC, datetime, timedelta
+
+    from pki.crl import revoke
+    from pki.lifecycle import issue
+
+    pki = DevPki.open(Path(shutil.copytree(dev_pki.directory, tmp_path / "pki")))
+    now = datetime.now(UTC)
+    if fault == "expired":
+        issue(pki.directory, "jlis", "jlis-bad", not_before=now - timedelta(days=10), not_after=now - timedelta(days=1))
+    elif fault == "revoked":
+        issued = issue(pki.directory, "jlis", "jlis-bad", days=30)
+        revoke(pki.directory, issued.cert_path, "keyCompromise")
+    else:  # a sibling intermediate under the same root: TLS accepts it, the CS's pin for jlis does not
+        sibling = pki.load_root().issue_intermediate("another 機構 issuing CA")
+        leaf = sibling.issue("jlis", "jlis-bad", trust_domain=pki.trust_domain)
+        (pki.directory / "jlis-bad.crt").write_bytes(leaf.cert_pem)
+        (pki.directory / "jlis-bad.key").write_bytes(leaf.key_pem)
+    jlis = _jlis(tmp_path, pki, cert_role="jlis-bad")
+    gateway = _gateway(tmp_path, pki, jlis.port)
+    try:
+        _submit(pki, gateway.port, sample_sofusaki())
+        wait_until(lambda: _audit(tmp_path, "peers.jlis.connect") != [], 20, "the refusal audited")
+        outcome, reason = _audit(tmp_path, "peers.jlis.connect")[0]
+        expected = {"expired": "tls:", "revoked": "revocation:", "unknown-issuer": "issuer:unknown-ca"}[fault]
+        assert outcome == "denied" and reason.startswith(expected), reason
+        assert _received(tmp_path) == [] and jlis_emulator.refusals(tmp_path / "jlis.sqlite3") == []  # nothing sent
+        assert _stored(tmp_path)[0][2] is None  # still waiting
+    finally:
+        gateway.stop()
+        jlis.stop()
+
+
+def _metric(url: str, name: str) -> float:
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=5) as reply:  # noqa: S310 - loopback, our own listener
+        for line in reply.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+    raise AssertionError(f"{name} not exported")
+
+
+def test_one_the_jlis_keeps_refusing_is_parked_after_3_and_the_queue_moves_on_with_backlog_metrics(
+    tmp_path: Path, dev_pki: DevPki
+) -> None:
+    """The 機構 down: the backlog and its age are metrics, and past jlis.backlog_warn_age_s a
+    health warning. Then up, refusing the second 送付先情報 for good (a 個人番号 it does not
+    know): refused 3 times (each audited), parked (audited, a gauge), and the third is
+    forwarded; the warning clears (a parked one is not backlog). After a restart of the CS the
+    parked one stays parked (read back from the audit trail) and new ones flow."""
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    port = _free_port()
+    extra = "backlog_warn_age_s = 1\npark_after_refusals = 3\n"
+    gateway = _gateway(tmp_path, dev_pki, port, extra)
+    jlis = None
+    try:
+        url = gateway.metrics_url
+        assert url is not None
+        health = health_pb2_grpc.HealthStub(channel_for(dev_pki, "kizon-juki", gateway.port))
+
+        def forwarder() -> int:
+            request = health_pb2.HealthCheckRequest(service="jukinet.cs.v1.JlisForwarder")
+            return health.Check(request, timeout=5).status
+
+        assert forwarder() == health_pb2.HealthCheckResponse.SERVING
+        for i in range(3):
+            _submit(dev_pki, gateway.port, sample_sofusaki(i))
+        wait_until(lambda: _metric(url, "cs_gateway_sofusaki_stale") == 1, 20, "the warning")
+        assert forwarder() == health_pb2.HealthCheckResponse.NOT_SERVING
+        assert health.Check(health_pb2.HealthCheckRequest(service=""), timeout=5).status == (
+            health_pb2.HealthCheckResponse.SERVING
+        )
+        assert _metric(url, "cs_gateway_sofusaki_backlog") == 3
+        assert _metric(url, "cs_gateway_sofusaki_oldest_age_seconds") > 1
+
+        refused_number = sample_sofusaki(1).individual_number
+        jlis = _jlis(tmp_path, dev_pki, port=port, unknown=(refused_number,))
+        wait_until(lambda: [s for s, *_ in _received(tmp_path)] == [1, 3], 30, "the first and the third")
+        assert jlis_emulator.refusals(tmp_path / "jlis.sqlite3") == [(2, "UNKNOWN_INDIVIDUAL_NUMBER")] * 3
+        parked = _audit(tmp_path, "peers.jlis.sofusaki_parked")
+        assert parked == [("refused", "UNKNOWN_INDIVIDUAL_NUMBER")]
+        assert _audit(tmp_path, "peers.jlis.deliver") == [("error", "UNKNOWN_INDIVIDUAL_NUMBER")] * 3
+        wait_until(lambda: _metric(url, "cs_gateway_sofusaki_stale") == 0, 20, "the warning cleared")
+        assert forwarder() == health_pb2.HealthCheckResponse.SERVING
+        assert _metric(url, "cs_gateway_sofusaki_parked") == 1
+        assert _metric(url, "cs_gateway_sofusaki_backlog") == 0
+        assert _metric(url, "cs_gateway_sofusaki_forwarded_total") == 2
+        assert [f is None for _s, _b, f in _stored(tmp_path)] == [False, True, False]  # kept, not forwarded
+    finally:
+        gateway.stop()
+
+    gateway = _gateway(tmp_path, dev_pki, port, extra)
+    try:
+        _submit(dev_pki, gateway.port, sample_sofusaki(3))
+        wait_until(lambda: [s for s, *_ in _received(tmp_path)] == [1, 3, 4], 30, "a new one after the restart")
+        assert gateway.metrics_url is not None
+        assert _metric(gateway.metrics_url, "cs_gateway_sofusaki_parked") == 1
+        assert len(jlis_emulator.refusals(tmp_path / "jlis.sqlite3")) == 3  # the parked one is not sent again
+    finally:
+        gateway.stop()
+        if jlis is not None:
+            jlis.stop()

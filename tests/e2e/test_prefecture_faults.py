@@ -58,30 +58,42 @@ def test_prefecture_killed_mid_batch_loses_nothing_and_applies_nothing_twice(tmp
         prefecture.stop()
 
 
-KILLS = 3  # the issue asks for 10; 3 keeps the suite's time bounded (each round restarts the gateway)
+KILLS = 10  # the issue's figure
+ROUND = 300  # updates streamed per round; the CS is killed after KILL_AFTER of them are acknowledged
+KILL_AFTER = 40
 
 
-def test_cs_killed_during_a_stream_then_the_copies_agree(tmp_path: Path, dev_pki: DevPki) -> None:
+def test_cs_killed_10_times_during_a_stream_then_the_copies_agree(tmp_path: Path, dev_pki: DevPki) -> None:
+    """Acceptance (b). Each round restarts the CS, streams updates to it while its notifier drains
+    to the prefecture, and SIGKILLs it as soon as a few updates are acknowledged (the kill lands
+    mid-stream and mid-drain; each round costs little more than a start). Afterwards nothing
+    acknowledged is lost, the prefecture holds every notice once and in order, and the
+    consistency check AGREES."""
     prefecture = start_prefecture(tmp_path, dev_pki)
     config = gateway_config(tmp_path, dev_pki, prefecture.port)
+    store = tmp_path / "cs.sqlite3"
+    acked: dict[str, int] = {}
     try:
         for round_ in range(KILLS):
             gateway = start_gateway(config)
-            acked: dict[str, int] = {}
             progress = threading.Event()
-            base = round_ * 2000
             # distinct persons each round: tennyu_request(i) of this round's range
             worker = threading.Thread(
-                target=_stream_range, args=(dev_pki, gateway.port, base, 2000, acked, progress), daemon=True
+                target=_stream_range,
+                args=(dev_pki, gateway.port, round_ * ROUND, ROUND, acked, progress),
+                daemon=True,
             )
+            before = len(acked)
             worker.start()
-            progress.wait(60)
+            assert progress.wait(60), f"round {round_}: no update acknowledged"
             gateway.kill()
             worker.join(30)
+            assert len(acked) - before >= KILL_AFTER
+        assert len(set(acked.values())) == len(acked)  # no 更新順番号 given twice
         gateway = start_gateway(config)
         try:
-            last = _last_seq(tmp_path / "cs.sqlite3")
-            assert last > 0
+            last = _last_seq(store)
+            assert max(acked.values()) <= last  # every acknowledged update survived the kills
             wait_until(lambda: len(applied_seqs(tmp_path / "prefecture.sqlite3")) == last, 90, "the copy caught up")
             assert applied_seqs(tmp_path / "prefecture.sqlite3") == list(range(1, last + 1))
             report = _consistency(tmp_path)
@@ -99,10 +111,12 @@ def _stream_range(
     from cs_gateway.gen.jukinet.cs.v1 import update_service_pb2_grpc
 
     stub = update_service_pb2_grpc.UpdateServiceStub(channel_for(pki, "kizon-juki", port))
+    seen = 0
     try:
         for result in stub.ApplyStream((tennyu_request(i) for i in range(base, base + count)), timeout=120):
             acked[result.request_id] = result.record.update_seq
-            if len(acked) >= 400:
+            seen += 1
+            if seen >= KILL_AFTER:
                 progress.set()
     except grpc.RpcError:
         pass
@@ -137,6 +151,61 @@ def test_a_tampered_notice_is_refused_by_the_prefecture(tmp_path: Path, dev_pki:
         assert applied_seqs(tmp_path / "prefecture.sqlite3") == [1]
     finally:
         prefecture.stop()
+
+
+def _emulator(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "clients.prefecture_emulator", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
+
+
+def _flip_stored(db: Path, table: str, seq: int) -> None:
+    conn = sqlite3.connect(db)
+    (body,) = conn.execute(f"SELECT body FROM {table} WHERE update_seq = ?", (seq,)).fetchone()  # noqa: S608
+    body = bytearray(body)
+    body[len(body) // 2] ^= 0x01  # one byte changed at rest, the CS's signature kept
+    conn.execute(f"UPDATE {table} SET body = ? WHERE update_seq = ?", (bytes(body), seq))  # noqa: S608
+    conn.commit()
+    conn.close()
+
+
+def test_a_notice_tampered_in_the_prefectures_inbox_is_refused_and_reported(tmp_path: Path, dev_pki: DevPki) -> None:
+    from clients import prefecture_emulator
+
+    db = tmp_path / "prefecture.sqlite3"
+    signer = NoticeSigner(dev_pki.key_path("cs"), dev_pki.cert_path("cs"))
+    config = prefecture_emulator.write_config(tmp_path / "held.toml", pki_dir=dev_pki.directory, db=db, hold=True)
+    prefecture = prefecture_emulator.start_process(config)
+    try:  # held: verified in flight, kept in the inbox, neither applied nor acknowledged
+        stub = pb_grpc.PrefectureServiceStub(channel_for(dev_pki, "cs", prefecture.port))
+        assert list(stub.DeliverNotices(iter([_notice(s, signer) for s in (1, 2, 3)]), timeout=10)) == []
+    finally:
+        prefecture.stop()
+    assert applied_seqs(db) == []
+    assert _emulator("verify", "--config", str(config)).returncode == 0
+    _flip_stored(db, "inbox", 2)  # behind the emulator's back, in its SQLite file
+    verify = _emulator("verify", "--config", str(config))
+    assert verify.returncode == 1 and '"bad_signature": [{"table": "inbox", "update_seq": 2}]' in verify.stdout
+    applied = _emulator("apply", "--config", str(config))
+    assert applied.returncode == 1, applied.stdout + applied.stderr
+    assert '"applied": 1' in applied.stdout and '"refused": [2, "INBOX_BAD_SIGNATURE"]' in applied.stdout
+    assert applied_seqs(db) == [1]  # the tampered one is not applied, nor anything after it (order)
+    summary = _emulator("dump", "--db", str(db), "--summary").stdout
+    assert '"inbox": 2' in summary and '"inbox_refused": 1' in summary and '"refused": 1' in summary
+
+    # the CS's redelivery of the genuine notice replaces the tampered copy; 3 follows
+    plain = prefecture_emulator.write_config(tmp_path / "prefecture.toml", pki_dir=dev_pki.directory, db=db)
+    prefecture = prefecture_emulator.start_process(plain)
+    try:
+        stub = pb_grpc.PrefectureServiceStub(channel_for(dev_pki, "cs", prefecture.port))
+        acks = list(stub.DeliverNotices(iter([_notice(2, signer), _notice(3, signer)]), timeout=10))
+        assert [a.status for a in acks] == [pb.NoticeAck.APPLIED, pb.NoticeAck.APPLIED]
+    finally:
+        prefecture.stop()
+    assert applied_seqs(db) == [1, 2, 3]
+    assert _emulator("verify", "--config", str(plain)).returncode == 0  # the inbox holds nothing now
+    _flip_stored(db, "applied", 1)  # an applied notice changed at rest: named by verify
+    verify = _emulator("verify", "--config", str(plain))
+    assert verify.returncode == 1 and '[{"table": "applied", "update_seq": 1}]' in verify.stdout
 
 
 def test_a_server_with_another_role_is_sent_nothing_and_the_attempt_is_audited(tmp_path: Path, dev_pki: DevPki) -> None:
