@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from datetime import date
+from functools import lru_cache
 
 from ..domain.enums import Sex
 from ..domain.record import IdentityRecord
@@ -14,14 +15,20 @@ from ..domain.registry import StoredPerson
 from ..domain.search_keys import KANA, address_key, name_key
 
 _TOP = "\U0010ffff"  # sorts after every character: prefix <= key < prefix + _TOP
+# The index keys of a name or an address are pure functions of its text, and the same names and
+# addresses come again and again in one municipality (a 大字 and its 番地, a family's kana): the
+# writer keeps the last few thousand (a few hundred KB at most) instead of normalising each time.
+_KEYS_CACHED = 4096
+_name_key = lru_cache(maxsize=_KEYS_CACHED)(name_key)
+_address_key = lru_cache(maxsize=_KEYS_CACHED)(address_key)
 
 
 def index_row(person_key: int, record: IdentityRecord) -> tuple[object, ...]:
     return (
         person_key,
-        name_key(record.name_kana)[1] if record.name_kana else "",
-        name_key(record.name_kanji)[1],
-        address_key(record.address),
+        _name_key(record.name_kana)[1] if record.name_kana else "",
+        _name_key(record.name_kanji)[1],
+        _address_key(record.address),
         record.birth_date.isoformat(),
         int(record.sex),
     )

@@ -195,11 +195,14 @@ class SqliteTransaction(SqliteOperators, SqliteSearch, SqliteReader):
         self._now = now
         self._next_seq = read_last_seq(conn) + 1
         self._audit_head: tuple[int, str] | None = None
+        # (個人番号, its sealed token) of the version put last: its change notice reuses the token
+        self._sealed: tuple[str, str] | None = None
 
     # -- the batch's lifecycle (WriterCore) -------------------------------------------------------
 
     def begin(self) -> None:
         self._audit_head = None  # re-read inside this transaction: other processes may append too
+        self._sealed = None
         self._conn.execute("BEGIN IMMEDIATE")
 
     def commit(self) -> None:
@@ -211,6 +214,7 @@ class SqliteTransaction(SqliteOperators, SqliteSearch, SqliteReader):
             self._conn.execute("ROLLBACK")
         self._next_seq = read_last_seq(self._conn) + 1
         self._audit_head = None
+        self._sealed = None
 
     def close(self) -> None:
         """Sign the chain head (a clean stop leaves nothing unsigned), then close."""
@@ -255,6 +259,9 @@ class SqliteTransaction(SqliteOperators, SqliteSearch, SqliteReader):
             (self._cipher.blind(record.individual_number), person_key),
         )
         assert record.timestamp is not None
+        number = record.individual_number
+        sealed = self._cipher.seal(number)
+        self._sealed = (number, sealed)
         conn.execute(
             "INSERT INTO history (update_seq, person_id, juminhyo_code, change_reason, recorded_at, record) "
             "VALUES (?, ?, ?, ?, ?, ?)",
@@ -264,7 +271,7 @@ class SqliteTransaction(SqliteOperators, SqliteSearch, SqliteReader):
                 record.juminhyo_code,
                 int(record.change_reason),
                 record.timestamp.isoformat(),
-                self._cipher.seal_json(record_json(record), record.individual_number),
+                self._cipher.seal_json(record_json(record), number, sealed),
             ),
         )
         write_index(conn, person_key, record)
@@ -278,9 +285,12 @@ class SqliteTransaction(SqliteOperators, SqliteSearch, SqliteReader):
         )
 
     def enqueue_notice(self, record: IdentityRecord) -> None:
+        number = record.individual_number
+        last = self._sealed
+        sealed = last[1] if last is not None and last[0] == number else None  # the version's token
         self._conn.execute(
             "INSERT INTO outbox (update_seq, notice) VALUES (?, ?)",
-            (record.update_seq, self._cipher.seal_json(notice_json(record), record.individual_number)),
+            (record.update_seq, self._cipher.seal_json(notice_json(record), number, sealed)),
         )
 
     def criteria_hmac(self, kind: str, value: str) -> str:
