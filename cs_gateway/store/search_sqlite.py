@@ -34,12 +34,19 @@ def index_row(person_key: int, record: IdentityRecord) -> tuple[object, ...]:
     )
 
 
+_COLUMNS = ("name_kana", "name_kanji", "address", "birth_date", "sex")
+# A person's row is inserted with the first version; a later version rewrites it only when one of
+# its keys changed (most changes, a 世帯主 or a status, change none): INSERT OR REPLACE would
+# delete and re-insert the row in the table and in each of its five indexes every time.
+_WRITE_INDEX = (
+    f"INSERT INTO search_index (person_id, {', '.join(_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?) "
+    f"ON CONFLICT (person_id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _COLUMNS)} "
+    f"WHERE {' OR '.join(f'{c} IS NOT excluded.{c}' for c in _COLUMNS)}"
+)
+
+
 def write_index(conn: sqlite3.Connection, person_key: int, record: IdentityRecord) -> None:
-    conn.execute(
-        "INSERT OR REPLACE INTO search_index (person_id, name_kana, name_kanji, address, birth_date, sex) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        index_row(person_key, record),
-    )
+    conn.execute(_WRITE_INDEX, index_row(person_key, record))
 
 
 def fill_index(conn: sqlite3.Connection, loads: object) -> int:

@@ -80,6 +80,15 @@ class SqliteReader:
     def __init__(self, conn: sqlite3.Connection, cipher: NumberCipher) -> None:
         self._conn = conn
         self._cipher = cipher
+        self._last_blind = ("", "")  # (個人番号, its blind index): an update looks it up, then stores it
+
+    def _blind(self, number: str) -> str:
+        last = self._last_blind
+        if last[0] == number and number:
+            return last[1]
+        blind = self._cipher.blind(number)
+        self._last_blind = (number, blind)
+        return blind
 
     def _record(self, text: str) -> IdentityRecord:
         return record_from_dict(self._open(text))
@@ -96,7 +105,7 @@ class SqliteReader:
     def individual_number_holder(self, individual_number: str) -> int | None:
         row = self._conn.execute(
             "SELECT person_id FROM individual_numbers WHERE number_index = ?",
-            (self._cipher.blind(individual_number),),
+            (self._blind(individual_number),),
         ).fetchone()
         return row[0] if row else None
 
@@ -251,15 +260,15 @@ class SqliteTransaction(SqliteOperators, SqliteSearch, SqliteReader):
             )
         if retire_code is not None:
             conn.execute("UPDATE codes SET retired = 1 WHERE juminhyo_code = ?", (retire_code,))
+        number = record.individual_number
         conn.execute(
             "INSERT OR IGNORE INTO codes (juminhyo_code, person_id) VALUES (?, ?)", (record.juminhyo_code, person_key)
         )
         conn.execute(
             "INSERT OR IGNORE INTO individual_numbers (number_index, person_id) VALUES (?, ?)",
-            (self._cipher.blind(record.individual_number), person_key),
+            (self._blind(number), person_key),
         )
         assert record.timestamp is not None
-        number = record.individual_number
         sealed = self._cipher.seal(number)
         self._sealed = (number, sealed)
         conn.execute(
