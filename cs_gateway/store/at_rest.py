@@ -98,14 +98,21 @@ class NumberCipher:
             raise NumberKeyError("a stored TOTP secret does not open with this key for this operator") from err
 
     def blind(self, number: str) -> str:
-        return hmac.new(self._index_key, number.encode(), hashlib.sha256).hexdigest()
+        return hmac.digest(self._index_key, number.encode(), "sha256").hex()  # one-shot: = hmac.new().hexdigest()
 
-    def seal_json(self, text: str, number: str) -> str:
-        """``text`` (compact JSON with ``"individual_number":"<number>"`` once) with the number sealed."""
+    def seal_json(self, text: str, number: str, sealed: str | None = None) -> str:
+        """``text`` (compact JSON with ``"individual_number":"<number>"`` once) with the number
+        sealed; ``sealed``: the number's token from ``seal(number)`` when the caller already has
+        one (the same 個人番号 stored twice, in a version and in its notice, is sealed once: the
+        second row holds a copy of the same ciphertext, no nonce is used for a second plaintext)."""
         clear = f'"{FIELD}":"{number}"'
         if text.count(clear) != 1:
             raise ValueError("the stored JSON does not carry the 個人番号 exactly once")
-        return text.replace(clear, f'"{FIELD}":"{self.seal(number)}"')
+        if sealed is None:
+            sealed = self.seal(number)
+        elif not sealed.startswith(SEALED_PREFIX):
+            raise ValueError("not a sealed 個人番号")
+        return text.replace(clear, f'"{FIELD}":"{sealed}"')
 
     def open_dict(self, data: dict[str, Any]) -> dict[str, Any]:
         data[FIELD] = self.open(data[FIELD])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from datetime import date
+from functools import lru_cache
 
 from ..domain.enums import Sex
 from ..domain.record import IdentityRecord
@@ -14,27 +15,40 @@ from ..domain.registry import StoredPerson
 from ..domain.search_keys import KANA, address_key, name_key
 
 _TOP = "\U0010ffff"  # sorts after every character: prefix <= key < prefix + _TOP
+# The index keys of a name or an address are pure functions of its text, and the same names and
+# addresses come again and again in one municipality (a 大字 and its 番地, a family's kana): the
+# writer keeps the last few thousand (a few hundred KB at most) instead of normalising each time.
+_KEYS_CACHED = 4096
+_name_key = lru_cache(maxsize=_KEYS_CACHED)(name_key)
+_address_key = lru_cache(maxsize=_KEYS_CACHED)(address_key)
 
 
 def index_row(person_key: int, record: IdentityRecord) -> tuple[object, ...]:
     return (
         person_key,
-        name_key(record.name_kana)[1] if record.name_kana else "",
-        name_key(record.name_kanji)[1],
-        address_key(record.address),
+        _name_key(record.name_kana)[1] if record.name_kana else "",
+        _name_key(record.name_kanji)[1],
+        _address_key(record.address),
         record.birth_date.isoformat(),
         int(record.sex),
     )
 
 
-INSERT_INDEX = (
-    "INSERT OR REPLACE INTO search_index (person_id, name_kana, name_kanji, address, birth_date, sex) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
+_COLUMNS = ("name_kana", "name_kanji", "address", "birth_date", "sex")
+# The 初期移行 (bulk_import.py) fills an empty table: a plain insert.
+INSERT_INDEX = f"INSERT INTO search_index (person_id, {', '.join(_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)"
+# A person's row is inserted with the first version; a later version rewrites it only when one of
+# its keys changed (most changes, a 世帯主 or a status, change none): INSERT OR REPLACE would
+# delete and re-insert the row in the table and in each of its five indexes every time.
+WRITE_INDEX = (
+    f"INSERT INTO search_index (person_id, {', '.join(_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?) "
+    f"ON CONFLICT (person_id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _COLUMNS)} "
+    f"WHERE {' OR '.join(f'{c} IS NOT excluded.{c}' for c in _COLUMNS)}"
 )
 
 
 def write_index(conn: sqlite3.Connection, person_key: int, record: IdentityRecord) -> None:
-    conn.execute(INSERT_INDEX, index_row(person_key, record))
+    conn.execute(WRITE_INDEX, index_row(person_key, record))
 
 
 def fill_index(conn: sqlite3.Connection, loads: object) -> int:

@@ -27,7 +27,7 @@ from .at_rest import NumberCipher, default_key_path, open_cipher
 from .interface import StoreError
 from .operators_sqlite import SqliteOperators
 from .schema import migrate
-from .search_sqlite import INSERT_INDEX, SqliteSearch, fill_index, index_row
+from .search_sqlite import WRITE_INDEX, SqliteSearch, fill_index, index_row
 
 BUSY_TIMEOUT_S = 30.0
 _FIND = (
@@ -82,6 +82,15 @@ class SqliteReader:
     def __init__(self, conn: sqlite3.Connection, cipher: NumberCipher) -> None:
         self._conn = conn
         self._cipher = cipher
+        self._last_blind = ("", "")  # (個人番号, its blind index): an update looks it up, then stores it
+
+    def _blind(self, number: str) -> str:
+        last = self._last_blind
+        if last[0] == number and number:
+            return last[1]
+        blind = self._cipher.blind(number)
+        self._last_blind = (number, blind)
+        return blind
 
     def _record(self, text: str) -> IdentityRecord:
         return record_from_dict(self._open(text))
@@ -98,7 +107,7 @@ class SqliteReader:
     def individual_number_holder(self, individual_number: str) -> int | None:
         row = self._conn.execute(
             "SELECT person_id FROM individual_numbers WHERE number_index = ?",
-            (self._cipher.blind(individual_number),),
+            (self._blind(individual_number),),
         ).fetchone()
         return row[0] if row else None
 
@@ -201,19 +210,28 @@ class VersionRows:
     index: tuple[object, ...]
 
 
-def version_rows(cipher: NumberCipher, record: IdentityRecord, person_key: int) -> VersionRows:
-    """The rows of ``record`` (with its 更新順番号 and タイムスタンプ) for the person ``person_key``."""
+def version_rows(
+    cipher: NumberCipher,
+    record: IdentityRecord,
+    person_key: int,
+    *,
+    blind: str | None = None,
+    sealed: str | None = None,
+) -> VersionRows:
+    """The rows of ``record`` (with its 更新順番号 and タイムスタンプ) for the person ``person_key``;
+    ``blind`` / ``sealed``: the 個人番号's blind index / sealed token when the caller has them already
+    (the writer computes each once per update and reuses them for the lookup and the notice)."""
     assert record.timestamp is not None
     return VersionRows(
         (record.juminhyo_code, person_key),
-        (cipher.blind(record.individual_number), person_key),
+        (blind if blind is not None else cipher.blind(record.individual_number), person_key),
         (
             record.update_seq,
             person_key,
             record.juminhyo_code,
             int(record.change_reason),
             record.timestamp.isoformat(),
-            cipher.seal_json(record_json(record), record.individual_number),
+            cipher.seal_json(record_json(record), record.individual_number, sealed),
         ),
         index_row(person_key, record),
     )
@@ -261,11 +279,14 @@ class SqliteTransaction(SqliteOperators, SqliteSearch, SqliteReader):
         self._now = now
         self._next_seq = read_last_seq(conn) + 1
         self._audit_head: tuple[int, str] | None = None
+        # (個人番号, its sealed token) of the version put last: its change notice reuses the token
+        self._sealed: tuple[str, str] | None = None
 
     # -- the batch's lifecycle (WriterCore) -------------------------------------------------------
 
     def begin(self) -> None:
         self._audit_head = None  # re-read inside this transaction: other processes may append too
+        self._sealed = None
         self._conn.execute("BEGIN IMMEDIATE")
 
     def commit(self) -> None:
@@ -277,6 +298,7 @@ class SqliteTransaction(SqliteOperators, SqliteSearch, SqliteReader):
             self._conn.execute("ROLLBACK")
         self._next_seq = read_last_seq(self._conn) + 1
         self._audit_head = None
+        self._sealed = None
 
     def close(self) -> None:
         """Sign the chain head (a clean stop leaves nothing unsigned), then close."""
@@ -313,11 +335,14 @@ class SqliteTransaction(SqliteOperators, SqliteSearch, SqliteReader):
             )
         if retire_code is not None:
             conn.execute("UPDATE codes SET retired = 1 WHERE juminhyo_code = ?", (retire_code,))
-        rows = version_rows(self._cipher, record, person_key)
+        number = record.individual_number
+        sealed = self._cipher.seal(number)
+        self._sealed = (number, sealed)
+        rows = version_rows(self._cipher, record, person_key, blind=self._blind(number), sealed=sealed)
         conn.execute(INSERT_CODE, rows.code)
         conn.execute(INSERT_NUMBER, rows.number)
         conn.execute(INSERT_HISTORY, rows.history)
-        conn.execute(INSERT_INDEX, rows.index)
+        conn.execute(WRITE_INDEX, rows.index)
         self._next_seq = seq + 1
         return record
 
@@ -328,9 +353,12 @@ class SqliteTransaction(SqliteOperators, SqliteSearch, SqliteReader):
         )
 
     def enqueue_notice(self, record: IdentityRecord) -> None:
+        number = record.individual_number
+        last = self._sealed
+        sealed = last[1] if last is not None and last[0] == number else None  # the version's token
         self._conn.execute(
             "INSERT INTO outbox (update_seq, notice) VALUES (?, ?)",
-            (record.update_seq, self._cipher.seal_json(notice_json(record), record.individual_number)),
+            (record.update_seq, self._cipher.seal_json(notice_json(record), number, sealed)),
         )
 
     def criteria_hmac(self, kind: str, value: str) -> str:
