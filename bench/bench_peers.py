@@ -31,6 +31,7 @@ import grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from clients.emulator_copy import put_records  # noqa: E402
 from clients.prefecture_emulator import open_db  # noqa: E402
 from clients.synthetic import juminhyo_code_of, tennyu_request  # noqa: E402
 from cs_gateway.app.consistency import check_by_tree  # noqa: E402
@@ -73,9 +74,7 @@ def consistency(root: Path, pki: DevPki, records: int) -> tuple[float, float]:
     for i in range(records, records + 33):
         peer[juminhyo_code_of(i)] = encode_record(_items(i))
     conn = open_db(root / "prefecture.sqlite3")
-    conn.execute("BEGIN")
-    conn.executemany("INSERT INTO records (juminhyo_code, update_seq, body) VALUES (?, 0, ?)", list(peer.items()))
-    conn.execute("COMMIT")
+    put_records(conn, peer.items())
     conn.close()
     full_bytes = sum(len(code) + len(body) for code, body in peer.items())
     process = start_prefecture(root, pki)

@@ -38,6 +38,7 @@ import re
 import signal
 import sqlite3
 import sys
+import threading
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
@@ -45,6 +46,7 @@ import grpc
 from cryptography import x509
 
 from clients.emulator_config import EmulatorConfig, load_emulator_config, open_emulator_db, write_emulator_config
+from clients.emulator_copy import copy_bodies, copy_records, copy_tree, prepare_copy, put_record
 from cs_gateway.domain.consistency_tree import HashTree
 from cs_gateway.domain.masking import mask_identifier
 from cs_gateway.domain.notice_encoding import EncodingError, decode_notice, record_of_notice
@@ -56,7 +58,6 @@ from cs_gateway.security.identity import AUTH_CONTEXT_CERT_KEY, IdentityError, i
 
 APPLY_BATCH = 256
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS records (juminhyo_code TEXT PRIMARY KEY, update_seq INTEGER NOT NULL, body BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS applied (update_seq INTEGER PRIMARY KEY, juminhyo_code TEXT NOT NULL, body BLOB NOT NULL,
                                     signature BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS refused (id INTEGER PRIMARY KEY, update_seq INTEGER, reason TEXT NOT NULL);
@@ -68,7 +69,9 @@ def load_config(path: Path) -> EmulatorConfig:
 
 
 def open_db(path: Path) -> sqlite3.Connection:
-    return open_emulator_db(path, SCHEMA)
+    conn = open_emulator_db(path, SCHEMA)
+    prepare_copy(conn)
+    return conn
 
 
 class PrefectureCopy:
@@ -79,6 +82,7 @@ class PrefectureCopy:
         self._cs = cs_certificate
         self._tree: tuple[tuple[int, int], HashTree] | None = None
         self._applies = 0
+        self._lock = threading.Lock()  # apply and the tree's digest fill share the connection
 
     def last_seq(self) -> int:
         (last,) = self._conn.execute("SELECT COALESCE(MAX(update_seq), 0) FROM applied").fetchone()
@@ -88,6 +92,12 @@ class PrefectureCopy:
         """Apply in one transaction; the acks (the last one REFUSED if one was refused)."""
         conn = self._conn
         acks: list[pb.NoticeAck] = []
+        with self._lock:
+            return self._apply(conn, notices, acks)
+
+    def _apply(
+        self, conn: sqlite3.Connection, notices: list[pb.SignedNotice], acks: list[pb.NoticeAck]
+    ) -> list[pb.NoticeAck]:
         conn.execute("BEGIN IMMEDIATE")
         try:
             last = self.last_seq()
@@ -105,11 +115,7 @@ class PrefectureCopy:
                 previous = str(items["previous_juminhyo_code"])
                 if previous and previous != code:  # 住民票コード変更: the old code is no longer a record
                     conn.execute("DELETE FROM records WHERE juminhyo_code = ?", (previous,))
-                conn.execute(
-                    "INSERT INTO records (juminhyo_code, update_seq, body) VALUES (?, ?, ?) "
-                    "ON CONFLICT(juminhyo_code) DO UPDATE SET update_seq = excluded.update_seq, body = excluded.body",
-                    (code, notice.update_seq, record_of_notice(notice.body)),
-                )
+                put_record(conn, code, notice.update_seq, record_of_notice(notice.body))
                 conn.execute(
                     "INSERT INTO applied (update_seq, juminhyo_code, body, signature) VALUES (?, ?, ?, ?)",
                     (notice.update_seq, code, notice.body, notice.signature),
@@ -140,25 +146,20 @@ class PrefectureCopy:
         return ""
 
     def records(self) -> list[tuple[str, bytes]]:
-        return [
-            (code, bytes(body))
-            for code, body in self._conn.execute("SELECT juminhyo_code, body FROM records ORDER BY juminhyo_code")
-        ]
+        with self._lock:
+            return copy_records(self._conn)
 
     def tree(self, depth: int) -> HashTree:
         (version,) = self._conn.execute("PRAGMA data_version").fetchone()
         key = (self._applies, int(version))
         if self._tree is None or self._tree[0] != key or self._tree[1].depth != depth:
-            self._tree = (key, HashTree.build(self.records(), depth))
+            with self._lock:
+                self._tree = (key, copy_tree(self._conn, depth))
         return self._tree[1]
 
     def bodies(self, codes: Iterable[str]) -> list[tuple[str, bytes]]:
-        out = []
-        for code in codes:
-            row = self._conn.execute("SELECT body FROM records WHERE juminhyo_code = ?", (code,)).fetchone()
-            if row is not None:
-                out.append((code, bytes(row[0])))
-        return out
+        with self._lock:
+            return copy_bodies(self._conn, codes)
 
 
 class PrefectureServicer(pb_grpc.PrefectureServiceServicer):
