@@ -17,13 +17,14 @@ import orjson
 
 from ..audit.event import AuditEvent
 from ..audit.trail import AuditTrail, AuditWriteError, head
-from ..domain.change_notice import NOTICE_ITEMS
+from ..domain.change_notice import NOTICE_ITEMS, change_notice
 from ..domain.record import IdentityRecord
 from ..domain.record_codec import record_from_dict
 from ..domain.registry import StoredPerson
 from .at_rest import NumberCipher, default_key_path, open_cipher
 from .interface import StoreError
 from .operators_sqlite import SqliteOperators
+from .record_digests import current_digest_rows, stored_digest
 from .schema import migrate
 from .search_sqlite import SqliteSearch, fill_index, write_index
 
@@ -153,6 +154,25 @@ class SqliteReader:
         return out
 
 
+    def current_digest_rows(self) -> list[tuple[bytes, bytes]]:
+        """(code, record digest) of every person, by code (record_digests.py)."""
+        return current_digest_rows(self._conn, self._cipher)
+
+    def current_records_of(self, codes: list[str]) -> dict[str, dict[str, object]]:
+        """The notice items of the current version of the persons with these codes."""
+        out: dict[str, dict[str, object]] = {}
+        for code in codes:
+            row = self._conn.execute(
+                "SELECT h.record FROM persons p JOIN history h ON h.update_seq = p.update_seq "
+                "WHERE p.juminhyo_code = ?",
+                (code,),
+            ).fetchone()
+            if row is not None:
+                record = self._open(row[0])
+                out[code] = {name: record[name] for name in NOTICE_ITEMS}
+        return out
+
+
 def open_reader(path: Path, number_key: Path | None = None) -> SqliteReader:
     """A read-only reader of the store's file (autocommit: each read sees the last commit);
     ``number_key``: the 個人番号 key file (default: next to the store, at_rest.default_key_path)."""
@@ -236,14 +256,16 @@ class SqliteTransaction(SqliteOperators, SqliteSearch, SqliteReader):
         conn = self._conn
         seq = self._next_seq
         record = record.with_stored(seq, self._now())
+        digest = stored_digest(self._cipher, change_notice(record))  # the consistency check's leaf
         if person_key is None:
             person_key = conn.execute(
-                "INSERT INTO persons (juminhyo_code, update_seq) VALUES (?, ?)", (record.juminhyo_code, seq)
+                "INSERT INTO persons (juminhyo_code, update_seq, record_digest) VALUES (?, ?, ?)",
+                (record.juminhyo_code, seq, digest),
             ).lastrowid
         else:
             conn.execute(
-                "UPDATE persons SET juminhyo_code = ?, update_seq = ? WHERE person_id = ?",
-                (record.juminhyo_code, seq, person_key),
+                "UPDATE persons SET juminhyo_code = ?, update_seq = ?, record_digest = ? WHERE person_id = ?",
+                (record.juminhyo_code, seq, digest, person_key),
             )
         if retire_code is not None:
             conn.execute("UPDATE codes SET retired = 1 WHERE juminhyo_code = ?", (retire_code,))

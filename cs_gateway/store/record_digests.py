@@ -1,0 +1,44 @@
+"""Each person's record digest, kept beside the person (persons.record_digest, migration 10).
+
+The digest is consistency_tree.record_digest of the current version's notice items: SHA-256 of
+the canonical record encoding, which holds the clear 個人番号. Stored as such, it would let
+whoever holds the file find a number by trying the 10**11 candidates against the record's
+other (clear) items. So the file keeps it sealed: AES-256 of its two 16-byte blocks under a key
+derived from the store's 個人番号 key (at_rest.NumberCipher.seal_digest). A digest is uniformly
+random and unique, so the blocks never repeat and the deterministic mode shows nothing of them;
+it lets the consistency check open a million digests in one call (``current_digest_rows``)
+instead of a million.
+
+``stored_digest`` is the one function that makes the stored value: the writer (put_version),
+migration 10, and any other writer of persons (a bulk import) call it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from typing import Any
+
+from ..domain.consistency_tree import DIGEST_BYTES, record_digest
+from .at_rest import NumberCipher
+
+
+def stored_digest(cipher: NumberCipher, items: Mapping[str, Any]) -> bytes:
+    """The value of persons.record_digest for a version with these notice items."""
+    return cipher.seal_digest(record_digest(items))
+
+
+def current_digest_rows(conn: sqlite3.Connection, cipher: NumberCipher) -> list[tuple[bytes, bytes]]:
+    """(code as ASCII bytes, record digest) of every person, in code order: one scan of the
+    persons table by its code index, one call to open the digests."""
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    rows = cursor.execute(
+        "SELECT CAST(juminhyo_code AS BLOB), record_digest FROM persons ORDER BY juminhyo_code"
+    ).fetchall()
+    if any(digest is None for _, digest in rows):
+        raise sqlite3.DatabaseError("a person without its record digest (the store was not migrated)")
+    clear = cipher.open_digests(b"".join(digest for _, digest in rows))
+    return [
+        (code, clear[i * DIGEST_BYTES : (i + 1) * DIGEST_BYTES]) for i, (code, _) in enumerate(rows)
+    ]
