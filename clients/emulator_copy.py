@@ -72,9 +72,7 @@ def copy_tree(conn: sqlite3.Connection, depth: int) -> HashTree:
     _fill_missing_digests(conn)
     cursor = conn.cursor()
     cursor.row_factory = None
-    rows = cursor.execute(
-        "SELECT CAST(juminhyo_code AS BLOB), digest FROM records ORDER BY juminhyo_code"
-    ).fetchall()
+    rows = cursor.execute("SELECT CAST(juminhyo_code AS BLOB), digest FROM records ORDER BY juminhyo_code").fetchall()
     return HashTree.from_rows(rows, depth)
 
 

@@ -12,6 +12,8 @@ of the 本人確認情報 (the notice items of each person's last notice, by 住
   acknowledged only after the commit. A refused notice (BAD_SIGNATURE, MALFORMED, OUT_OF_ORDER)
   is answered REFUSED, applies nothing, and ends the stream.
 - TreeNodes / Buckets / Records / FullFile: its copy for the consistency check.
+- With ``[relay] target``: passes every applied notice on to the 全国サーバー (the 機構
+  emulator), as signed by the CS, in order (clients/notice_relay.py).
 
     prefecture-emulator serve --config prefecture.toml
     prefecture-emulator dump --db prefecture.sqlite3 [--summary]
@@ -27,6 +29,9 @@ The config:
     cert = "pki/dev/prefecture.crt"
     key = "pki/dev/prefecture.key"
     cs_cert = "pki/dev/cs.crt"
+    [relay]                       # optional: the 全国サーバー
+    target = "127.0.0.1:50071"
+    server_name = "localhost"
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from cryptography import x509
 
 from clients.emulator_config import EmulatorConfig, load_emulator_config, open_emulator_db, write_emulator_config
 from clients.emulator_copy import copy_bodies, copy_records, copy_tree, prepare_copy, put_record
+from clients.notice_relay import relay_forever
 from cs_gateway.domain.consistency_tree import HashTree
 from cs_gateway.domain.masking import mask_identifier
 from cs_gateway.domain.notice_encoding import EncodingError, decode_notice, record_of_notice
@@ -163,23 +169,31 @@ class PrefectureCopy:
 
 
 class PrefectureServicer(pb_grpc.PrefectureServiceServicer):
-    def __init__(self, copy: PrefectureCopy, trust_domain: str) -> None:
+    """The notices and the copy as PrefectureService serves them. ``sender_role``: who may
+    deliver notices (the CS here; the 都道府県サーバー at the 全国サーバー, which it relays
+    to); the copy is read by the CS only."""
+
+    def __init__(self, copy: PrefectureCopy, trust_domain: str, *, sender_role: str = "cs") -> None:
         self._copy = copy
         self._trust_domain = trust_domain
+        self._sender_role = sender_role
 
-    async def _caller_is_cs(self, context: grpc.aio.ServicerContext) -> None:
+    async def _caller_is(self, context: grpc.aio.ServicerContext, role: str) -> None:
         certs = context.auth_context().get(AUTH_CONTEXT_CERT_KEY) or [b""]
         try:
-            identity = identity_from_pem(certs[0], self._trust_domain, frozenset({"cs"}))
+            identity = identity_from_pem(certs[0], self._trust_domain, frozenset({role}))
         except IdentityError as err:
             await context.abort(grpc.StatusCode.PERMISSION_DENIED, f"ACCESS_DENIED: {err.reason}")
-        if identity.role != "cs":
+        if identity.role != role:
             await context.abort(grpc.StatusCode.PERMISSION_DENIED, "ACCESS_DENIED")
+
+    async def _caller_is_cs(self, context: grpc.aio.ServicerContext) -> None:
+        await self._caller_is(context, "cs")
 
     async def DeliverNotices(  # noqa: N802 - the RPC's name
         self, request_iterator: AsyncIterator[pb.SignedNotice], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.NoticeAck]:
-        await self._caller_is_cs(context)
+        await self._caller_is(context, self._sender_role)
         queue: asyncio.Queue[pb.SignedNotice | None] = asyncio.Queue(maxsize=APPLY_BATCH * 4)
 
         async def receive() -> None:
@@ -272,7 +286,12 @@ async def serve(config: EmulatorConfig) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    relay = None
+    if config.relay_target:  # pass the notices on to the 全国サーバー (clients/notice_relay.py)
+        relay = asyncio.create_task(relay_forever(config, open_emulator_db(config.db, SCHEMA), stop))
     await stop.wait()
+    if relay is not None:
+        await relay
     await server.stop(2)
     conn.close()
     return 0
@@ -327,10 +346,19 @@ def write_config(
     listen: str = "127.0.0.1:0",
     cert_role: str = "prefecture",
     trust_domain: str = "hirosaki.jukinet.test",
+    relay_target: str = "",
 ) -> Path:
-    """A configuration on the dev PKI (``cert_role``: which certificate it presents, for tests)."""
+    """A configuration on the dev PKI (``cert_role``: which certificate it presents, for tests;
+    ``relay_target``: the 全国サーバー it passes the notices on to, none when "")."""
     return write_emulator_config(
-        path, "prefecture", pki_dir=pki_dir, db=db, listen=listen, cert_role=cert_role, trust_domain=trust_domain
+        path,
+        "prefecture",
+        pki_dir=pki_dir,
+        db=db,
+        listen=listen,
+        cert_role=cert_role,
+        trust_domain=trust_domain,
+        relay_target=relay_target,
     )
 
 

@@ -1,4 +1,4 @@
-"""``cs-gateway consistency check --peer prefecture``: run the check, audit it, print the report.
+"""``cs-gateway consistency check --peer prefecture|jlis``: run the check, audit it, print the report.
 
 The CS's side is read from the store file (one read transaction, read-only); the run is
 appended to the audit trail (one entry for the run, one per differing 住民票コード with the code as
@@ -25,6 +25,7 @@ from .prefecture_client import PeerRefusedError, PrefectureCopyClient
 
 ACTION = "consistency.check"
 EXIT_AGREES, EXIT_DIFFERS, EXIT_REFUSED = 0, 1, 3
+PEERS = ("prefecture", "jlis")
 
 
 class StoreCopy:
@@ -74,16 +75,23 @@ def run_check(
     gate: CertificateGate,
     *,
     mode: str = "tree",
+    peer: str = "prefecture",
     echo: Callable[[str], None] = print,
 ) -> int:
-    if config.prefecture is None:
-        raise ValueError("no [prefecture] section in the configuration: nothing to check against")
-    peer_config = config.prefecture
+    """Check against ``peer``: the 都道府県サーバー ([prefecture]) or the 機構's 全国サーバー
+    ([jlis], which must present role jlis from its pinned issuer)."""
+    if peer not in PEERS:
+        raise ValueError(f"unknown peer {peer!r}: one of {', '.join(PEERS)}")
+    peer_config = config.prefecture if peer == "prefecture" else config.jlis
+    if peer_config is None:
+        raise ValueError(f"no [{peer}] section in the configuration: nothing to check against")
     actor = local_actor()
     with AppendingStore(config.store_path) as store:
         trail = trail_for(config)
         try:
-            client = PrefectureCopyClient(config, gate, target=peer_config.target, server_name=peer_config.server_name)
+            client = PrefectureCopyClient(
+                config, gate, target=peer_config.target, server_name=peer_config.server_name, role=peer
+            )
         except PeerRefusedError as err:
             identity = err.verdict.identity
             who = Actor(
@@ -109,7 +117,7 @@ def run_check(
         finally:
             client.close()
         detail = (
-            f"peer prefecture {peer_config.target}; mode {report.mode}; CS {report.local_records} records, "
+            f"peer {peer} {peer_config.target}; mode {report.mode}; CS {report.local_records} records, "
             f"peer {report.peer_records}; {len(report.differences)} differences; {client.bytes_received} bytes"
         )
         append_committed(
@@ -136,5 +144,5 @@ def run_check(
                     detail=", ".join(d.items),
                 ),
             )
-    echo(render(report, "prefecture", seconds, client.bytes_received))
+    echo(render(report, peer, seconds, client.bytes_received))
     return EXIT_AGREES if report.agrees else EXIT_DIFFERS
