@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping
+from operator import itemgetter
 from typing import Any
 
 from ..domain.consistency_tree import DIGEST_BYTES, record_digest
@@ -29,16 +30,16 @@ def stored_digest(cipher: NumberCipher, items: Mapping[str, Any]) -> bytes:
 
 
 def current_digest_rows(conn: sqlite3.Connection, cipher: NumberCipher) -> list[tuple[bytes, bytes]]:
-    """(code as ASCII bytes, record digest) of every person, in code order: one scan of the
-    persons table by its code index, one call to open the digests."""
+    """(code as ASCII bytes, record digest) of every person, in code order: one sequential scan
+    of the persons table (faster than following the code index row by row, and no index for
+    the writer to keep), one call to open the digests, one sort."""
     cursor = conn.cursor()
     cursor.row_factory = None
-    rows = cursor.execute(
-        "SELECT CAST(juminhyo_code AS BLOB), record_digest FROM persons ORDER BY juminhyo_code"
-    ).fetchall()
+    rows = cursor.execute("SELECT CAST(juminhyo_code AS BLOB), record_digest FROM persons").fetchall()
     if any(digest is None for _, digest in rows):
         raise sqlite3.DatabaseError("a person without its record digest (the store was not migrated)")
-    clear = cipher.open_digests(b"".join(digest for _, digest in rows))
-    return [
-        (code, clear[i * DIGEST_BYTES : (i + 1) * DIGEST_BYTES]) for i, (code, _) in enumerate(rows)
-    ]
+    clear = cipher.open_digests(b"".join(map(itemgetter(1), rows)))
+    digests = [clear[i : i + DIGEST_BYTES] for i in range(0, len(clear), DIGEST_BYTES)]
+    out = list(zip(map(itemgetter(0), rows), digests, strict=True))
+    out.sort()
+    return out
