@@ -16,6 +16,7 @@ migration 10, and any other writer of persons (a bulk import) call it.
 from __future__ import annotations
 
 import sqlite3
+import struct
 from collections.abc import Mapping
 from operator import itemgetter
 from typing import Any
@@ -32,14 +33,14 @@ def stored_digest(cipher: NumberCipher, items: Mapping[str, Any]) -> bytes:
 def current_digest_rows(conn: sqlite3.Connection, cipher: NumberCipher) -> list[tuple[bytes, bytes]]:
     """(code as ASCII bytes, record digest) of every person, in code order: one sequential scan
     of the persons table (faster than following the code index row by row, and no index for
-    the writer to keep), one call to open the digests, one sort."""
+    the writer to keep), one sort, one call to open the digests."""
     cursor = conn.cursor()
     cursor.row_factory = None
     rows = cursor.execute("SELECT CAST(juminhyo_code AS BLOB), record_digest FROM persons").fetchall()
     if any(digest is None for _, digest in rows):
         raise sqlite3.DatabaseError("a person without its record digest (the store was not migrated)")
-    clear = cipher.open_digests(b"".join(map(itemgetter(1), rows)))
-    digests = [clear[i : i + DIGEST_BYTES] for i in range(0, len(clear), DIGEST_BYTES)]
+    rows.sort()  # by code (each unique); the sealed digests follow their codes
+    clear = cipher.open_digests(b"".join(map(itemgetter(1), rows)))  # blockwise: still in code order
+    digests = map(itemgetter(0), struct.iter_unpack(f"{DIGEST_BYTES}s", clear))
     out = list(zip(map(itemgetter(0), rows), digests, strict=True))
-    out.sort()
     return out

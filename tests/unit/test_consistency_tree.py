@@ -66,3 +66,23 @@ def test_stored_digests_out_of_order_duplicated_or_malformed_are_refused() -> No
 
 def test_the_depth_aims_at_about_ten_records_per_bucket() -> None:
     assert [auto_depth(n) for n in (0, 9, 300, 100_000, 1_000_000, 10**12)] == [1, 1, 1, 4, 5, 10]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "山田　太郎",
+        "青森県弘前市大字上白銀町1番地",
+        "ヤマダ　タロウ",
+        'a"b',
+        "a\\b",
+        "tab\there",
+        "x\x7f",
+        "\u2028",
+        "😀",
+        "",
+    ],
+)
+def test_the_write_paths_digest_is_the_digest_of_the_canonical_encoding(text: str) -> None:
+    items = {**ITEMS, "name_kanji": text, "address": text + "1"}
+    assert record_digest(items) == record_hash(encode_record(items))
