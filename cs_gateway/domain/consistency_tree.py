@@ -19,7 +19,6 @@ re-encoding a single record.
 from __future__ import annotations
 
 import hashlib
-import re
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -34,7 +33,6 @@ from .notice_encoding import RECORD_LABEL, checked_items, encode_record
 EMPTY = bytes(32)
 DEFAULT_DEPTH = 6
 DIGITS = "0123456789"
-_ESCAPED = re.compile(r'[\x00-\x1f\x7f"\\\ud800-\udfff]')  # what orjson might write otherwise than json
 TARGET_BUCKET = 10  # records per leaf bucket that auto_depth aims at
 DIGEST_BYTES = 32
 CODE_BYTES = 11
@@ -52,12 +50,16 @@ def record_digest(items: Mapping[str, Any]) -> bytes:
     a stored digest uses (the CS's writer, its migration, a bulk import, the emulators).
 
     On the write path, so made by orjson (sorted keys), whose text equals encode_record's for
-    every text without a character that JSON escapes (control characters, quote, backslash) or
-    a lone surrogate; any other record takes encode_record itself (compared in
+    every text in which neither escapes a character (no control character, quote or backslash:
+    orjson's text then has no backslash); any other record takes encode_record itself (compared in
     tests/unit/test_consistency_tree.py)."""
     checked = checked_items(dict(items))
-    if not any(_ESCAPED.search(v) for v in checked.values() if isinstance(v, str)):
-        return record_hash(RECORD_LABEL + orjson.dumps(checked, option=orjson.OPT_SORT_KEYS))
+    try:
+        text = orjson.dumps(checked, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:  # a lone surrogate: encode_record decides
+        text = b"\\"
+    if b"\\" not in text:  # nothing escaped: the bytes json.dumps writes too
+        return record_hash(RECORD_LABEL + text)
     return record_hash(encode_record(checked))
 
 
