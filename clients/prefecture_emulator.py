@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import re
 import signal
@@ -291,7 +292,9 @@ async def serve(config: EmulatorConfig) -> int:
         relay = asyncio.create_task(relay_forever(config, open_emulator_db(config.db, SCHEMA), stop))
     await stop.wait()
     if relay is not None:
-        await relay
+        relay.cancel()  # what was acknowledged is recorded; the rest is resent at the next start
+        with contextlib.suppress(asyncio.CancelledError):
+            await relay
     await server.stop(2)
     conn.close()
     return 0
