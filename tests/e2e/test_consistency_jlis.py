@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,21 @@ def test_a_jlis_peer_without_the_jlis_role_is_asked_nothing_and_the_attempt_is_a
     assert "consistency check refused" in refused.stdout and "role:prefecture-is-not-jlis" in refused.stdout
     (entry,) = [row for row in _audited(tmp_path)]
     assert entry[0] == "denied" and entry[1] == "role:prefecture-is-not-jlis"
+
+
+def test_the_prefecture_relays_nothing_to_a_server_without_the_jlis_role(tmp_path: Path, dev_pki: DevPki) -> None:
+    impostor = _jlis(tmp_path, dev_pki, cert_role="prefecture")  # would accept: the relay must refuse it
+    prefecture = _prefecture(tmp_path, dev_pki, impostor.port)
+    gateway = start_gateway_process(gateway_config(tmp_path, dev_pki, prefecture.port))
+    try:
+        stub = update_service_pb2_grpc.UpdateServiceStub(channel_for(dev_pki, "kizon-juki", gateway.port))
+        for result in stub.ApplyStream((tennyu_request(i) for i in range(10)), timeout=60):
+            assert result.WhichOneof("outcome") == "record", result.refusal.reason
+        wait_until(lambda: len(applied_seqs(tmp_path / "prefecture.sqlite3")) == 10, 60, "the prefecture applied all")
+        time.sleep(3.0)  # several relay attempts (backoff from 0.1 s)
+        copy = jlis_emulator.copy_db(tmp_path / "jlis.sqlite3")
+        assert applied_seqs(copy) == []
+    finally:
+        gateway.stop()
+        prefecture.stop()
+        impostor.stop()
