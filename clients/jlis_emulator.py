@@ -21,7 +21,7 @@ Its own process, certificate (role jlis), configuration and SQLite files (the co
   refusal stores nothing but the refusal itself.
 
     jlis-emulator serve --config jlis.toml
-    jlis-emulator dump --db jlis.sqlite3 [--summary]
+    jlis-emulator dump --db jlis.sqlite3 [--summary] [--copy]   (--copy: the 全国サーバー's copy)
 
 The config:
 
@@ -219,9 +219,12 @@ def main(argv: list[str] | None = None) -> int:
     p_dump = sub.add_parser("dump", help="the 送付先情報 received (identifiers masked)")
     p_dump.add_argument("--db", type=Path, required=True)
     p_dump.add_argument("--summary", action="store_true")
+    p_dump.add_argument("--copy", action="store_true", help="the 全国サーバー's copy of the 本人確認情報 instead")
     args = parser.parse_args(argv)
     if args.command == "serve":
         return asyncio.run(serve(load_config(args.config)))
+    if args.copy:
+        return prefecture_emulator.dump(copy_db(args.db), summary=args.summary)
     return dump(args.db, summary=args.summary)
 
 

@@ -98,7 +98,7 @@ def show_jlis_copy(root: Path, config: Path) -> int:
     while _last_applied(copy) < expected and time.monotonic() < deadline:
         time.sleep(0.1)
     print(f"   relayed: {_last_applied(copy)} of the {expected} notices the 都道府県サーバー applied")
-    print("   the 全国サーバー's copy (prefecture-emulator dump --summary on its file):")
+    print("   the 全国サーバー's copy (jlis-emulator dump --copy --summary):")
     prefecture_emulator.dump(copy, summary=True)
     print("== consistency check (cs-gateway consistency check --peer jlis)")
     loaded = load_config(config)
