@@ -300,6 +300,20 @@ async def serve(config: EmulatorConfig) -> int:
     return 0
 
 
+def last_applied(db: Path) -> int:
+    """The last 更新順番号 a copy applied (0 while it has none), read-only."""
+    if not db.exists():
+        return 0
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        (last,) = conn.execute("SELECT COALESCE(MAX(update_seq), 0) FROM applied").fetchone()
+        return int(last)
+    except sqlite3.OperationalError:  # the emulator has not made its tables yet
+        return 0
+    finally:
+        conn.close()
+
+
 def dump(db: Path, *, summary: bool) -> int:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     (count,) = conn.execute("SELECT COUNT(*) FROM records").fetchone()

@@ -68,21 +68,6 @@ def show_sofusaki(root: Path, target: str, pki: DevPki) -> int:
     return 0 if identical and verified else 1
 
 
-def _last_applied(db: Path) -> int:
-    import sqlite3
-
-    if not db.exists():
-        return 0
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        (last,) = conn.execute("SELECT COALESCE(MAX(update_seq), 0) FROM applied").fetchone()
-        return int(last)
-    except sqlite3.OperationalError:  # the emulator has not made its tables yet
-        return 0
-    finally:
-        conn.close()
-
-
 def show_jlis_copy(root: Path, config: Path) -> int:
     """Wait for the 都道府県サーバー to have relayed what it applied, show the 全国サーバー's copy,
     and run ``cs-gateway consistency check --peer jlis``."""
@@ -93,11 +78,12 @@ def show_jlis_copy(root: Path, config: Path) -> int:
     from .server import certificate_gate
 
     copy = jlis_emulator.copy_db(root / "jlis.sqlite3")
-    expected = _last_applied(root / "prefecture.sqlite3")
+    expected = prefecture_emulator.last_applied(root / "prefecture.sqlite3")
     deadline = time.monotonic() + WAIT_S
-    while _last_applied(copy) < expected and time.monotonic() < deadline:
+    while prefecture_emulator.last_applied(copy) < expected and time.monotonic() < deadline:
         time.sleep(0.1)
-    print(f"   relayed: {_last_applied(copy)} of the {expected} notices the 都道府県サーバー applied")
+    relayed = prefecture_emulator.last_applied(copy)
+    print(f"   relayed: {relayed} of the {expected} notices the 都道府県サーバー applied")
     print("   the 全国サーバー's copy (jlis-emulator dump --copy --summary):")
     prefecture_emulator.dump(copy, summary=True)
     print("== consistency check (cs-gateway consistency check --peer jlis)")
