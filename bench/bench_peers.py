@@ -2,8 +2,10 @@
 
 1. Consistency: a file of --records records (default 1,000,000) of which 100 differ at the peer
    (34 changed, 33 missing, 33 added); the prefecture emulator (a real process, mTLS) holds the
-   peer's copy. The tree mode's time (both trees built, the descent, the records fetched) and the
-   bytes it receives, over the bytes of the full file (every canonical record, as the full mode
+   peer's copy (records with their digests, as it keeps them); the CS's side is a persons table
+   of sealed record digests read as the store reads it (BenchCopy). The tree mode's time (both
+   trees built from the stored digests, at once; the descent; the records fetched) and the bytes
+   it receives, over the bytes of the full file (every canonical record, as the full mode
    would receive them).
 2. Drain: --notices change notices (default 100,000) stored while the prefecture is down; then
    the emulator starts and the gateway's notifier drains them (signatures, acknowledgements, the
@@ -13,8 +15,8 @@
 Last line: ``ratio consistency_bytes=X consistency_s=Y drain=Z`` (X: bytes received / full file
 bytes; Y: seconds; Z: drain rate / echo stream rate).
 
-Usage: python bench/bench_peers.py [--records N] [--notices N] [--skip-consistency]
-(--skip-consistency: the drain only; X and Y are printed as nan)
+Usage: python bench/bench_peers.py [--records N] [--notices N] [--skip-consistency | --skip-drain]
+(--skip-consistency: the drain only; X and Y are printed as nan. --skip-drain: Z is "skipped")
 """
 
 from __future__ import annotations
@@ -32,14 +34,18 @@ import grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from clients.emulator_copy import put_records  # noqa: E402
 from clients.prefecture_emulator import open_db  # noqa: E402
 from clients.synthetic import juminhyo_code_of, tennyu_request  # noqa: E402
 from cs_gateway.app.consistency import check_by_tree  # noqa: E402
 from cs_gateway.config import load_config  # noqa: E402
+from cs_gateway.domain.consistency_tree import HashTree, record_hash  # noqa: E402
 from cs_gateway.domain.notice_encoding import encode_record  # noqa: E402
 from cs_gateway.gen.jukinet.cs.v1 import update_service_pb2_grpc  # noqa: E402
 from cs_gateway.peers.prefecture_client import PrefectureCopyClient  # noqa: E402
 from cs_gateway.server import certificate_gate  # noqa: E402
+from cs_gateway.store.at_rest import NumberCipher  # noqa: E402
+from cs_gateway.store.record_digests import current_digest_rows  # noqa: E402
 from pki.dev_pki import DevPki, init_dev_pki  # noqa: E402
 from tests.e2e.peers_helpers import gateway_config, start_gateway, start_prefecture  # noqa: E402
 
@@ -63,6 +69,42 @@ def _items(i: int, address: str = "") -> dict[str, object]:
     }
 
 
+class BenchCopy:
+    """The CS's side as the store reads it (peers/consistency_run.StoreCopy): a persons table of
+    (住民票コード, sealed record digest) in a real SQLite file, read by the store's own
+    current_digest_rows (one scan by the code index, one call to open the digests); the bodies
+    of the records that differ from memory (the store reads those few by code)."""
+
+    def __init__(self, path: Path, bodies: dict[str, bytes]) -> None:
+        self._cipher = NumberCipher(b"b" * 32)
+        self._bodies = bodies
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute(
+            "CREATE TABLE persons (person_id INTEGER PRIMARY KEY, juminhyo_code TEXT NOT NULL UNIQUE, "
+            "update_seq INTEGER NOT NULL, record_digest BLOB)"
+        )
+        conn.execute("BEGIN")
+        conn.executemany(
+            "INSERT INTO persons (juminhyo_code, update_seq, record_digest) VALUES (?, 0, ?)",
+            ((code, self._cipher.seal_digest(record_hash(body))) for code, body in bodies.items()),
+        )
+        conn.execute("COMMIT")
+        self._conn = conn
+
+    def count(self) -> int:
+        (n,) = self._conn.execute("SELECT COUNT(*) FROM persons").fetchone()
+        return int(n)
+
+    def tree(self, depth: int) -> HashTree:
+        return HashTree.from_rows(current_digest_rows(self._conn, self._cipher), depth)
+
+    def records(self, codes: list[str]) -> dict[str, bytes]:
+        return {code: self._bodies[code] for code in codes if code in self._bodies}
+
+    def full_file(self):  # type: ignore[no-untyped-def]
+        yield from sorted(self._bodies.items())
+
+
 def consistency(root: Path, pki: DevPki, records: int) -> tuple[float, float]:
     local = {juminhyo_code_of(i): encode_record(_items(i)) for i in range(records)}
     picked = random.Random(13).sample(range(records), 100)
@@ -74,10 +116,9 @@ def consistency(root: Path, pki: DevPki, records: int) -> tuple[float, float]:
     for i in range(records, records + 33):
         peer[juminhyo_code_of(i)] = encode_record(_items(i))
     conn = open_db(root / "prefecture.sqlite3")
-    conn.execute("BEGIN")
-    conn.executemany("INSERT INTO records (juminhyo_code, update_seq, body) VALUES (?, 0, ?)", list(peer.items()))
-    conn.execute("COMMIT")
+    put_records(conn, peer.items())
     conn.close()
+    cs_copy = BenchCopy(root / "cs-persons.sqlite3", local)
     full_bytes = sum(len(code) + len(body) for code, body in peer.items())
     process = start_prefecture(root, pki)
     try:
@@ -86,7 +127,7 @@ def consistency(root: Path, pki: DevPki, records: int) -> tuple[float, float]:
             config, certificate_gate(config), target=f"127.0.0.1:{process.port}", server_name="localhost"
         )
         started = time.perf_counter()
-        report = check_by_tree(local, client)
+        report = check_by_tree(cs_copy, client)
         seconds = time.perf_counter() - started
         client.close()
     finally:
@@ -187,6 +228,7 @@ def main() -> int:
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--notices", type=int, default=100_000)
     parser.add_argument("--skip-consistency", action="store_true", help="the drain only")
+    parser.add_argument("--skip-drain", action="store_true", help="the consistency part only (no drain ratio)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-peers-") as tmp:
         root = Path(tmp)
@@ -196,6 +238,9 @@ def main() -> int:
         ratio_bytes, seconds = (float("nan"), float("nan"))
         if not args.skip_consistency:
             ratio_bytes, seconds = consistency(root / "c", pki, args.records)
+        if args.skip_drain:
+            print(f"ratio consistency_bytes={ratio_bytes:.6f} consistency_s={seconds:.2f} drain=skipped")
+            return 0
         rate = drain(root / "d", pki, args.notices)
         conn = sqlite3.connect(root / "d" / "prefecture.sqlite3")
         (size,) = conn.execute("SELECT AVG(length(body) + length(signature) + 8) FROM applied").fetchone()

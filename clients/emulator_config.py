@@ -18,13 +18,15 @@ class EmulatorConfig:
     cert: Path
     key: Path
     cs_cert: Path  # the CS certificate whose key signs what the emulator receives
+    relay_target: str = ""  # [relay] target: where the 都道府県サーバー passes applied notices on (全国サーバー)
+    relay_server_name: str = "localhost"
 
 
 def load_emulator_config(path: Path, section: str) -> EmulatorConfig:
     """``[<section>]`` listen, db, trust_domain and ``[tls]`` ca, cert, key, cs_cert, relative to the file."""
     data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     base = Path(path).parent
-    own, tls = data[section], data["tls"]
+    own, tls, relay = data[section], data["tls"], data.get("relay", {})
     return EmulatorConfig(
         listen=own.get("listen", "127.0.0.1:0"),
         db=base / own["db"],
@@ -33,6 +35,8 @@ def load_emulator_config(path: Path, section: str) -> EmulatorConfig:
         cert=base / tls["cert"],
         key=base / tls["key"],
         cs_cert=base / tls["cs_cert"],
+        relay_target=relay.get("target", ""),
+        relay_server_name=relay.get("server_name", "localhost"),
     )
 
 
@@ -45,7 +49,15 @@ def open_emulator_db(path: Path, schema: str) -> sqlite3.Connection:
 
 
 def write_emulator_config(
-    path: Path, section: str, *, pki_dir: Path, db: Path, listen: str, cert_role: str, trust_domain: str
+    path: Path,
+    section: str,
+    *,
+    pki_dir: Path,
+    db: Path,
+    listen: str,
+    cert_role: str,
+    trust_domain: str,
+    relay_target: str = "",
 ) -> Path:
     """The configuration load_emulator_config reads, on the dev PKI (``cert_role``: the certificate
     the emulator presents; tests give it another role's)."""
@@ -58,7 +70,8 @@ def write_emulator_config(
         f'ca = "{pki_dir / "ca.crt"}"\n'
         f'cert = "{pki_dir / (cert_role + ".crt")}"\n'
         f'key = "{pki_dir / (cert_role + ".key")}"\n'
-        f'cs_cert = "{pki_dir / "cs.crt"}"\n',
+        f'cs_cert = "{pki_dir / "cs.crt"}"\n'
+        + (f'\n[relay]\ntarget = "{relay_target}"\nserver_name = "localhost"\n' if relay_target else ""),
         encoding="utf-8",
     )
     return path

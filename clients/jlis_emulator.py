@@ -1,6 +1,15 @@
-"""The 機構 emulator, 個人番号カード管理システム side: receives 送付先情報 from the CS.
+"""The 機構 emulator: the 個人番号カード管理システム, which receives 送付先情報 from the CS, and
+the 全国サーバー, which keeps a copy of the municipality's 本人確認情報 for the consistency
+check (住基法14条).
 
-Its own process, certificate (role jlis), configuration and SQLite file.
+Its own process, certificate (role jlis), configuration and SQLite files (the copy in
+``<db>-copy.sqlite3``).
+
+- 全国サーバー: the same PrefectureService as the 都道府県サーバー (clients/prefecture_emulator.py,
+  whose copy rules it reuses): DeliverNotices from the 都道府県サーバー only (role prefecture:
+  it relays the CS's notices, clients/notice_relay.py), each verified against the pinned CS
+  certificate and applied in 更新順番号 order; TreeNodes / Buckets / Records / FullFile for the
+  CS's ``consistency check --peer jlis``.
 
 - Accepts calls only from a CS certificate (role cs, SPIFFE ID in the configured trust domain;
   grpc has already verified the chain against the configured CA).
@@ -16,7 +25,7 @@ Its own process, certificate (role jlis), configuration and SQLite file.
   ``[jlis] unknown_individual_numbers`` (default empty).
 
     jlis-emulator serve --config jlis.toml
-    jlis-emulator dump --db jlis.sqlite3 [--summary]
+    jlis-emulator dump --db jlis.sqlite3 [--summary] [--copy]   (--copy: the 全国サーバー's copy)
 
 The config:
 
@@ -49,8 +58,10 @@ import grpc
 from cryptography import x509
 from google.protobuf.message import DecodeError
 
+from clients import prefecture_emulator
 from clients.emulator_config import EmulatorConfig, load_emulator_config, open_emulator_db, write_emulator_config
 from cs_gateway.domain.masking import mask_identifier
+from cs_gateway.gen.jukinet.cs.v1 import prefecture_service_pb2_grpc as prefecture_pb_grpc
 from cs_gateway.gen.jukinet.cs.v1 import sofusaki_service_pb2 as pb
 from cs_gateway.gen.jukinet.cs.v1 import sofusaki_service_pb2_grpc as pb_grpc
 from cs_gateway.peers.notice_signing import notice_signature_valid
@@ -145,6 +156,13 @@ async def serve(config: EmulatorConfig, unknown: frozenset[str] = frozenset()) -
     pb_grpc.add_CardManagementServiceServicer_to_server(
         CardManagementServicer(conn, cs_cert, config.trust_domain, unknown), server
     )
+    copy_conn = prefecture_emulator.open_db(copy_db(config.db))
+    prefecture_pb_grpc.add_PrefectureServiceServicer_to_server(
+        prefecture_emulator.PrefectureServicer(
+            prefecture_emulator.PrefectureCopy(copy_conn, cs_cert), config.trust_domain, sender_role="prefecture"
+        ),
+        server,
+    )
     credentials = grpc.ssl_server_credentials(
         [(config.key.read_bytes(), config.cert.read_bytes())],
         root_certificates=config.ca.read_bytes(),
@@ -161,7 +179,13 @@ async def serve(config: EmulatorConfig, unknown: frozenset[str] = frozenset()) -
     await stop.wait()
     await server.stop(2)
     conn.close()
+    copy_conn.close()
     return 0
+
+
+def copy_db(db: Path) -> Path:
+    """The 全国サーバー's copy of the 本人確認情報: a file of its own beside the 送付先情報's."""
+    return db.with_name(db.stem + "-copy" + db.suffix)
 
 
 def received(db: Path) -> list[tuple[int, bytes, bytes, bytes]]:
@@ -216,9 +240,12 @@ def main(argv: list[str] | None = None) -> int:
     p_dump = sub.add_parser("dump", help="the 送付先情報 received (identifiers masked)")
     p_dump.add_argument("--db", type=Path, required=True)
     p_dump.add_argument("--summary", action="store_true")
+    p_dump.add_argument("--copy", action="store_true", help="the 全国サーバー's copy of the 本人確認情報 instead")
     args = parser.parse_args(argv)
     if args.command == "serve":
         return asyncio.run(serve(load_config(args.config), unknown_numbers(args.config)))
+    if args.copy:
+        return prefecture_emulator.dump(copy_db(args.db), summary=args.summary)
     return dump(args.db, summary=args.summary)
 
 

@@ -21,6 +21,8 @@ of the 本人確認情報 (the notice items of each person's last notice, by 住
   signature of every notice the emulator keeps (applied and in the inbox) and names any that
   fails (exit code 1).
 - TreeNodes / Buckets / Records / FullFile: its copy for the consistency check.
+- With ``[relay] target``: passes every applied notice on to the 全国サーバー (the 機構
+  emulator), as signed by the CS, in order (clients/notice_relay.py).
 
     prefecture-emulator serve --config prefecture.toml
     prefecture-emulator dump --db prefecture.sqlite3 [--summary]
@@ -38,17 +40,22 @@ The config:
     cert = "pki/dev/prefecture.crt"
     key = "pki/dev/prefecture.key"
     cs_cert = "pki/dev/cs.crt"
+    [relay]                       # optional: the 全国サーバー
+    target = "127.0.0.1:50071"
+    server_name = "localhost"
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import re
 import signal
 import sqlite3
 import sys
+import threading
 import tomllib
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import contextmanager
@@ -58,6 +65,8 @@ import grpc
 from cryptography import x509
 
 from clients.emulator_config import EmulatorConfig, load_emulator_config, open_emulator_db, write_emulator_config
+from clients.emulator_copy import copy_bodies, copy_records, copy_tree, prepare_copy, put_record
+from clients.notice_relay import relay_forever
 from cs_gateway.domain.consistency_tree import HashTree
 from cs_gateway.domain.masking import mask_identifier
 from cs_gateway.domain.notice_encoding import EncodingError, decode_notice, encode_record
@@ -69,7 +78,6 @@ from cs_gateway.security.identity import AUTH_CONTEXT_CERT_KEY, IdentityError, i
 
 APPLY_BATCH = 256
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS records (juminhyo_code TEXT PRIMARY KEY, update_seq INTEGER NOT NULL, body BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS applied (update_seq INTEGER PRIMARY KEY, juminhyo_code TEXT NOT NULL, body BLOB NOT NULL,
                                     signature BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS refused (id INTEGER PRIMARY KEY, update_seq INTEGER, reason TEXT NOT NULL);
@@ -83,7 +91,9 @@ def load_config(path: Path) -> EmulatorConfig:
 
 
 def open_db(path: Path) -> sqlite3.Connection:
-    return open_emulator_db(path, SCHEMA)
+    conn = open_emulator_db(path, SCHEMA)
+    prepare_copy(conn)
+    return conn
 
 
 def held(path: Path) -> bool:
@@ -100,6 +110,7 @@ class PrefectureCopy:
         self._hold = hold
         self._tree: tuple[tuple[int, int], HashTree] | None = None
         self._applies = 0
+        self._lock = threading.Lock()  # apply and the tree's digest fill share the connection
 
     def close(self) -> None:
         self._conn.close()
@@ -115,6 +126,12 @@ class PrefectureCopy:
             return self._keep(notices)
         conn = self._conn
         acks: list[pb.NoticeAck] = []
+        with self._lock:
+            return self._apply(conn, notices, acks)
+
+    def _apply(
+        self, conn: sqlite3.Connection, notices: list[pb.SignedNotice], acks: list[pb.NoticeAck]
+    ) -> list[pb.NoticeAck]:
         conn.execute("BEGIN IMMEDIATE")
         try:
             last = self.last_seq()
@@ -147,11 +164,7 @@ class PrefectureCopy:
         previous = str(items["previous_juminhyo_code"])
         if previous and previous != code:  # 住民票コード変更: the old code is no longer a record
             conn.execute("DELETE FROM records WHERE juminhyo_code = ?", (previous,))
-        conn.execute(
-            "INSERT INTO records (juminhyo_code, update_seq, body) VALUES (?, ?, ?) "
-            "ON CONFLICT(juminhyo_code) DO UPDATE SET update_seq = excluded.update_seq, body = excluded.body",
-            (code, notice.update_seq, encode_record(items)),
-        )
+        put_record(conn, code, notice.update_seq, encode_record(items))
         conn.execute(
             "INSERT INTO applied (update_seq, juminhyo_code, body, signature) VALUES (?, ?, ?, ?)",
             (notice.update_seq, code, notice.body, notice.signature),
@@ -233,25 +246,20 @@ class PrefectureCopy:
         return "", items
 
     def records(self) -> list[tuple[str, bytes]]:
-        return [
-            (code, bytes(body))
-            for code, body in self._conn.execute("SELECT juminhyo_code, body FROM records ORDER BY juminhyo_code")
-        ]
+        with self._lock:
+            return copy_records(self._conn)
 
     def tree(self, depth: int) -> HashTree:
         (version,) = self._conn.execute("PRAGMA data_version").fetchone()
         key = (self._applies, int(version))
         if self._tree is None or self._tree[0] != key or self._tree[1].depth != depth:
-            self._tree = (key, HashTree.build(self.records(), depth))
+            with self._lock:
+                self._tree = (key, copy_tree(self._conn, depth))
         return self._tree[1]
 
     def bodies(self, codes: Iterable[str]) -> list[tuple[str, bytes]]:
-        out = []
-        for code in codes:
-            row = self._conn.execute("SELECT body FROM records WHERE juminhyo_code = ?", (code,)).fetchone()
-            if row is not None:
-                out.append((code, bytes(row[0])))
-        return out
+        with self._lock:
+            return copy_bodies(self._conn, codes)
 
 
 @contextmanager
@@ -267,23 +275,31 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 
 class PrefectureServicer(pb_grpc.PrefectureServiceServicer):
-    def __init__(self, copy: PrefectureCopy, trust_domain: str) -> None:
+    """The notices and the copy as PrefectureService serves them. ``sender_role``: who may
+    deliver notices (the CS here; the 都道府県サーバー at the 全国サーバー, which it relays
+    to); the copy is read by the CS only."""
+
+    def __init__(self, copy: PrefectureCopy, trust_domain: str, *, sender_role: str = "cs") -> None:
         self._copy = copy
         self._trust_domain = trust_domain
+        self._sender_role = sender_role
 
-    async def _caller_is_cs(self, context: grpc.aio.ServicerContext) -> None:
+    async def _caller_is(self, context: grpc.aio.ServicerContext, role: str) -> None:
         certs = context.auth_context().get(AUTH_CONTEXT_CERT_KEY) or [b""]
         try:
-            identity = identity_from_pem(certs[0], self._trust_domain, frozenset({"cs"}))
+            identity = identity_from_pem(certs[0], self._trust_domain, frozenset({role}))
         except IdentityError as err:
             await context.abort(grpc.StatusCode.PERMISSION_DENIED, f"ACCESS_DENIED: {err.reason}")
-        if identity.role != "cs":
+        if identity.role != role:
             await context.abort(grpc.StatusCode.PERMISSION_DENIED, "ACCESS_DENIED")
+
+    async def _caller_is_cs(self, context: grpc.aio.ServicerContext) -> None:
+        await self._caller_is(context, "cs")
 
     async def DeliverNotices(  # noqa: N802 - the RPC's name
         self, request_iterator: AsyncIterator[pb.SignedNotice], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.NoticeAck]:
-        await self._caller_is_cs(context)
+        await self._caller_is(context, self._sender_role)
         queue: asyncio.Queue[pb.SignedNotice | None] = asyncio.Queue(maxsize=APPLY_BATCH * 4)
 
         async def receive() -> None:
@@ -382,10 +398,31 @@ async def serve(config: EmulatorConfig, *, hold: bool = False) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    relay = None
+    if config.relay_target:  # pass the notices on to the 全国サーバー (clients/notice_relay.py)
+        relay = asyncio.create_task(relay_forever(config, open_emulator_db(config.db, SCHEMA), stop))
     await stop.wait()
+    if relay is not None:
+        relay.cancel()  # what was acknowledged is recorded; the rest is resent at the next start
+        with contextlib.suppress(asyncio.CancelledError):
+            await relay
     await server.stop(2)
     copy.close()
     return 0
+
+
+def last_applied(db: Path) -> int:
+    """The last 更新順番号 a copy applied (0 while it has none), read-only."""
+    if not db.exists():
+        return 0
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        (last,) = conn.execute("SELECT COALESCE(MAX(update_seq), 0) FROM applied").fetchone()
+        return int(last)
+    except sqlite3.OperationalError:  # the emulator has not made its tables yet
+        return 0
+    finally:
+        conn.close()
 
 
 def dump(db: Path, *, summary: bool) -> int:
@@ -453,11 +490,20 @@ def write_config(
     cert_role: str = "prefecture",
     trust_domain: str = "hirosaki.jukinet.test",
     hold: bool = False,
+    relay_target: str = "",
 ) -> Path:
     """A configuration on the dev PKI (``cert_role``: which certificate it presents, for tests;
-    ``hold``: keep received notices in the inbox)."""
+    ``hold``: keep received notices in the inbox; ``relay_target``: the 全国サーバー it passes the
+    notices on to, none when "")."""
     write_emulator_config(
-        path, "prefecture", pki_dir=pki_dir, db=db, listen=listen, cert_role=cert_role, trust_domain=trust_domain
+        path,
+        "prefecture",
+        pki_dir=pki_dir,
+        db=db,
+        listen=listen,
+        cert_role=cert_role,
+        trust_domain=trust_domain,
+        relay_target=relay_target,
     )
     if hold:
         path.write_text(path.read_text(encoding="utf-8").replace("[prefecture]\n", "[prefecture]\nhold = true\n", 1))

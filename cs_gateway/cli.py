@@ -504,7 +504,13 @@ def consistency_group() -> None:
     "check", cls=Guarded, failures=_audit_failures, help="compare the file with the peer's copy (audited)"
 )
 @_CONFIG
-@click.option("--peer", type=click.Choice(["prefecture"]), default="prefecture", show_default=True)
+@click.option(
+    "--peer",
+    type=click.Choice(["prefecture", "jlis"]),
+    default="prefecture",
+    show_default=True,
+    help="prefecture: the 都道府県サーバー's copy; jlis: the 機構's 全国サーバー copy",
+)
 @click.option(
     "--mode",
     type=click.Choice(["tree", "full"]),
@@ -518,7 +524,7 @@ def consistency_check(config_path: Path, peer: str, mode: str) -> int:
     from .server import certificate_gate
 
     config = load_config(config_path)
-    return run_check(config, certificate_gate(config), mode=mode, echo=click.echo)
+    return run_check(config, certificate_gate(config), mode=mode, peer=peer, echo=click.echo)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 Makes a dev PKI, starts the gateway as a child process on the SQLite store, lets the
 既存住基 simulator push the demo scenario over mTLS, prints each result, shows the change notices
 delivered to the 都道府県サーバー emulator (its own process) and a consistency check that agrees,
-one 送付先情報 forwarded unedited to the 機構 emulator (its own process; demo_jlis.py),
+one 送付先情報 forwarded unedited to the 機構 emulator (its own process; demo_jlis.py), the
+notices relayed by the 都道府県サーバー to the 機構's 全国サーバー and a consistency check against it,
 then the counter step (demo_counter.py: an operator logs in with a computed TOTP, looks up,
 searches by two items, and a one-item search is refused), health and a few metrics, and stops
 everything again, leaving no process running.
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from pki.dev_pki import DevPki, init_dev_pki
 
-from .demo_jlis import show_sofusaki, start_jlis, with_jlis
+from .demo_jlis import show_jlis_copy, show_sofusaki, start_jlis, with_jlis
 from .process import GatewayProcess, start_gateway_process, write_dev_config
 
 SCENARIO = Path(__file__).resolve().parent.parent / "clients" / "scenarios" / "demo.json"
@@ -93,21 +94,24 @@ def run_demo(*, workdir: Path | None = None, keep: bool = False) -> int:
     try:
         print(f"== 1/6 dev PKI (CA + one certificate per role) in {root / 'pki'}")
         pki = init_dev_pki(root / "pki", overwrite=True)
-        print("== 2/6 starting the 都道府県サーバー emulator and the gateway (mTLS, SQLite store)")
-        prefecture = prefecture_emulator.start_process(
-            prefecture_emulator.write_config(
-                root / "prefecture.toml", pki_dir=pki.directory, db=root / "prefecture.sqlite3"
+        print("== 2/6 starting the 機構 and 都道府県サーバー emulators and the gateway (mTLS, SQLite store)")
+        jlis = start_jlis(root, pki)
+        print(f"   機構 emulator (個人番号カード管理システム, 全国サーバー) listening on {jlis.target}")
+        try:
+            prefecture = prefecture_emulator.start_process(
+                prefecture_emulator.write_config(
+                    root / "prefecture.toml",
+                    pki_dir=pki.directory,
+                    db=root / "prefecture.sqlite3",
+                    relay_target=jlis.target,  # it passes the notices on to the 全国サーバー
+                )
             )
-        )
-        print(f"   prefecture emulator listening on {prefecture.target}")
+        except BaseException:
+            jlis.stop()
+            raise
+        print(f"   prefecture emulator listening on {prefecture.target} (relays the notices to the 全国サーバー)")
         config = write_dev_config(root / "gateway.toml", pki_dir=pki.directory, store_path=root / "cs.sqlite3")
         config = _with_prefecture(config, prefecture.port)
-        try:
-            jlis = start_jlis(root, pki)
-        except BaseException:
-            prefecture.stop()
-            raise
-        print(f"   機構 emulator (個人番号カード管理システム) listening on {jlis.target}")
         config = with_jlis(config, jlis.port)
         try:
             secret_file = enrol_demo_operator(config, root)
@@ -139,6 +143,8 @@ def run_demo(*, workdir: Path | None = None, keep: bool = False) -> int:
             checked = _show_prefecture(root, config, root / "cs.sqlite3", accepted)
             print("== 4b/6 送付先情報 to the 機構 (個人番号カード管理システム), unedited")
             checked = show_sofusaki(root, gateway.target, pki) or checked
+            print("== 4c/6 the 全国サーバー's copy (relayed by the 都道府県サーバー) and its consistency check")
+            checked = show_jlis_copy(root, config) or checked
             if code == 0:
                 print("== 5/6 counter terminal: operator login (password + TOTP), lookup, searches, card check")
                 code = run_counter_step(gateway.target, pki, secret_file, cards)

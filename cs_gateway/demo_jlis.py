@@ -1,7 +1,8 @@
 """The demo's 送付先情報 step: 既存住基 submits one 送付先情報 (the 66 items of 別添1 (3)) to the CS
 over mTLS; the CS stores it and forwards it unedited to the 機構 emulator (its own process),
 which verifies the digest of the bytes that arrived and the CS's signature over it; the demo
-then shows that what the 機構 holds is byte-identical to what 既存住基 sent."""
+then shows that what the 機構 holds is byte-identical to what 既存住基 sent. And the 全国サーバー
+side: the notices the 都道府県サーバー relayed to it, and the consistency check against its copy."""
 
 from __future__ import annotations
 
@@ -65,3 +66,28 @@ def show_sofusaki(root: Path, target: str, pki: DevPki) -> int:
     print("   the 機構's copy (jlis-emulator dump --summary):")
     jlis_emulator.dump(db, summary=True)
     return 0 if identical and verified else 1
+
+
+def show_jlis_copy(root: Path, config: Path) -> int:
+    """Wait for the 都道府県サーバー to have relayed what it applied, show the 全国サーバー's copy,
+    and run ``cs-gateway consistency check --peer jlis``."""
+    from clients import jlis_emulator, prefecture_emulator
+
+    from .config import load_config
+    from .peers.consistency_run import run_check
+    from .server import certificate_gate
+
+    copy = jlis_emulator.copy_db(root / "jlis.sqlite3")
+    expected = prefecture_emulator.last_applied(root / "prefecture.sqlite3")
+    deadline = time.monotonic() + WAIT_S
+    while prefecture_emulator.last_applied(copy) < expected and time.monotonic() < deadline:
+        time.sleep(0.1)
+    relayed = prefecture_emulator.last_applied(copy)
+    print(f"   relayed: {relayed} of the {expected} notices the 都道府県サーバー applied")
+    print("   the 全国サーバー's copy (jlis-emulator dump --copy --summary):")
+    prefecture_emulator.dump(copy, summary=True)
+    print("== consistency check (cs-gateway consistency check --peer jlis)")
+    loaded = load_config(config)
+    return run_check(
+        loaded, certificate_gate(loaded), peer="jlis", echo=lambda line: print("   " + line.replace("\n", "\n   "))
+    )

@@ -53,9 +53,21 @@ def downgrade_to_v6(path: Path, key_path: Path | None = None) -> None:
                 f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
             )
         conn.execute("DROP TABLE IF EXISTS sofusaki")  # migration 8 (送付先情報), after 7: not in a v6 store
+        conn.execute("ALTER TABLE persons DROP COLUMN record_digest")  # migration 10 (consistency check)
         conn.execute("PRAGMA user_version = 6")
         conn.execute("COMMIT")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         conn.close()
     key_path.unlink()
+
+
+def downgrade_to_v9(path: Path) -> None:
+    """A store as before migration 10: no record digest beside the persons."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("ALTER TABLE persons DROP COLUMN record_digest")
+        conn.execute("PRAGMA user_version = 9")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()

@@ -2,10 +2,12 @@
 
 Two modes, which agree on every input (tests/integration/test_consistency.py):
 
-- ``check_by_tree``: both sides build the hash tree of domain/consistency_tree.py; the CS asks
-  for the peer's nodes top-down, level by level, only below the nodes whose hashes differ, then
-  for the (code, record hash) pairs of the differing buckets, then for the records that differ.
-  When the copies agree, one root hash is all that crosses the wire.
+- ``check_by_tree``: both sides build the hash tree of domain/consistency_tree.py from the
+  record digests they store; the CS asks for the peer's root while it builds its own tree (the
+  two builds run at once, in two processes), then for the peer's nodes top-down, level by
+  level, only below the nodes whose hashes differ, then for the (code, record hash) pairs of
+  the differing buckets, then for the records that differ. When the copies agree, one root
+  hash is all that crosses the wire.
 - ``check_full``: the peer sends its whole file (the seed's yearly 整合性確認用本人確認情報) and
   the CS compares every record.
 
@@ -15,11 +17,12 @@ or which items differ.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ..domain.consistency_tree import DEFAULT_DEPTH, HashTree, children, record_hash
+from ..domain.consistency_tree import HashTree, auto_depth, children, record_hash
 from ..domain.notice_encoding import decode_record
 
 MISSING_AT_PEER = "missing_at_peer"
@@ -37,6 +40,37 @@ class PeerCopy(Protocol):
     def records(self, codes: list[str]) -> dict[str, bytes]: ...
 
     def full_file(self) -> Iterator[tuple[str, bytes]]: ...
+
+
+class LocalCopy(Protocol):
+    """The CS's own file as the check reads it (peers/consistency_run.py: the store)."""
+
+    def count(self) -> int: ...
+
+    def tree(self, depth: int) -> HashTree: ...
+
+    def records(self, codes: list[str]) -> dict[str, bytes]: ...
+
+    def full_file(self) -> Iterator[tuple[str, bytes]]: ...
+
+
+class MappingCopy:
+    """A LocalCopy held in memory: 住民票コード -> canonical record encoding (tests, the bench)."""
+
+    def __init__(self, records: Mapping[str, bytes]) -> None:
+        self._records = records
+
+    def count(self) -> int:
+        return len(self._records)
+
+    def tree(self, depth: int) -> HashTree:
+        return HashTree.build(self._records.items(), depth)
+
+    def records(self, codes: list[str]) -> dict[str, bytes]:
+        return {code: self._records[code] for code in codes if code in self._records}
+
+    def full_file(self) -> Iterator[tuple[str, bytes]]:
+        yield from sorted(self._records.items())
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,55 +99,70 @@ def _items_differing(mine: bytes, theirs: bytes) -> tuple[str, ...]:
 
 
 def _compare(
-    local: Mapping[str, bytes],
+    local_hashes: Mapping[str, bytes],
     peer_hashes: Mapping[str, bytes],
-    codes: Iterable[str],
-    fetch: PeerCopy | None,
-    peer_bodies: Mapping[str, bytes] | None = None,
+    local_bodies: Mapping[str, bytes] | LocalCopy,
+    peer_bodies: Mapping[str, bytes] | PeerCopy,
 ) -> list[Difference]:
+    """The differences among the codes of either map; the bodies of the records whose hashes
+    differ come from the two maps, or are fetched (only those) from the two copies."""
     differing: list[str] = []
     out: list[Difference] = []
-    for code in sorted(set(codes)):
-        mine, theirs = local.get(code), peer_hashes.get(code)
-        if theirs is None and mine is not None:
+    for code in sorted(set(local_hashes) | set(peer_hashes)):
+        mine, theirs = local_hashes.get(code), peer_hashes.get(code)
+        if theirs is None:
             out.append(Difference(code, MISSING_AT_PEER))
-        elif mine is None and theirs is not None:
+        elif mine is None:
             out.append(Difference(code, MISSING_HERE))
-        elif mine is not None and record_hash(mine) != theirs:
+        elif mine != theirs:
             differing.append(code)
-    bodies = dict(peer_bodies) if peer_bodies is not None else (fetch.records(differing) if differing and fetch else {})
-    for code in differing:
-        out.append(Difference(code, DIFFERS, _items_differing(local[code], bodies[code])))
+    if differing:
+        ours = local_bodies if isinstance(local_bodies, Mapping) else local_bodies.records(differing)
+        theirs_bodies = peer_bodies if isinstance(peer_bodies, Mapping) else peer_bodies.records(differing)
+        for code in differing:
+            out.append(Difference(code, DIFFERS, _items_differing(ours[code], theirs_bodies[code])))
     return sorted(out, key=lambda d: d.juminhyo_code)
 
 
-def check_by_tree(local: Mapping[str, bytes], peer: PeerCopy, *, depth: int = DEFAULT_DEPTH) -> CheckReport:
-    """``local``: 住民票コード -> canonical record encoding (encode_record) of the CS's file."""
-    tree = HashTree.build(local.items(), depth)
+def _as_local(local: LocalCopy | Mapping[str, bytes]) -> LocalCopy:
+    return MappingCopy(local) if isinstance(local, Mapping) else local
+
+
+def check_by_tree(
+    local: LocalCopy | Mapping[str, bytes], peer: PeerCopy, *, depth: int | None = None
+) -> CheckReport:
+    """``local``: the CS's file (a LocalCopy, or 住民票コード -> canonical record encoding);
+    ``depth``: the tree's depth, by default auto_depth of the CS's record count."""
+    copy = _as_local(local)
+    count = copy.count()
+    depth = auto_depth(count) if depth is None else depth
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        peer_root = pool.submit(peer.nodes, [""], depth)  # the peer builds its tree meanwhile
+        tree = copy.tree(depth)
+        theirs = peer_root.result()
+    peer_count = theirs[""][1]
     frontier = [""]
-    asked = 0
-    peer_count = 0
+    asked = 1
     for level in range(depth + 1):
-        theirs = peer.nodes(frontier, depth)
-        asked += len(frontier)
-        if level == 0:
-            peer_count = theirs[""][1]
+        if level:
+            theirs = peer.nodes(frontier, depth)
+            asked += len(frontier)
         differing = [p for p in frontier if theirs[p][0] != tree.node(p)[0]]
         if level == depth or not differing:
             break
         frontier = [c for p in differing for c in children(p)]
-    else:  # pragma: no cover - the loop always breaks
-        differing = []
     if not differing:
-        return CheckReport("tree", len(local), peer_count, [], asked)
+        return CheckReport("tree", count, peer_count, [], asked)
     peer_hashes = dict(peer.buckets(differing, depth))
-    codes = {code for p in differing for code, _ in tree.bucket(p)} | set(peer_hashes)
-    return CheckReport("tree", len(local), peer_count, _compare(local, peer_hashes, codes, peer), asked)
+    local_hashes = {code: digest for p in differing for code, digest in tree.bucket(p)}
+    return CheckReport("tree", count, peer_count, _compare(local_hashes, peer_hashes, copy, peer), asked)
 
 
-def check_full(local: Mapping[str, bytes], peer: PeerCopy) -> CheckReport:
+def check_full(local: LocalCopy | Mapping[str, bytes], peer: PeerCopy) -> CheckReport:
     """The whole peer file, record by record."""
+    copy = _as_local(local)
+    ours = dict(copy.full_file())
     bodies = dict(peer.full_file())
+    mine = {code: record_hash(body) for code, body in ours.items()}
     hashes = {code: record_hash(body) for code, body in bodies.items()}
-    differences = _compare(local, hashes, set(local) | set(bodies), None, peer_bodies=bodies)
-    return CheckReport("full", len(local), len(bodies), differences)
+    return CheckReport("full", len(ours), len(bodies), _compare(mine, hashes, ours, bodies))

@@ -54,6 +54,11 @@ def _checked(items: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def checked_items(items: dict[str, Any]) -> dict[str, Any]:
+    """The items as the encodings write them (checked, in NOTICE_ITEMS order), or EncodingError."""
+    return _checked(items)
+
+
 def encode_notice(items: dict[str, Any]) -> bytes:
     """The signed bytes of a change notice (items: change_notice(record) or the outbox's JSON)."""
     return NOTICE_LABEL + _json(_checked(items))

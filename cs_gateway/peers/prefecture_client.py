@@ -1,5 +1,6 @@
-"""The CS as a client of the 都道府県サーバー for the consistency check: the peer's copy over mTLS,
-after the same in-code check of the server's certificate as the notifier (peer_check.py)."""
+"""The CS as a client of the 都道府県サーバー (or of the 全国サーバー, which serves the same
+PrefectureService) for the consistency check: the peer's copy over mTLS, after the same in-code
+check of the server's certificate as the notifier (peer_check.py)."""
 
 from __future__ import annotations
 
@@ -29,10 +30,13 @@ class PeerRefusedError(Exception):
 class PrefectureCopyClient:
     """app.consistency.PeerCopy over PrefectureService; counts the bytes it received."""
 
-    def __init__(self, config: GatewayConfig, gate: CertificateGate, *, target: str, server_name: str) -> None:
+    def __init__(
+        self, config: GatewayConfig, gate: CertificateGate, *, target: str, server_name: str, role: str = "prefecture"
+    ) -> None:
+        """``role``: the role the server must present (prefecture, or jlis for the 全国サーバー's copy)."""
         tls = config.tls
         leaf = fetch_server_certificate(target, server_name=server_name, ca=tls.ca, cert=tls.cert, key=tls.key)
-        self.verdict = judge_peer(gate, leaf, "prefecture")
+        self.verdict = judge_peer(gate, leaf, role)
         if not self.verdict.ok:
             raise PeerRefusedError(self.verdict)
         credentials = grpc.ssl_channel_credentials(

@@ -6,7 +6,8 @@ AES-256-GCM key that seals the number wherever the store keeps it (history recor
 notices), the HMAC-SHA256 key of the blind index (individual_numbers.number_index: the
 uniqueness rule and the lookup by 個人番号 without the clear number) and a check value kept
 in the store (store_keys), so that a wrong key file is refused at open instead of failing
-every read. One AESGCM object per cipher, reused for every update.
+every read. One AESGCM object per cipher, reused for every update. A fourth key seals the record
+digests kept for the consistency check (record_digests.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -54,6 +56,19 @@ class NumberCipher:
         self._aead = AESGCM(_derive(master, b"individual_number aes-gcm"))
         self._index_key = _derive(master, b"individual_number blind index")
         self.check = hmac.new(_derive(master, b"individual_number key check"), b"check", hashlib.sha256).hexdigest()
+        self._digest_key = _derive(master, b"record digest aes-256 blocks")
+        self._digest_sealer = Cipher(algorithms.AES(self._digest_key), modes.ECB()).encryptor()
+
+    def seal_digest(self, digest: bytes) -> bytes:
+        """A 32-byte record digest sealed for the file (record_digests.py says why and how)."""
+        if len(digest) != 32:
+            raise ValueError("a record digest has 32 bytes")
+        return self._digest_sealer.update(digest)  # two independent blocks: no state carries over
+
+    def open_digests(self, sealed: bytes) -> bytes:
+        """Many sealed digests, concatenated, opened in one call."""
+        opener = Cipher(algorithms.AES(self._digest_key), modes.ECB()).decryptor()
+        return opener.update(sealed) + opener.finalize()
 
     def seal(self, number: str) -> str:
         nonce = os.urandom(NONCE_BYTES)

@@ -31,7 +31,7 @@ from .schema import migrate
 from .search_sqlite import INSERT_INDEX
 from .sqlite_tx import INSERT_CODE, INSERT_HISTORY, INSERT_NUMBER, VersionRows, connect, read_last_seq
 
-_INSERT_PERSON = "INSERT INTO persons (person_id, juminhyo_code, update_seq) VALUES (?, ?, ?)"
+_INSERT_PERSON = "INSERT INTO persons (person_id, juminhyo_code, update_seq, record_digest) VALUES (?, ?, ?, ?)"
 _REBUILT_TABLES = ("history", "search_index")
 CACHE_KIB = 1_000_000  # the page cache for the load (~1 GB; SQLite allocates it as needed)
 LOCK_WAIT_MS = 2000
@@ -123,7 +123,7 @@ class BulkImport:
         """Store each version's rows (sqlite_tx.version_rows) as a new person whose key is the
         version's 更新順番号 (the store was empty): persons first, then each table at once."""
         conn = self._conn
-        conn.executemany(_INSERT_PERSON, [(r.history[1], r.code[0], r.history[0]) for r in rows])
+        conn.executemany(_INSERT_PERSON, [(r.history[1], r.code[0], r.history[0], r.digest) for r in rows])
         conn.executemany(INSERT_CODE, [r.code for r in rows])
         conn.executemany(INSERT_NUMBER, [r.number for r in rows])
         conn.executemany(INSERT_HISTORY, [r.history for r in rows])

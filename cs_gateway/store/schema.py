@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING
 
 import orjson
 
+from ..domain.change_notice import NOTICE_ITEMS
+from .record_digests import stored_digest
+
 if TYPE_CHECKING:
     from .at_rest import NumberCipher
 
@@ -259,6 +262,27 @@ def _migration_9(conn: sqlite3.Connection, cipher: NumberCipher) -> int:
     return len(rows)
 
 
+def _migration_10(conn: sqlite3.Connection, cipher: NumberCipher) -> int:
+    """10 (issue 13, consistency check): each person's record digest beside the person
+    (persons.record_digest, sealed: store/record_digests.py), written by the writer in the same
+    statement as the person's current version; computed here for the persons already stored.
+    Nothing clear is written (returns 0: no VACUUM needed)."""
+    conn.execute("ALTER TABLE persons ADD COLUMN record_digest BLOB")
+    rows = conn.execute(
+        "SELECT p.person_id, h.record FROM persons p JOIN history h ON h.update_seq = p.update_seq"
+    ).fetchall()
+    conn.executemany(
+        "UPDATE persons SET record_digest = ? WHERE person_id = ?",
+        [(stored_digest(cipher, notice_items(cipher.open_dict(orjson.loads(text)))), pid) for pid, text in rows],
+    )
+    return 0
+
+
+def notice_items(record: dict[str, object]) -> dict[str, object]:
+    """The notice items of a stored version's JSON (opened): what the record digest covers."""
+    return {name: record[name] for name in NOTICE_ITEMS}
+
+
 Migration = str | Callable[[sqlite3.Connection, "NumberCipher"], int]
 MIGRATIONS: tuple[Migration, ...] = (
     *_MIGRATIONS_1_TO_3,
@@ -268,6 +292,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _migration_7,
     _MIGRATION_8,
     _migration_9,
+    _migration_10,
 )
 
 

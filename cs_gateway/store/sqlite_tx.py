@@ -19,13 +19,14 @@ import orjson
 
 from ..audit.event import AuditEvent
 from ..audit.trail import AuditTrail, AuditWriteError, head
-from ..domain.change_notice import NOTICE_ITEMS
+from ..domain.change_notice import NOTICE_ITEMS, change_notice
 from ..domain.record import IdentityRecord
 from ..domain.record_codec import record_from_dict
 from ..domain.registry import StoredPerson
 from .at_rest import NumberCipher, default_key_path, open_cipher
 from .interface import StoreError
 from .operators_sqlite import SqliteOperators
+from .record_digests import current_digest_rows, stored_digest
 from .schema import migrate
 from .search_sqlite import WRITE_INDEX, SqliteSearch, fill_index, index_row
 
@@ -190,6 +191,25 @@ class SqliteReader:
         return out
 
 
+    def current_digest_rows(self) -> list[tuple[bytes, bytes]]:
+        """(code, record digest) of every person, by code (record_digests.py)."""
+        return current_digest_rows(self._conn, self._cipher)
+
+    def current_records_of(self, codes: list[str]) -> dict[str, dict[str, object]]:
+        """The notice items of the current version of the persons with these codes."""
+        out: dict[str, dict[str, object]] = {}
+        for code in codes:
+            row = self._conn.execute(
+                "SELECT h.record FROM persons p JOIN history h ON h.update_seq = p.update_seq "
+                "WHERE p.juminhyo_code = ?",
+                (code,),
+            ).fetchone()
+            if row is not None:
+                record = self._open(row[0])
+                out[code] = {name: record[name] for name in NOTICE_ITEMS}
+        return out
+
+
 INSERT_CODE = "INSERT OR IGNORE INTO codes (juminhyo_code, person_id) VALUES (?, ?)"
 INSERT_NUMBER = "INSERT OR IGNORE INTO individual_numbers (number_index, person_id) VALUES (?, ?)"
 INSERT_HISTORY = (
@@ -208,6 +228,7 @@ class VersionRows:
     number: tuple[str, int]
     history: tuple[int, int, str, int, str, str]
     index: tuple[object, ...]
+    digest: bytes  # persons.record_digest (the consistency check's leaf, sealed: record_digests.py)
 
 
 def version_rows(
@@ -217,10 +238,12 @@ def version_rows(
     *,
     blind: str | None = None,
     sealed: str | None = None,
+    digest: bytes | None = None,
 ) -> VersionRows:
     """The rows of ``record`` (with its 更新順番号 and タイムスタンプ) for the person ``person_key``;
     ``blind`` / ``sealed``: the 個人番号's blind index / sealed token when the caller has them already
-    (the writer computes each once per update and reuses them for the lookup and the notice)."""
+    (the writer computes each once per update and reuses them for the lookup and the notice);
+    ``digest``: the stored record digest when the caller computed it for the person's row."""
     assert record.timestamp is not None
     return VersionRows(
         (record.juminhyo_code, person_key),
@@ -234,6 +257,7 @@ def version_rows(
             cipher.seal_json(record_json(record), record.individual_number, sealed),
         ),
         index_row(person_key, record),
+        digest if digest is not None else stored_digest(cipher, change_notice(record)),
     )
 
 
@@ -324,21 +348,25 @@ class SqliteTransaction(SqliteOperators, SqliteSearch, SqliteReader):
         conn = self._conn
         seq = self._next_seq
         record = record.with_stored(seq, self._now())
+        digest = stored_digest(self._cipher, change_notice(record))  # the consistency check's leaf
         if person_key is None:
             person_key = conn.execute(
-                "INSERT INTO persons (juminhyo_code, update_seq) VALUES (?, ?)", (record.juminhyo_code, seq)
+                "INSERT INTO persons (juminhyo_code, update_seq, record_digest) VALUES (?, ?, ?)",
+                (record.juminhyo_code, seq, digest),
             ).lastrowid
         else:
             conn.execute(
-                "UPDATE persons SET juminhyo_code = ?, update_seq = ? WHERE person_id = ?",
-                (record.juminhyo_code, seq, person_key),
+                "UPDATE persons SET juminhyo_code = ?, update_seq = ?, record_digest = ? WHERE person_id = ?",
+                (record.juminhyo_code, seq, digest, person_key),
             )
         if retire_code is not None:
             conn.execute("UPDATE codes SET retired = 1 WHERE juminhyo_code = ?", (retire_code,))
         number = record.individual_number
         sealed = self._cipher.seal(number)
         self._sealed = (number, sealed)
-        rows = version_rows(self._cipher, record, person_key, blind=self._blind(number), sealed=sealed)
+        rows = version_rows(
+            self._cipher, record, person_key, blind=self._blind(number), sealed=sealed, digest=digest
+        )
         conn.execute(INSERT_CODE, rows.code)
         conn.execute(INSERT_NUMBER, rows.number)
         conn.execute(INSERT_HISTORY, rows.history)

@@ -60,6 +60,8 @@ def test_demo_pushes_the_scenario_and_stops_the_gateway(tmp_path: Path) -> None:
     assert "7 change notices queued, 7 delivered, 0 undelivered" in out
     assert '"notices_applied": 7, "last_update_seq": 7, "refused": 0' in out
     assert "mode tree: AGREES" in out
+    assert "relayed: 7 of the 7 notices the 都道府県サーバー applied" in out
+    assert "consistency check with the jlis, mode tree: AGREES" in out and "records: CS 4, jlis 4" in out
     # one 送付先情報 forwarded to the 機構 emulator, unedited
     assert "at the 機構: byte-identical True, digest and CS signature verified True" in out
     assert '"received": 1, "last_sofusaki_seq": 1, "refused": 0' in out

@@ -8,6 +8,7 @@ import random
 
 import pytest
 
+from clients.emulator_copy import put_records
 from clients.prefecture_emulator import open_db
 from clients.synthetic import juminhyo_code_of
 from cs_gateway.app.consistency import DIFFERS, MISSING_AT_PEER, MISSING_HERE, check_by_tree, check_full
@@ -57,9 +58,7 @@ def peer(tmp_path_factory: pytest.TempPathFactory, dev_pki: DevPki):  # type: ig
     for i in added:
         peer_file[juminhyo_code_of(i)] = encode_record(_items(i))
     conn = open_db(root / "prefecture.sqlite3")
-    conn.execute("BEGIN")
-    conn.executemany("INSERT INTO records (juminhyo_code, update_seq, body) VALUES (?, 0, ?)", list(peer_file.items()))
-    conn.execute("COMMIT")
+    put_records(conn, peer_file.items())
     conn.close()
     process = start_prefecture(root, dev_pki)
     config = load_config(gateway_config(root, dev_pki, process.port))

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import hashlib
 
-from cs_gateway.domain.consistency_tree import EMPTY, HashTree, bucket_hash, node_hash, record_hash
+import pytest
+
+from cs_gateway.domain.consistency_tree import (
+    EMPTY,
+    HashTree,
+    auto_depth,
+    bucket_hash,
+    node_hash,
+    record_digest,
+    record_hash,
+)
 from cs_gateway.domain.notice_encoding import encode_record
 from tests.unit.test_notice_encoding import ITEMS
 
@@ -34,3 +44,45 @@ def test_order_of_input_does_not_matter_and_any_change_changes_the_root() -> Non
     assert HashTree.build([A, changed]).root != HashTree.build([A, B]).root
     assert HashTree.build([A]).root != HashTree.build([A, B]).root
     assert HashTree.build([]).root == EMPTY
+
+
+def test_a_tree_from_stored_digests_equals_the_tree_of_the_records() -> None:
+    records = [A, B, ("12345678902", encode_record({**ITEMS, "juminhyo_code": "12345678902"}))]
+    rows = sorted((code.encode(), record_hash(body)) for code, body in records)
+    for depth in (1, 2, 5, 10):
+        built, stored = HashTree.build(records, depth), HashTree.from_rows(rows, depth)
+        assert built.nodes == stored.nodes and built.root == stored.root
+        assert stored.bucket(A[0][:depth]) == built.bucket(A[0][:depth])
+    assert HashTree.from_rows([], 2).root == EMPTY
+    assert record_digest(ITEMS) == record_hash(encode_record(ITEMS))
+
+
+def test_stored_digests_out_of_order_duplicated_or_malformed_are_refused() -> None:
+    a, b = (A[0].encode(), record_hash(A[1])), (B[0].encode(), record_hash(B[1]))
+    for rows in ([b, a], [a, a], [(b"1234567890", a[1])], [(a[0], a[1][:31])], [(b"1234567890x", a[1])]):
+        with pytest.raises(ValueError):
+            HashTree.from_rows(rows, 2)
+
+
+def test_the_depth_aims_at_about_ten_records_per_bucket() -> None:
+    assert [auto_depth(n) for n in (0, 9, 300, 100_000, 1_000_000, 10**12)] == [1, 1, 1, 4, 5, 10]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "山田　太郎",
+        "青森県弘前市大字上白銀町1番地",
+        "ヤマダ　タロウ",
+        'a"b',
+        "a\\b",
+        "tab\there",
+        "x\x7f",
+        "\u2028",
+        "😀",
+        "",
+    ],
+)
+def test_the_write_paths_digest_is_the_digest_of_the_canonical_encoding(text: str) -> None:
+    items = {**ITEMS, "name_kanji": text, "address": text + "1"}
+    assert record_digest(items) == record_hash(encode_record(items))
