@@ -283,6 +283,15 @@ def notice_items(record: dict[str, object]) -> dict[str, object]:
     return {name: record[name] for name in NOTICE_ITEMS}
 
 
+# 11 (write throughput): two of the search index's five secondary indexes go. Every index costs
+# each update a b-tree insert and a page in its commit (bench/README.md); a search by 氏名 is an
+# equality on the whole normalised name, so (name, 生年月日) serves 氏名 + 住所 by its prefix and
+# the address is checked on those few rows: (name, address) indexes added nothing a search needs.
+_MIGRATION_11 = """
+DROP INDEX IF EXISTS search_by_kana_address;
+DROP INDEX IF EXISTS search_by_kanji_address;
+"""
+
 Migration = str | Callable[[sqlite3.Connection, "NumberCipher"], int]
 MIGRATIONS: tuple[Migration, ...] = (
     *_MIGRATIONS_1_TO_3,
@@ -293,6 +302,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _MIGRATION_8,
     _migration_9,
     _migration_10,
+    _MIGRATION_11,
 )
 
 
