@@ -44,6 +44,7 @@ from ..logging_setup import get_logger
 from ..security.certificate_gate import CertificateGate
 from ..store.interface import UpdateStore
 from ..store.sqlite_tx import SqliteReader, open_reader
+from .backlog_watch import StaleFlag
 from .notice_signing import NoticeSigner
 from .notifier import DENIAL_REPEAT_S, backoff_delay
 from .peer_check import fetch_server_certificate, judge_peer
@@ -108,14 +109,13 @@ class JlisForwarder:
         self._store = store
         self._gate = gate
         self._metrics = ForwarderMetrics(registry if registry is not None else CollectorRegistry())
-        self._on_stale = on_stale
+        self._stale = StaleFlag(self._metrics.stale, "sofusaki_backlog", on_stale, log)
         self._reader: SqliteReader | None = None
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._last_denial: tuple[str, float] | None = None
         self._parked: dict[int, str] = {}  # number -> the 機構's reason
         self._refusals: tuple[int, int] = (0, 0)  # (number, REFUSED answers in a row for it)
-        self._stale = False
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._run()), asyncio.create_task(self._watch_backlog())]
@@ -273,18 +273,7 @@ class JlisForwarder:
             age = (datetime.now(UTC) - datetime.fromisoformat(oldest)).total_seconds() if oldest else 0.0
             self._metrics.backlog.set(count)
             self._metrics.oldest_age.set(max(0.0, age))
-            stale = age > self._peer.backlog_warn_age_s
-            if stale != self._stale:
-                self._stale = stale
-                self._metrics.stale.set(1 if stale else 0)
-                if stale:
-                    log.warning("sofusaki_backlog_stale", oldest_age_s=round(age, 1), backlog=count)
-                else:
-                    log.info("sofusaki_backlog_fresh")
-                if self._on_stale is not None:
-                    result = self._on_stale(stale)
-                    if asyncio.iscoroutine(result):
-                        await result
+            await self._stale.update(age, self._peer.backlog_warn_age_s, count)
             await asyncio.sleep(1.0)
 
     async def _deny(self, actor: Actor, rule: str) -> None:

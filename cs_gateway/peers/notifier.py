@@ -49,6 +49,7 @@ from ..security.certificate_gate import CertificateGate
 from ..store.interface import UpdateStore
 from ..store.sqlite_tx import SqliteReader, open_reader
 from ..store.stats import read_stats
+from .backlog_watch import StaleFlag
 from .notice_signing import NoticeSigner
 from .peer_check import fetch_server_certificate, judge_peer
 
@@ -105,11 +106,10 @@ class Notifier:
         self._store = store
         self._gate = gate
         self._metrics = NotifierMetrics(registry)
-        self._on_stale = on_stale
+        self._stale = StaleFlag(self._metrics.stale, "notice_backlog", on_stale, log)
         self._reader: SqliteReader | None = None
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._stale = False
         self._last_denial: tuple[str, float] | None = None
 
     def start(self) -> None:
@@ -316,17 +316,5 @@ class Notifier:
             age = 0.0
             if stats is not None and stats.oldest_notice_at is not None:
                 age = (datetime.now(UTC) - stats.oldest_notice_at).total_seconds()
-            stale = age > self._peer.backlog_warn_age_s
-            if stale != self._stale:
-                self._stale = stale
-                self._metrics.stale.set(1 if stale else 0)
-                if stale:
-                    backlog = stats.outbox_backlog if stats else None
-                    log.warning("notice_backlog_stale", oldest_age_s=round(age, 1), backlog=backlog)
-                else:
-                    log.info("notice_backlog_fresh")
-                if self._on_stale is not None:
-                    result = self._on_stale(stale)
-                    if asyncio.iscoroutine(result):
-                        await result
+            await self._stale.update(age, self._peer.backlog_warn_age_s, stats.outbox_backlog if stats else None)
             await asyncio.sleep(1.0)
