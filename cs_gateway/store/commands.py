@@ -4,7 +4,8 @@ A command is a small picklable value; its kind is its class. A handler (app/) is
 ``handle(tx, command) -> outcome`` that runs inside the writer's transaction (port.Transaction)
 together with its audit entries. A wire codec (api/) turns the bytes of one RPC method (an
 EncodedWrite's ``action``) into a command where the batch is applied, and the outcome into the
-reply's bytes: the gateway's event loop only moves bytes.
+reply's bytes: the gateway's event loop only moves bytes. A command made on the gateway's side
+may have its outcome encoded there too (a reply encoder): what crosses back is the reply's bytes.
 
 The registry is plain data (classes, module-level functions, codec values): it is pickled into
 the writer process, which runs whatever it holds. A new kind of durable work is a new command and
@@ -20,6 +21,8 @@ from .interface import Encoded, EncodedWrite
 from .port import Transaction
 
 Handler = Callable[[Transaction, Any], object]
+# encode(command, outcome) -> what the caller gets instead of the outcome (picklable: bytes).
+ReplyEncoder = Callable[[Any, Any], object]
 
 
 class WireCodec(Protocol):
@@ -37,6 +40,7 @@ class CommandRegistry:
     def __init__(self) -> None:
         self.handlers: dict[type, Handler] = {}
         self.codecs: dict[str, WireCodec] = {}
+        self.replies: dict[type, ReplyEncoder] = {}
 
     def handle(self, kind: type, handler: Handler) -> None:
         """Run ``handler(tx, command)`` for every command of this class."""
@@ -49,3 +53,12 @@ class CommandRegistry:
         if action in self.codecs:
             raise ValueError(f"a codec for {action} is already registered")
         self.codecs[action] = codec
+
+    def reply(self, kind: type, encoder: ReplyEncoder) -> None:
+        """Encode the outcome of every command of this class where the batch is applied (while
+        its COMMIT waits for the disk): its caller gets ``encoder(command, outcome)``."""
+        if kind not in self.handlers:
+            raise ValueError(f"no handler for {kind.__qualname__}: register it before its reply encoder")
+        if kind in self.replies:
+            raise ValueError(f"a reply encoder for {kind.__qualname__} is already registered")
+        self.replies[kind] = encoder

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..audit.event import ERROR, Actor, AuditEvent
-from .commands import CommandRegistry, WireCodec
+from .commands import CommandRegistry, ReplyEncoder, WireCodec
 from .interface import EncodedWrite, StoreError
 from .port import BatchTransaction
 
@@ -40,6 +40,12 @@ class _Applied(NamedTuple):
     outcome: object
 
 
+class _Replied(NamedTuple):
+    command: object
+    encoder: ReplyEncoder
+    outcome: object
+
+
 class _HandlerCrashedError(Exception):
     def __init__(self, index: int, error: Exception) -> None:
         self.index = index
@@ -58,6 +64,13 @@ def _audit_of(command: object, job: EncodedWrite | None = None) -> AuditEvent:
     return AuditEvent(f"command:{type(command).__qualname__}", "", Actor())
 
 
+def _reply(replied: _Replied) -> object:
+    try:
+        return replied.encoder(replied.command, replied.outcome)
+    except Exception as exc:  # noqa: BLE001 - committed (a read's audit entry), but no reply can be made
+        return StoreError(f"reply not encoded: {type(exc).__name__}")
+
+
 class WriterCore:
     """Owns the writing transaction: apply a batch (begin + every command), then commit or abandon."""
 
@@ -66,6 +79,7 @@ class WriterCore:
         self._failures = self._tx.failures
         self._handlers = registry.handlers
         self._codecs = registry.codecs
+        self._replies = registry.replies
         self._batch_streams: set[int] = set()  # the streams with updates in the batch being applied
         self._broken_streams: dict[int, None] = {}  # streams with an update not stored (bounded)
         self._pass_breaks: list[int] = []  # streams first broken in the current pass over a batch
@@ -114,6 +128,7 @@ class WriterCore:
     def _apply_pass(self, jobs: list[object], crashed: dict[int, Exception]) -> list[object]:
         tx = self._tx
         handlers = self._handlers
+        replies = self._replies
         failures = self._failures
         tx.begin()
         outcomes: list[object] = []
@@ -133,6 +148,9 @@ class WriterCore:
                         raise
                     except Exception as exc:  # noqa: BLE001 - the handler's own crash: its job only
                         raise _HandlerCrashedError(index, exc) from exc
+                    encoder = replies.get(type(job))
+                    if encoder is not None:
+                        outcome = _Replied(job, encoder, outcome)
             outcomes.append(outcome)
         return outcomes
 
@@ -182,8 +200,16 @@ class WriterCore:
                 del self._broken_streams[next(iter(self._broken_streams))]
 
     def encode(self, outcomes: list[object]) -> list[object]:
-        """The replies to the encoded requests (no database)."""
-        return [self._encode(outcome) if type(outcome) is _Applied else outcome for outcome in outcomes]
+        """The replies to the encoded requests and to the commands with a reply encoder (no database)."""
+        out: list[object] = []
+        for outcome in outcomes:
+            kind = type(outcome)
+            if kind is _Applied:
+                outcome = self._encode(outcome)  # type: ignore[arg-type]
+            elif kind is _Replied:
+                outcome = _reply(outcome)  # type: ignore[arg-type]
+            out.append(outcome)
+        return out
 
     def _encode(self, applied: _Applied) -> object:
         try:

@@ -68,10 +68,32 @@ class Unregistered:
     """A command nobody handles."""
 
 
+@dataclass(frozen=True, slots=True)
+class Told:
+    """A test-only command whose outcome is encoded in the writer (a reply encoder)."""
+
+    person: int
+    bad_reply: bool = False
+
+
+def told(tx: Transaction, command: Told) -> Noted:
+    audit_seq = tx.append_audit(AuditEvent(NOTE, OK, TEST_ACTOR, detail=f"told={command.person}"))
+    return Noted(0, audit_seq, os.getpid())
+
+
+def told_reply(command: Told, outcome: Noted) -> bytes:
+    """Runs in the writer, after the handler: the caller gets these bytes instead of the outcome."""
+    if command.bad_reply:
+        raise ValueError("this reply cannot be encoded")
+    return f"{command.person}:{outcome.audit_seq}:{os.getpid()}".encode()
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[SqliteStore]:
     registry = command_registry("022021")
     registry.handle(Note, note)
+    registry.handle(Told, told)
+    registry.reply(Told, told_reply)
     s = SqliteStore(tmp_path / "cs.sqlite3", audit=SPEC, registry=registry)
     yield s
     s.close()
@@ -138,3 +160,30 @@ def test_a_command_nobody_handles_is_refused_and_audited(store: SqliteStore) -> 
     with pytest.raises(StoreError):
         store.submit(Unregistered()).result(30)
     assert rows(store.path, "SELECT outcome, reason FROM audit_log") == [(ERROR, "NO_HANDLER")]
+
+
+def test_a_reply_encoder_runs_in_the_writer_and_its_caller_gets_only_the_bytes(store: SqliteStore) -> None:
+    first, second = in_one_batch(store, [Told(7), Note(person=1)])
+    person, audit_seq, pid = first.result(30).decode().split(":")
+    assert (person, int(pid)) == ("7", store._writer.pid)  # noqa: SLF001 - encoded in the writer
+    assert isinstance(second.result(30), Noted)  # a command without an encoder: its outcome as it is
+    assert rows(store.path, f"SELECT detail FROM audit_log WHERE seq = {audit_seq}") == [("told=7",)]
+
+
+def test_a_reply_that_cannot_be_encoded_is_an_error_to_its_caller_only(store: SqliteStore) -> None:
+    bad, good = in_one_batch(store, [Told(1, bad_reply=True), Told(2)])
+    with pytest.raises(StoreError, match="reply not encoded: ValueError"):
+        bad.result(30)
+    assert good.result(30).decode().startswith("2:")
+    # the handler ran and committed (its entry records the read): only the reply is missing
+    assert rows(store.path, "SELECT detail FROM audit_log ORDER BY seq") == [("told=1",), ("told=2",)]
+
+
+def test_a_reply_encoder_needs_its_handler_first_and_only_one_per_kind() -> None:
+    registry = command_registry("022021")
+    with pytest.raises(ValueError, match="no handler"):
+        registry.reply(Told, told_reply)
+    registry.handle(Told, told)
+    registry.reply(Told, told_reply)
+    with pytest.raises(ValueError, match="already registered"):
+        registry.reply(Told, told_reply)
