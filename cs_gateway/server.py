@@ -16,6 +16,7 @@ from pki.profiles import ROLES
 from .api.guard import Guard, GuardedServer
 from .api.health import GatewayHealth
 from .api.sofusaki_servicer import SofusakiServicer
+from .api.terminal_codec import register_terminal_replies
 from .api.terminal_servicer import TerminalServicer
 from .api.update_codec import register_codecs
 from .api.update_servicer import UpdateServicer
@@ -112,8 +113,8 @@ def revocation_checker(
 
 def command_registry(municipality_code: str, rules: RulesConfig = DEFAULT_RULES) -> CommandRegistry:
     """What the store's writer runs: the app's handlers, and api's codecs for the RPCs whose
-    requests the writer decodes (Apply, ApplyStream)."""
-    registry = register_handlers(CommandRegistry())
+    requests the writer decodes (Apply, ApplyStream) and whose replies it encodes (Lookup, Search)."""
+    registry = register_terminal_replies(register_handlers(CommandRegistry()))
     return register_codecs(registry, municipality_code=municipality_code, rules=rules)
 
 

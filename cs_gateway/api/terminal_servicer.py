@@ -2,9 +2,10 @@
 
 Lookup and Search: the purpose must be stated; the per-operator rate limit is checked first; the
 search's way and the two-item rule are the domain's (domain/search_rule.py); the writer runs the
-read with its audit entry (app/terminal_lookup.py) and the answer leaves only once that entry is
-durable. Every refusal is audited before it is sent. The 個人番号 is masked
-(domain/masking.py) unless the operator's role and the purpose allow it.
+read with its audit entry (app/terminal_lookup.py), encodes the reply (api/terminal_codec.py) and
+the answer leaves, as those bytes, only once that entry is durable. Every refusal is audited
+before it is sent. The 個人番号 is masked (domain/masking.py) unless the operator's role and the
+purpose allow it.
 
 Login checks the operator in the store's writer (app/operators.py: CheckLogin, audited in the
 same transaction) and only then opens a session bound to the calling certificate
@@ -27,7 +28,6 @@ from ..app.terminal_lookup import (
     CERTIFICATE_ISSUE,
     IDENTITY_CHECK,
     RECORD_CORRECTION,
-    Found,
     LookupPerson,
     SearchPersons,
     discloses_number,
@@ -36,19 +36,17 @@ from ..audit.event import OK, REFUSED, Actor, AuditEvent
 from ..clock import Today, jst_today
 from ..domain.check_digit import is_valid_juminhyo_code
 from ..domain.enums import Sex
-from ..domain.masking import mask_identifier
 from ..domain.parsing import parse_date
-from ..domain.record import IdentityRecord
 from ..domain.search_rule import SearchCriteria, search_way
 from ..domain.violations import Violation, violation
 from ..gen.jukinet.cs.v1 import terminal_service_pb2 as tpb
 from ..security.card_check import CardHolder, CardTrust, NonceTable, nonce_ref
 from ..security.rate_limit import RateLimit
 from ..security.sessions import SessionTable
-from ..store.interface import StoreError, UpdateStore
-from .convert import record_to_proto
+from ..store.interface import Encoded, StoreError, UpdateStore
 from .errors import rich_status, store_unavailable_status, violation_status
 from .guard import GuardedServer, current_peer, current_session
+from .terminal_codec import shown
 
 SERVICE_NAME = "jukinet.cs.v1.TerminalService"
 SERVICE = f"/{SERVICE_NAME}/"
@@ -119,15 +117,12 @@ class TerminalServicer:
                 request_deserializer=tpb.LogoutRequest.FromString,
                 response_serializer=tpb.LogoutResponse.SerializeToString,
             ),
+            # Lookup and Search answer with the bytes the writer encoded (api/terminal_codec.py)
             "Lookup": grpc.unary_unary_rpc_method_handler(
-                self.Lookup,
-                request_deserializer=tpb.LookupRequest.FromString,
-                response_serializer=tpb.LookupResponse.SerializeToString,
+                self.Lookup, request_deserializer=tpb.LookupRequest.FromString
             ),
             "Search": grpc.unary_unary_rpc_method_handler(
-                self.Search,
-                request_deserializer=tpb.SearchRequest.FromString,
-                response_serializer=tpb.SearchResponse.SerializeToString,
+                self.Search, request_deserializer=tpb.SearchRequest.FromString
             ),
             "BeginCardCheck": grpc.unary_unary_rpc_method_handler(
                 self.BeginCardCheck,
@@ -223,18 +218,15 @@ class TerminalServicer:
         assert purpose is not None
         return actor, purpose, discloses_number(session.role, purpose)
 
-    async def Lookup(self, request: tpb.LookupRequest, context: grpc.aio.ServicerContext) -> tpb.LookupResponse:  # noqa: N802
+    async def Lookup(self, request: tpb.LookupRequest, context: grpc.aio.ServicerContext) -> bytes:  # noqa: N802
         action = SERVICE + "Lookup"
         actor, purpose, disclose = await self._admit(context, action, request.purpose)
         if not is_valid_juminhyo_code(request.juminhyo_code):
             await self._refuse(context, action, actor, violation("INVALID_JUMINHYO_CODE", "juminhyo_code"))
-        found = await self._write(context, LookupPerson(request.juminhyo_code, purpose, disclose, actor, action))
-        assert isinstance(found, Found)
-        if not found.records:
-            await context.abort_with_status(violation_status(violation("NOT_IN_FILE", "juminhyo_code")))
-        return tpb.LookupResponse(record=shown(found.records[0], disclose), individual_number_masked=not disclose)
+        command = LookupPerson(request.juminhyo_code, purpose, disclose, actor, action)
+        return await self._reply(context, command)
 
-    async def Search(self, request: tpb.SearchRequest, context: grpc.aio.ServicerContext) -> tpb.SearchResponse:  # noqa: N802
+    async def Search(self, request: tpb.SearchRequest, context: grpc.aio.ServicerContext) -> bytes:  # noqa: N802
         action = SERVICE + "Search"
         actor, purpose, disclose = await self._admit(context, action, request.purpose)
         criteria = criteria_of(request)
@@ -244,13 +236,16 @@ class TerminalServicer:
             await self._refuse(context, action, actor, way, detail=f"purpose={purpose}; items={items}")
         assert isinstance(criteria, SearchCriteria) and isinstance(way, str)
         command = SearchPersons(criteria, way, purpose, disclose, actor, action, self.max_results)
-        found = await self._write(context, command)
-        assert isinstance(found, Found)
-        return tpb.SearchResponse(
-            results=[tpb.SearchResult(record=shown(r, disclose)) for r in found.records],
-            more_found=found.more_found,
-            individual_number_masked=not disclose,
-        )
+        return await self._reply(context, command)
+
+    async def _reply(self, context: grpc.aio.ServicerContext, command: LookupPerson | SearchPersons) -> bytes:
+        """The reply's bytes as the writer encoded them (api/terminal_codec.py), once durable."""
+        encoded = await self._write(context, command)
+        assert isinstance(encoded, Encoded)
+        if encoded.violation is not None:
+            await context.abort_with_status(violation_status(encoded.violation))
+        assert encoded.payload is not None
+        return encoded.payload
 
     # -- the マイナンバーカード check ---------------------------------------------------------------
 
@@ -359,11 +354,3 @@ def criteria_of(request: tpb.SearchRequest) -> SearchCriteria | Violation:
         birth_date=birth,
         sex=Sex(request.sex) if request.sex else None,
     )
-
-
-def shown(record: IdentityRecord, disclose: bool) -> tpb.identity__pb2.IdentityRecord:  # type: ignore[name-defined]
-    """The record for the terminal: 個人番号 masked unless disclosed."""
-    out = record_to_proto(record)
-    if not disclose:
-        out.individual_number = mask_identifier(record.individual_number)
-    return out
