@@ -33,7 +33,7 @@ from cs_gateway.audit.spec import AuditSpec  # noqa: E402
 from cs_gateway.server import command_registry  # noqa: E402
 from cs_gateway.store.commands import CommandRegistry  # noqa: E402
 from cs_gateway.store.interface import EncodedWrite  # noqa: E402
-from cs_gateway.store.writer_process import writer_main  # noqa: E402
+from cs_gateway.store.writer_process import receive_message, send_message, writer_main  # noqa: E402
 from pki.dev_pki import init_dev_pki  # noqa: E402
 
 ACTOR = Actor(spiffe_id="spiffe://hirosaki.jukinet.test/kizon-juki/kizon-juki-01", peer="ipv4:127.0.0.1:50000")
@@ -85,23 +85,23 @@ def main(argv: list[str] | None = None) -> int:
         )
         process.start()
         child.close()
-        if parent.recv() != ("ready",):
+        if receive_message(parent) != ("ready",):
             raise SystemExit("FAIL: the writer did not start")
         started = time.perf_counter()
         sent = answered = 0
         while answered < len(batches):
-            while sent < len(batches) and sent - answered < 2:  # two in flight, like ProcessWriter
-                parent.send(("batch", batches[sent]))
+            while sent < len(batches) and sent - answered < 1:  # one in flight, like ProcessWriter
+                send_message(parent, ("batch", batches[sent]))
                 sent += 1
-            kind, outcomes, _ = parent.recv()
+            kind, outcomes, _ = receive_message(parent)
             if kind != "results" or isinstance(outcomes, BaseException):
                 raise SystemExit(f"FAIL: {outcomes}")
             if any(isinstance(o, BaseException) or o.violation is not None for o in outcomes):
                 raise SystemExit("FAIL: an update was not stored")
             answered += 1
         elapsed = time.perf_counter() - started
-        parent.send(("close",))
-        parent.recv()
+        send_message(parent, ("close",))
+        receive_message(parent)
         process.join(60)
         stats = pstats.Stats(stats_file)
     n = args.updates

@@ -50,6 +50,9 @@ class LookupPerson:
     def __repr__(self) -> str:  # a log line or a traceback never shows the code in full
         return f"LookupPerson(juminhyo_code={mask_identifier(self.juminhyo_code)!r}, purpose={self.purpose!r})"
 
+    def __reduce__(self) -> tuple[type[LookupPerson], tuple[object, ...]]:  # see Actor.__reduce__
+        return (LookupPerson, (self.juminhyo_code, self.purpose, self.disclose_number, self.actor, self.action))
+
 
 @dataclass(frozen=True, slots=True)
 class SearchPersons:

@@ -15,6 +15,11 @@ class Actor:
     operator_id: str = ""
     terminal_id: str = ""
 
+    def __reduce__(self) -> tuple[type[Actor], tuple[str, ...]]:
+        # every command carries one to the writer process: a tuple pickles far faster than the
+        # field-by-field state of a slots dataclass
+        return (Actor, (self.spiffe_id, self.cert_fingerprint, self.peer, self.operator_id, self.terminal_id))
+
 
 SYSTEM = Actor(spiffe_id="local:cs-gateway")
 
@@ -33,6 +38,22 @@ class AuditEvent:
     request_id: str = ""
     update_seq: int | None = None
     detail: str = ""  # free text without identifiers (e.g. where an export went)
+
+    def __reduce__(self) -> tuple[type[AuditEvent], tuple[object, ...]]:  # see Actor.__reduce__
+        return (
+            AuditEvent,
+            (
+                self.action,
+                self.outcome,
+                self.actor,
+                self.reason,
+                self.subject_juminhyo_code,
+                self.subject_individual_number,
+                self.request_id,
+                self.update_seq,
+                self.detail,
+            ),
+        )
 
     def with_outcome(
         self,

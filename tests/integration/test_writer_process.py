@@ -1,6 +1,6 @@
-"""The store's writer process, driven through its pipe: batches pipelined back to back (the next
-one is decoded while the previous COMMIT waits for the disk), answers in order, and a COMMIT
-that fails acknowledges nothing of its batch while the batches after it are stored gaplessly.
+"""The store's writer process, driven through its pipe: batches sent back to back are answered in
+order, and a COMMIT that fails acknowledges nothing of its batch while the batches after it are
+stored gaplessly.
 
 The child is a real spawned process running writer_main on a real SQLite file; the only thing
 injected is the failure of one COMMIT (the disk refusing a write cannot be provoked portably).
@@ -28,7 +28,7 @@ from cs_gateway.gen.jukinet.cs.v1 import update_service_pb2 as upb
 from cs_gateway.server import command_registry
 from cs_gateway.store.commands import CommandRegistry
 from cs_gateway.store.interface import Encoded, EncodedWrite, StoreError
-from cs_gateway.store.writer_process import writer_main
+from cs_gateway.store.writer_process import receive_message, send_message, writer_main
 
 TODAY = date(2026, 11, 29)
 ACTOR = Actor(spiffe_id="spiffe://hirosaki.jukinet.test/kizon-juki/kizon-juki-01", peer="ipv4:127.0.0.1:1")
@@ -60,12 +60,12 @@ def writer(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Con
     process = context.Process(target=writer_with_failing_commit, args=(child, str(db), fail_on), daemon=True)
     process.start()
     child.close()
-    assert parent.poll(60) and parent.recv() == ("ready",)
+    assert parent.poll(60) and receive_message(parent) == ("ready",)
     try:
         yield parent, db
     finally:
-        parent.send(("close",))
-        assert parent.poll(30) and parent.recv()[0] == "closed"
+        send_message(parent, ("close",))
+        assert parent.poll(30) and receive_message(parent)[0] == "closed"
         process.join(30)
         assert process.exitcode == 0
 
@@ -81,7 +81,7 @@ def answers(conn: Connection, batches: int) -> list[list[object] | BaseException
     out = []
     for _ in range(batches):
         assert conn.poll(30), "no answer from the writer"
-        kind, outcomes, _commit_seconds = conn.recv()
+        kind, outcomes, _commit_seconds = receive_message(conn)
         assert kind == "results"
         out.append(outcomes)
     return out
@@ -106,7 +106,7 @@ def stored(db: Path) -> list[tuple[int, str]]:
 def test_pipelined_batches_are_answered_in_order(writer: tuple[Connection, Path]) -> None:
     conn, db = writer
     for k in range(6):
-        conn.send(("batch", batch(1 + 7 * k, 7)))  # no waiting: the writer overlaps them
+        send_message(conn, ("batch", batch(1 + 7 * k, 7)))  # no waiting: they queue in the pipe
     got = answers(conn, 6)
     assert [seqs(outcomes) for outcomes in got] == [list(range(1 + 7 * k, 8 + 7 * k)) for k in range(6)]  # type: ignore[arg-type]
     assert [seq for seq, _ in stored(db)] == list(range(1, 43))
@@ -117,10 +117,10 @@ def test_a_failed_commit_acknowledges_nothing_and_later_batches_follow_without_g
     writer: tuple[Connection, Path],
 ) -> None:
     conn, db = writer
-    conn.send(("batch", batch(1, 3)))
+    send_message(conn, ("batch", batch(1, 3)))
     assert seqs(answers(conn, 1)[0]) == [1, 2, 3]  # type: ignore[arg-type]
-    conn.send(("batch", batch(10, 4)))  # its COMMIT fails
-    conn.send(("batch", batch(20, 2)))  # decoded while that COMMIT runs; applied after it failed
+    send_message(conn, ("batch", batch(10, 4)))  # its COMMIT fails
+    send_message(conn, ("batch", batch(20, 2)))  # already waiting in the pipe; applied after it failed
     failed, after = answers(conn, 2)
     assert isinstance(failed, StoreError)
     assert seqs(after) == [4, 5]  # type: ignore[arg-type]
@@ -208,10 +208,10 @@ def test_after_a_failed_batch_no_later_update_of_its_streams_is_stored(writer: t
     (its caller gets UNAVAILABLE and resends from there), the later ones, even those already
     waiting in the writer, are not stored either. Other streams and single calls go on."""
     conn, db = writer
-    conn.send(("batch", stream_batch(1, 3, stream=1)))
+    send_message(conn, ("batch", stream_batch(1, 3, stream=1)))
     assert seqs(answers(conn, 1)[0]) == [1, 2, 3]  # type: ignore[arg-type]
-    conn.send(("batch", stream_batch(10, 2, stream=1) + stream_batch(12, 1, stream=2)))  # its COMMIT fails
-    conn.send(("batch", stream_batch(20, 2, stream=1) + stream_batch(22, 1, stream=2) + batch(23, 1)))
+    send_message(conn, ("batch", stream_batch(10, 2, stream=1) + stream_batch(12, 1, stream=2)))  # its COMMIT fails
+    send_message(conn, ("batch", stream_batch(20, 2, stream=1) + stream_batch(22, 1, stream=2) + batch(23, 1)))
     failed, after = answers(conn, 2)
     assert isinstance(failed, StoreError)
     assert isinstance(after, list)
