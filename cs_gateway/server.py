@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -374,6 +375,11 @@ async def serve(config: GatewayConfig, *, on_ready: Callable[[int], None] | None
     """Run until SIGTERM or SIGINT, then stop gracefully (in-flight updates finish): 0. If the
     store's writer process dies, stop at once and return EXIT_WRITER_DIED (see README, Supervision)."""
     gateway = await start_gateway(config)
+    # What start-up made (protobuf descriptors, grpc, the policy, certificates, the store's
+    # caches) lives as long as the process: out of the collector's view, a full collection no
+    # longer walks it again and again between calls (a 38 ms pause was measured without).
+    gc.collect()
+    gc.freeze()
     if gateway.metrics_listener is not None:  # before "listening": who waits for that knows both
         listener = gateway.metrics_listener
         shown = f"[{listener.host}]" if ":" in listener.host else listener.host

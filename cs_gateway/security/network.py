@@ -9,6 +9,7 @@ It deliberately does not import grpc: ``peer`` is the text of ``ServicerContext.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from urllib.parse import unquote
 
@@ -28,6 +29,7 @@ MAC_UNKNOWN = "network:mac-unknown"
 MAC_NOT_ALLOWED = "network:mac-not-allowed"
 
 
+@functools.lru_cache(maxsize=4096)  # every call of a connection has its peer string: parsed once
 def parse_peer(peer: str) -> IPAddress | None:
     """The IP of a grpc peer string: ``ipv4:127.0.0.1:43970``, ``ipv6:[::1]:5555`` or its
     percent-encoded form ``ipv6:%5B::1%5D:5555`` (what grpcio 1.85 prints). IPv4-mapped IPv6

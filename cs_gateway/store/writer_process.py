@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import ctypes
+import gc
 import multiprocessing
 import pickle
 import signal
@@ -85,6 +86,8 @@ def writer_main(
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which refuses to start
         send_message(conn, ("failed", f"{type(exc).__name__}: {exc}"))
         return
+    gc.collect()
+    gc.freeze()  # the codecs, the registry, the trail's keys: never garbage (see server.serve)
     send_message(conn, ("ready",))
     while True:
         try:
