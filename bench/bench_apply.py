@@ -25,7 +25,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -245,15 +245,22 @@ async def unary_load(
             done += 1
 
     tasks = [asyncio.create_task(worker()) for _ in range(CONCURRENCY)]
-    await asyncio.sleep(warmup)
-    count0, cpu0, own0, t0 = done, process_cpu_seconds(server_pid), time.process_time(), time.perf_counter()
-    await asyncio.sleep(duration)
-    count1, cpu1, own1, t1 = done, process_cpu_seconds(server_pid), time.process_time(), time.perf_counter()
+    measured = await measure_window(server_pid, warmup, duration, lambda: done)
     stop = True
     await asyncio.gather(*tasks)
+    return measured, checker
+
+
+async def measure_window(server_pid: int, warmup: float, duration: float, done: Callable[[], int]) -> Measurement:
+    """While the load runs: calls/s over ``duration`` after ``warmup`` (``done()``: calls so far),
+    with the server's and this process's CPU per call."""
+    await asyncio.sleep(warmup)
+    count0, cpu0, own0, t0 = done(), process_cpu_seconds(server_pid), time.process_time(), time.perf_counter()
+    await asyncio.sleep(duration)
+    count1, cpu1, own1, t1 = done(), process_cpu_seconds(server_pid), time.process_time(), time.perf_counter()
     calls = count1 - count0
     cpu = (cpu1 - cpu0) / calls * 1e6 if cpu0 is not None and cpu1 is not None and calls else None
-    return Measurement(calls / (t1 - t0), cpu, (own1 - own0) / max(calls, 1) * 1e6), checker
+    return Measurement(calls / (t1 - t0), cpu, (own1 - own0) / max(calls, 1) * 1e6)
 
 
 async def stream_load(

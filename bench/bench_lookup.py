@@ -51,7 +51,7 @@ from bench.bench_apply import (  # noqa: E402
     ECHO_UNARY,
     Measurement,
     Series,
-    process_cpu_seconds,
+    measure_window,
     start_echo_process,
 )
 from clients.synthetic import juminhyo_code_of, synthetic_entry  # noqa: E402
@@ -212,15 +212,10 @@ async def in_flight(calls: Calls, pid: int, warmup: float, duration: float) -> M
             done += 1
 
     tasks = [asyncio.create_task(worker()) for _ in range(CONCURRENCY)]
-    await asyncio.sleep(warmup)
-    n0, cpu0, own0, t0 = done, process_cpu_seconds(pid), time.process_time(), time.perf_counter()
-    await asyncio.sleep(duration)
-    n1, cpu1, own1, t1 = done, process_cpu_seconds(pid), time.process_time(), time.perf_counter()
+    measured = await measure_window(pid, warmup, duration, lambda: done)
     stop = True
     await asyncio.gather(*tasks)
-    n = n1 - n0
-    cpu = (cpu1 - cpu0) / n * 1e6 if cpu0 is not None and cpu1 is not None and n else None
-    return Measurement(n / (t1 - t0), cpu, (own1 - own0) / max(n, 1) * 1e6)
+    return measured
 
 
 async def sequential(calls: Calls, count: int) -> list[float]:

@@ -155,6 +155,15 @@ def session(probe: Probe) -> tuple[str, str]:
     return token, ""
 
 
+def _terminal_session(probe: Probe, attack: str, expected: str) -> tuple[Credential, str] | Outcome:
+    """The terminal's credential and the operator's session, or the FAIL outcome saying why not."""
+    terminal = probe.role("terminal")
+    token, why = session(probe)
+    if not token:
+        return Outcome(attack, expected, "-", FAIL, why, fingerprints=[terminal.fingerprint])
+    return terminal, token
+
+
 def _ended(probe: Probe) -> None:
     """The probe's session is gone (another login of the operator, or the gateway ended it)."""
     probe.state.pop(_SESSION_KEY, None)
@@ -273,10 +282,10 @@ def one_item_search(probe: Probe) -> Outcome:
     attack = "one-item-search"
     if probe.operator is None:
         return skip(attack, ONE_ITEM_EXPECTED, NEEDS_OPERATOR)
-    terminal = probe.role("terminal")
-    token, why = session(probe)
-    if not token:
-        return Outcome(attack, ONE_ITEM_EXPECTED, "-", FAIL, why, fingerprints=[terminal.fingerprint])
+    opened = _terminal_session(probe, attack, ONE_ITEM_EXPECTED)
+    if isinstance(opened, Outcome):
+        return opened
+    terminal, token = opened
     searches = (
         tpb.SearchRequest(purpose=tpb.PURPOSE_IDENTITY_CHECK, name="山田 太郎", sex=pb.SEX_MALE),
         tpb.SearchRequest(purpose=tpb.PURPOSE_IDENTITY_CHECK, birth_date=pb.Date(year=1985, month=5, day=14)),
@@ -313,10 +322,10 @@ def card_replay(probe: Probe) -> Outcome:
         return skip(attack, CARD_REPLAY_EXPECTED, NEEDS_OPERATOR)
     if probe.card is None:
         return skip(attack, CARD_REPLAY_EXPECTED, NEEDS_CARD)
-    terminal = probe.role("terminal")
-    token, why = session(probe)
-    if not token:
-        return Outcome(attack, CARD_REPLAY_EXPECTED, "-", FAIL, why, fingerprints=[terminal.fingerprint])
+    opened = _terminal_session(probe, attack, CARD_REPLAY_EXPECTED)
+    if isinstance(opened, Outcome):
+        return opened
+    terminal, token = opened
     begun, answer = begin_card_check(probe, terminal, token)
     if not isinstance(answer, tpb.BeginCardCheckResponse):
         return Outcome(attack, CARD_REPLAY_EXPECTED, begun.observed, FAIL, "no nonce for the session",
@@ -382,10 +391,10 @@ def mass_lookup(probe: Probe) -> Outcome:
     attack = "mass-lookup"
     if probe.operator is None:
         return skip(attack, MASS_EXPECTED, NEEDS_OPERATOR)
-    terminal = probe.role("terminal")
-    token, why = session(probe)
-    if not token:
-        return Outcome(attack, MASS_EXPECTED, "-", FAIL, why, fingerprints=[terminal.fingerprint])
+    opened = _terminal_session(probe, attack, MASS_EXPECTED)
+    if isinstance(opened, Outcome):
+        return opened
+    terminal, token = opened
     outcome = Outcome(attack, MASS_EXPECTED, "-", FAIL, fingerprints=[terminal.fingerprint])
     limited_at: int | None = None
     replies: list[Reply] = []

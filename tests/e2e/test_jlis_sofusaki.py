@@ -25,6 +25,7 @@ from cs_gateway.process import GatewayProcess, start_gateway_process, write_dev_
 from pki.dev_pki import DevPki
 from tests.conftest import channel_for
 from tests.e2e.peers_helpers import wait_until
+from tests.metrics_helpers import metric
 
 pytestmark = pytest.mark.slow
 
@@ -237,16 +238,6 @@ def test_a_jlis_with_an_expired_revoked_or_unpinned_certificate_is_sent_nothing(
         jlis.stop()
 
 
-def _metric(url: str, name: str) -> float:
-    import urllib.request
-
-    with urllib.request.urlopen(url, timeout=5) as reply:  # noqa: S310 - loopback, our own listener
-        for line in reply.read().decode().splitlines():
-            if line.startswith(name + " "):
-                return float(line.split()[1])
-    raise AssertionError(f"{name} not exported")
-
-
 def test_one_the_jlis_keeps_refusing_is_parked_after_3_and_the_queue_moves_on_with_backlog_metrics(
     tmp_path: Path, dev_pki: DevPki
 ) -> None:
@@ -273,13 +264,13 @@ def test_one_the_jlis_keeps_refusing_is_parked_after_3_and_the_queue_moves_on_wi
         assert forwarder() == health_pb2.HealthCheckResponse.SERVING
         for i in range(3):
             _submit(dev_pki, gateway.port, sample_sofusaki(i))
-        wait_until(lambda: _metric(url, "cs_gateway_sofusaki_stale") == 1, 20, "the warning")
+        wait_until(lambda: metric(url, "cs_gateway_sofusaki_stale") == 1, 20, "the warning")
         assert forwarder() == health_pb2.HealthCheckResponse.NOT_SERVING
         assert health.Check(health_pb2.HealthCheckRequest(service=""), timeout=5).status == (
             health_pb2.HealthCheckResponse.SERVING
         )
-        assert _metric(url, "cs_gateway_sofusaki_backlog") == 3
-        assert _metric(url, "cs_gateway_sofusaki_oldest_age_seconds") > 1
+        assert metric(url, "cs_gateway_sofusaki_backlog") == 3
+        assert metric(url, "cs_gateway_sofusaki_oldest_age_seconds") > 1
 
         refused_number = sample_sofusaki(1).individual_number
         jlis = _jlis(tmp_path, dev_pki, port=port, unknown=(refused_number,))
@@ -288,11 +279,11 @@ def test_one_the_jlis_keeps_refusing_is_parked_after_3_and_the_queue_moves_on_wi
         parked = _audit(tmp_path, "peers.jlis.sofusaki_parked")
         assert parked == [("refused", "UNKNOWN_INDIVIDUAL_NUMBER")]
         assert _audit(tmp_path, "peers.jlis.deliver") == [("error", "UNKNOWN_INDIVIDUAL_NUMBER")] * 3
-        wait_until(lambda: _metric(url, "cs_gateway_sofusaki_stale") == 0, 20, "the warning cleared")
+        wait_until(lambda: metric(url, "cs_gateway_sofusaki_stale") == 0, 20, "the warning cleared")
         assert forwarder() == health_pb2.HealthCheckResponse.SERVING
-        assert _metric(url, "cs_gateway_sofusaki_parked") == 1
-        assert _metric(url, "cs_gateway_sofusaki_backlog") == 0
-        assert _metric(url, "cs_gateway_sofusaki_forwarded_total") == 2
+        assert metric(url, "cs_gateway_sofusaki_parked") == 1
+        assert metric(url, "cs_gateway_sofusaki_backlog") == 0
+        assert metric(url, "cs_gateway_sofusaki_forwarded_total") == 2
         assert [f is None for _s, _b, f in _stored(tmp_path)] == [False, True, False]  # kept, not forwarded
     finally:
         gateway.stop()
@@ -302,7 +293,7 @@ def test_one_the_jlis_keeps_refusing_is_parked_after_3_and_the_queue_moves_on_wi
         _submit(dev_pki, gateway.port, sample_sofusaki(3))
         wait_until(lambda: [s for s, *_ in _received(tmp_path)] == [1, 3, 4], 30, "a new one after the restart")
         assert gateway.metrics_url is not None
-        assert _metric(gateway.metrics_url, "cs_gateway_sofusaki_parked") == 1
+        assert metric(gateway.metrics_url, "cs_gateway_sofusaki_parked") == 1
         assert len(jlis_emulator.refusals(tmp_path / "jlis.sqlite3")) == 3  # the parked one is not sent again
     finally:
         gateway.stop()

@@ -23,6 +23,7 @@ from tests.e2e.peers_helpers import (
     undelivered,
     wait_until,
 )
+from tests.metrics_helpers import metric
 
 pytestmark = pytest.mark.slow
 
@@ -86,16 +87,6 @@ OUTAGE_S = 60.0  # the issue's figure
 WARN_AGE_S = 5  # the backlog health warning, checked during the same outage
 
 
-def _metric(url: str, name: str) -> float:
-    import urllib.request
-
-    with urllib.request.urlopen(url, timeout=5) as reply:  # noqa: S310 - loopback, our own listener
-        for line in reply.read().decode().splitlines():
-            if line.startswith(name + " "):
-                return float(line.split()[1])
-    raise AssertionError(f"{name} not exported")
-
-
 def test_prefecture_down_for_60_s_during_a_stream_refuses_no_update_warns_and_gets_every_notice_once(
     tmp_path: Path, dev_pki: DevPki
 ) -> None:
@@ -130,13 +121,13 @@ def test_prefecture_down_for_60_s_during_a_stream_refuses_no_update_warns_and_ge
         while time.monotonic() - down_at < OUTAGE_S:
             assert len(_push(dev_pki, gateway.port, stored, 10)) == 10  # none refused because of it
             stored += 10
-            if not warned and _metric(gateway.metrics_url, "cs_gateway_outbox_stale") == 1:
+            if not warned and metric(gateway.metrics_url, "cs_gateway_outbox_stale") == 1:
                 warned = True
                 assert time.monotonic() - down_at > WARN_AGE_S  # not before the configured age
                 assert status(notifier) == health_pb2.HealthCheckResponse.NOT_SERVING
                 assert status("") == serving  # the gateway itself still serves
-                assert _metric(gateway.metrics_url, "cs_gateway_outbox_backlog") == stored - 100
-                assert _metric(gateway.metrics_url, "cs_gateway_outbox_oldest_age_seconds") > WARN_AGE_S
+                assert metric(gateway.metrics_url, "cs_gateway_outbox_backlog") == stored - 100
+                assert metric(gateway.metrics_url, "cs_gateway_outbox_oldest_age_seconds") > WARN_AGE_S
             time.sleep(1.0)
         assert warned, "no health warning during a 60 s outage"
         assert undelivered(store) == stored - 100 and applied_seqs(db) == list(range(1, 101))
@@ -147,10 +138,10 @@ def test_prefecture_down_for_60_s_during_a_stream_refuses_no_update_warns_and_ge
         assert conn.execute("SELECT COUNT(*) FROM records").fetchone()[0] == stored
         conn.close()
         wait_until(lambda: undelivered(store) == 0, 30, "the outbox drained")
-        wait_until(lambda: _metric(gateway.metrics_url, "cs_gateway_outbox_stale") == 0, 30, "the warning cleared")
+        wait_until(lambda: metric(gateway.metrics_url, "cs_gateway_outbox_stale") == 0, 30, "the warning cleared")
         assert status(notifier) == serving
-        assert _metric(gateway.metrics_url, "cs_gateway_outbox_backlog") == 0
-        assert _metric(gateway.metrics_url, "cs_gateway_notices_acknowledged_total") >= stored
+        assert metric(gateway.metrics_url, "cs_gateway_outbox_backlog") == 0
+        assert metric(gateway.metrics_url, "cs_gateway_notices_acknowledged_total") >= stored
     finally:
         gateway.stop()
         prefecture.stop()
