@@ -4,6 +4,8 @@ scraped over HTTP after a known load."""
 
 from __future__ import annotations
 
+import time
+
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -66,7 +68,15 @@ def test_a_scrape_after_a_known_load_shows_its_counts(gateway: InProcessGateway)
         with pytest.raises(grpc.RpcError):
             terminal.Apply(tennyu_request(200 + i), timeout=10)
 
+    # A call is counted as it ends on the server, which may be just after its caller got the
+    # status (a denial: abort sends it, then the handler ends): wait for the last one's count.
+    deadline = time.monotonic() + 5
     samples = scrape(*_metrics_address(gateway))
+    while value(samples, "cs_gateway_rpcs_total", method=APPLY, code="PERMISSION_DENIED") < 2:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+        samples = scrape(*_metrics_address(gateway))
     assert value(samples, "cs_gateway_rpcs_total", method=APPLY, code="OK") == 20
     assert value(samples, "cs_gateway_rpcs_total", method=APPLY, code="ALREADY_EXISTS") == 3
     assert value(samples, "cs_gateway_rpcs_total", method=APPLY, code="PERMISSION_DENIED") == 2
