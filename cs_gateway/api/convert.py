@@ -3,11 +3,13 @@ becomes a domain Violation here, before any rule runs."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
 from ..domain.enums import ChangeReason, Relationship, ResidentClass, Sex
 from ..domain.parsing import parse_date, parse_enum
-from ..domain.record import IdentityRecord, ResidentEntry, UpdateCommand
+from ..domain.record import RECORD_FIELDS, IdentityRecord, ResidentEntry, UpdateCommand
+from ..domain.record_codec import StoredVersion
 from ..domain.violations import Violation
 from ..gen.jukinet.cs.v1 import identity_pb2 as pb
 from ..gen.jukinet.cs.v1 import update_service_pb2 as upb
@@ -129,6 +131,34 @@ def record_to_proto(r: IdentityRecord) -> pb.IdentityRecord:
         out.juminhyo_code_since.CopyFrom(date_to_proto(r.juminhyo_code_since))
     if r.timestamp is not None:
         out.timestamp.FromDatetime(r.timestamp)
+    return out
+
+
+_STORED_DATES = ("birth_date", "resident_since", "address_since", "notified_on", "change_date")
+_STORED_OPTIONAL = ("juminhyo_code_since", "timestamp")
+# Items copied as they are stored (ints for the enums, as record_to_dict stores them).
+_STORED_PLAIN = tuple(name for name in RECORD_FIELDS if name not in _STORED_DATES + _STORED_OPTIONAL)
+
+
+def _stored_date(text: str) -> pb.Date:
+    """A stored ISO date (YYYY-MM-DD, date.isoformat's form) as the wire's Date."""
+    return pb.Date(year=int(text[:4]), month=int(text[5:7]), day=int(text[8:10]))
+
+
+def stored_to_proto(version: StoredVersion) -> pb.IdentityRecord:
+    """record_to_proto(version.record()), made from the stored items without the IdentityRecord
+    (the counter's reads encode every record they show: a test checks that the bytes are equal)."""
+    item = version.item
+    values: dict[str, Any] = {name: item(name) for name in _STORED_PLAIN}
+    for name in _STORED_DATES:
+        values[name] = _stored_date(item(name))
+    since = item("juminhyo_code_since")
+    if since:
+        values["juminhyo_code_since"] = _stored_date(since)
+    out = pb.IdentityRecord(**values)
+    stamp = item("timestamp")
+    if stamp:
+        out.timestamp.FromDatetime(datetime.fromisoformat(stamp))
     return out
 
 

@@ -2,7 +2,7 @@
 
 Lookup and Search are commands made on the gateway's side (api/terminal_servicer.py: the session,
 the purpose, the rate limit and the two-item rule are checked there); their outcome (app/
-terminal_lookup.py's Found: whole IdentityRecords) is encoded here, while the batch's COMMIT waits
+terminal_lookup.py's Found: the versions as stored) is encoded here, while the batch's COMMIT waits
 for the disk, into the reply's bytes with the 個人番号 already masked unless disclosed. What goes
 back to the gateway's one Python thread is those bytes: it returns them as they are.
 
@@ -14,12 +14,13 @@ from __future__ import annotations
 from ..app.terminal_lookup import Found, LookupPerson, SearchPersons
 from ..domain.masking import mask_identifier
 from ..domain.record import IdentityRecord
+from ..domain.record_codec import StoredVersion
 from ..domain.violations import violation
 from ..gen.jukinet.cs.v1 import identity_pb2
 from ..gen.jukinet.cs.v1 import terminal_service_pb2 as tpb
 from ..store.commands import CommandRegistry
 from ..store.interface import Encoded
-from .convert import record_to_proto
+from .convert import record_to_proto, stored_to_proto
 
 
 def shown(record: IdentityRecord, disclose: bool) -> identity_pb2.IdentityRecord:
@@ -30,12 +31,20 @@ def shown(record: IdentityRecord, disclose: bool) -> identity_pb2.IdentityRecord
     return out
 
 
+def shown_stored(version: StoredVersion, disclose: bool) -> identity_pb2.IdentityRecord:
+    """shown(version.record(), disclose), from the stored items (convert.stored_to_proto)."""
+    out = stored_to_proto(version)
+    if not disclose:
+        out.individual_number = mask_identifier(version.individual_number)
+    return out
+
+
 def lookup_reply(command: LookupPerson, found: Found) -> Encoded:
     """A LookupResponse's bytes, or NOT_IN_FILE (the caller's status; audited by the handler)."""
     if not found.records:
         return Encoded(None, violation("NOT_IN_FILE", "juminhyo_code"))
     disclose = command.disclose_number
-    reply = tpb.LookupResponse(record=shown(found.records[0], disclose), individual_number_masked=not disclose)
+    reply = tpb.LookupResponse(record=shown_stored(found.records[0], disclose), individual_number_masked=not disclose)
     return Encoded(reply.SerializeToString(), None)
 
 
@@ -43,7 +52,7 @@ def search_reply(command: SearchPersons, found: Found) -> Encoded:
     """A SearchResponse's bytes: at most the cap of records, and whether more matched."""
     disclose = command.disclose_number
     reply = tpb.SearchResponse(
-        results=[tpb.SearchResult(record=shown(r, disclose)) for r in found.records],
+        results=[tpb.SearchResult(record=shown_stored(r, disclose)) for r in found.records],
         more_found=found.more_found,
         individual_number_masked=not disclose,
     )

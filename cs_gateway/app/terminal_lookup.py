@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 
 from ..audit.event import OK, REFUSED, Actor, AuditEvent
 from ..domain.masking import mask_identifier
-from ..domain.record import IdentityRecord
-from ..domain.registry import StoredPerson
+from ..domain.record_codec import StoredVersion
 from ..domain.search_keys import address_key, name_key
 from ..domain.search_rule import BY_CODE, BY_NUMBER, SearchCriteria
 from ..store.search_port import TerminalTransaction
@@ -67,7 +66,7 @@ class SearchPersons:
 
 @dataclass(frozen=True, slots=True)
 class Found:
-    records: list[IdentityRecord] = field(default_factory=list)
+    records: list[StoredVersion] = field(default_factory=list)  # as stored: encoded for the reply as they are
     more_found: bool = False  # more matched than the cap: narrow the search
     audit_seq: int = 0
 
@@ -78,7 +77,7 @@ def _shown(disclose: bool) -> str:
 
 def lookup_person(tx: TerminalTransaction, command: LookupPerson) -> Found:
     """Handler of LookupPerson: the person currently holding this code, or nobody (audited both)."""
-    person = tx.find(command.juminhyo_code)
+    person = tx.find_version(command.juminhyo_code)
     detail = f"purpose={command.purpose}; {_shown(command.disclose_number)}"
     if person is None or person.retired:
         tx.append_audit(
@@ -97,24 +96,24 @@ def lookup_person(tx: TerminalTransaction, command: LookupPerson) -> Found:
             command.action,
             OK,
             command.actor,
-            subject_juminhyo_code=person.record.juminhyo_code,
-            subject_individual_number=person.record.individual_number,
-            update_seq=person.record.update_seq,
+            subject_juminhyo_code=person.juminhyo_code,
+            subject_individual_number=person.individual_number,
+            update_seq=person.update_seq,
             detail=detail,
         )
     )
-    return Found([person.record], False, seq)
+    return Found([person], False, seq)
 
 
-def _find(tx: TerminalTransaction, command: SearchPersons) -> list[StoredPerson]:
+def _find(tx: TerminalTransaction, command: SearchPersons) -> list[StoredVersion]:
     c = command.criteria
     if command.way == BY_CODE:
-        person = tx.find(c.juminhyo_code)
+        person = tx.find_version(c.juminhyo_code)
         return [person] if person is not None and not person.retired else []
     if command.way == BY_NUMBER:
         key = tx.individual_number_holder(c.individual_number)
-        person = tx.person(key) if key is not None else None
-        return [person] if person is not None and person.record.individual_number == c.individual_number else []
+        person = tx.person_version(key) if key is not None else None
+        return [person] if person is not None and person.individual_number == c.individual_number else []
     return tx.search(
         name=name_key(c.name) if c.name.strip() else None,
         address_prefix=address_key(c.address) if c.address.strip() else "",
@@ -150,7 +149,7 @@ def search_persons(tx: TerminalTransaction, command: SearchPersons) -> Found:
     if command.way not in (BY_CODE, BY_NUMBER):
         detail += f"; criteria {_criteria(tx, c)}"
     if found:  # whom the operator saw: the same HMAC as an entry's subject_code_hmac
-        detail += "; shown " + ",".join(tx.criteria_hmac("juminhyo_code", p.record.juminhyo_code) for p in found)
+        detail += "; shown " + ",".join(tx.criteria_hmac("juminhyo_code", p.juminhyo_code) for p in found)
     seq = tx.append_audit(
         AuditEvent(
             command.action,
@@ -161,7 +160,7 @@ def search_persons(tx: TerminalTransaction, command: SearchPersons) -> Found:
             detail=detail,
         )
     )
-    return Found([p.record for p in found], more, seq)
+    return Found(found, more, seq)
 
 
 TERMINAL_HANDLERS = {LookupPerson: lookup_person, SearchPersons: search_persons}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -35,7 +37,7 @@ def record_to_dict(record: IdentityRecord) -> dict[str, Any]:
     return out
 
 
-def record_from_dict(data: dict[str, Any]) -> IdentityRecord:
+def record_from_dict(data: Mapping[str, Any]) -> IdentityRecord:
     """The record of a stored version; a version stored before an item existed gets its default."""
     if len(data) != len(RECORD_FIELDS):
         data = {**_DEFAULTS, **data}
@@ -50,3 +52,33 @@ def record_from_dict(data: dict[str, Any]) -> IdentityRecord:
             value = _ENUMS[name](value)
         values[name] = value
     return IdentityRecord(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredVersion:
+    """A version as it is stored (record_to_dict's form, the 個人番号 opened), for the reads that
+    only show it (the counter's Lookup and Search): the few items their audit entry names are read
+    from it directly, and the reply is encoded from it (api/convert.stored_to_proto) without
+    building the IdentityRecord; ``record()`` builds it when a rule needs one."""
+
+    data: Mapping[str, Any]
+    retired: bool = False  # looked up by a code retired by 住民票コード変更
+
+    @property
+    def juminhyo_code(self) -> str:
+        return str(self.data["juminhyo_code"])
+
+    @property
+    def individual_number(self) -> str:
+        return str(self.data["individual_number"])
+
+    @property
+    def update_seq(self) -> int:
+        return int(self.data["update_seq"])
+
+    def item(self, name: str) -> Any:
+        """One item as stored; an item added after this version was stored reads as its default."""
+        return self.data[name] if name in self.data else _DEFAULTS[name]
+
+    def record(self) -> IdentityRecord:
+        return record_from_dict(self.data)

@@ -7,11 +7,20 @@ from datetime import date
 from typing import Protocol
 
 from ..domain.enums import Sex
-from ..domain.registry import StoredPerson
+from ..domain.record_codec import StoredVersion
 from .operator_port import OperatorTransaction
 
 
 class TerminalTransaction(OperatorTransaction, Protocol):
+    def find_version(self, juminhyo_code: str) -> StoredVersion | None:
+        """The current version of the person holding (or having held: ``retired``) this code,
+        in its stored form: for a read that only shows it."""
+        ...
+
+    def person_version(self, person_key: int) -> StoredVersion | None:
+        """The current version of this person (the store's key), in its stored form."""
+        ...
+
     def search(
         self,
         *,
@@ -20,10 +29,10 @@ class TerminalTransaction(OperatorTransaction, Protocol):
         birth_date: date | None,
         sex: Sex | None,
         limit: int,
-    ) -> list[StoredPerson]:
-        """Persons whose current version matches every given key (name = (kind, key) of
-        domain.search_keys.name_key; the address as a prefix of its key), at most ``limit``,
-        by the index only."""
+    ) -> list[StoredVersion]:
+        """The current versions (stored form) of the persons whose current version matches every
+        given key (name = (kind, key) of domain.search_keys.name_key; the address as a prefix of
+        its key), at most ``limit``, by the index only."""
         ...
 
     def criteria_hmac(self, kind: str, value: str) -> str:

@@ -7,11 +7,11 @@ import sqlite3
 from collections.abc import Callable
 from datetime import date
 from functools import lru_cache
+from typing import Any
 
 from ..domain.enums import Sex
 from ..domain.record import IdentityRecord
-from ..domain.record_codec import record_from_dict
-from ..domain.registry import StoredPerson
+from ..domain.record_codec import StoredVersion, record_from_dict
 from ..domain.search_keys import KANA, address_key, name_key
 
 _TOP = "\U0010ffff"  # sorts after every character: prefix <= key < prefix + _TOP
@@ -108,7 +108,7 @@ _FOUND = (
 class SqliteSearch:
     _conn: sqlite3.Connection
 
-    _record: Callable[[str], IdentityRecord]  # SqliteReader's (an annotation: nothing shadowed)
+    _open: Callable[[str | bytes], Any]  # SqliteReader's (an annotation: nothing shadowed)
 
     def search(
         self,
@@ -118,7 +118,7 @@ class SqliteSearch:
         birth_date: date | None,
         sex: Sex | None,
         limit: int,
-    ) -> list[StoredPerson]:
+    ) -> list[StoredVersion]:
         sql, args = search_sql(name=name, address_prefix=address_prefix, birth_date=birth_date, sex=sex)
         rows = self._conn.execute(_FOUND.format(index=sql), (*args, limit))
-        return [StoredPerson(person_key=pid, retired=False, record=self._record(text)) for pid, text in rows]
+        return [StoredVersion(self._open(text)) for _pid, text in rows]

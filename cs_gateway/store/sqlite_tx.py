@@ -21,7 +21,7 @@ from ..audit.event import AuditEvent
 from ..audit.trail import AuditTrail, AuditWriteError, head
 from ..domain.change_notice import NOTICE_ITEMS, change_notice
 from ..domain.record import IdentityRecord
-from ..domain.record_codec import record_from_dict
+from ..domain.record_codec import StoredVersion, record_from_dict
 from ..domain.registry import StoredPerson
 from .at_rest import NumberCipher, default_key_path, open_cipher
 from .interface import StoreError
@@ -104,6 +104,15 @@ class SqliteReader:
         if row is None:
             return None
         return StoredPerson(person_key=row[0], retired=bool(row[1]), record=self._record(row[2]))
+
+    def find_version(self, juminhyo_code: str) -> StoredVersion | None:
+        """find(), in the stored form (for a read that only shows the record)."""
+        row = self._conn.execute(_FIND, (juminhyo_code,)).fetchone()
+        return None if row is None else StoredVersion(self._open(row[2]), bool(row[1]))
+
+    def person_version(self, person_key: int) -> StoredVersion | None:
+        row = self._conn.execute("SELECT juminhyo_code FROM persons WHERE person_id = ?", (person_key,)).fetchone()
+        return self.find_version(row[0]) if row else None
 
     def individual_number_holder(self, individual_number: str) -> int | None:
         row = self._conn.execute(

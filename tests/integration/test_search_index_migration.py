@@ -43,6 +43,6 @@ def test_a_version_4_store_gets_its_search_index_when_the_writer_opens_it(tmp_pa
         person = synthetic_entry(4)
         birth = date(person.birth_date.year, person.birth_date.month, person.birth_date.day)
         found = tx.search(name=name_key(person.name_kanji), address_prefix="", birth_date=birth, sex=None, limit=5)
-        assert [p.record.juminhyo_code for p in found] == [person.juminhyo_code]
+        assert [p.juminhyo_code for p in found] == [person.juminhyo_code]
     finally:
         tx.close()
