@@ -3,8 +3,8 @@ becomes a domain Violation here, before any rule runs."""
 
 from __future__ import annotations
 
+import operator
 from datetime import date, datetime
-from typing import Any
 
 from ..domain.enums import ChangeReason, Relationship, ResidentClass, Sex
 from ..domain.parsing import parse_date, parse_enum
@@ -138,25 +138,25 @@ _STORED_DATES = ("birth_date", "resident_since", "address_since", "notified_on",
 _STORED_OPTIONAL = ("juminhyo_code_since", "timestamp")
 # Items copied as they are stored (ints for the enums, as record_to_dict stores them).
 _STORED_PLAIN = tuple(name for name in RECORD_FIELDS if name not in _STORED_DATES + _STORED_OPTIONAL)
+_plain_items = operator.itemgetter(*_STORED_PLAIN)
 
 
-def _stored_date(text: str) -> pb.Date:
-    """A stored ISO date (YYYY-MM-DD, date.isoformat's form) as the wire's Date."""
-    return pb.Date(year=int(text[:4]), month=int(text[5:7]), day=int(text[8:10]))
+def _set_stored_date(message: pb.Date, text: str) -> None:
+    """A stored ISO date (YYYY-MM-DD, date.isoformat's form) into the wire's Date, in place."""
+    message.year, message.month, message.day = int(text[:4]), int(text[5:7]), int(text[8:10])
 
 
 def stored_to_proto(version: StoredVersion) -> pb.IdentityRecord:
     """record_to_proto(version.record()), made from the stored items without the IdentityRecord
     (the counter's reads encode every record they show: a test checks that the bytes are equal)."""
-    item = version.item
-    values: dict[str, Any] = {name: item(name) for name in _STORED_PLAIN}
+    items = version.items()
+    out = pb.IdentityRecord(**dict(zip(_STORED_PLAIN, _plain_items(items), strict=True)))
     for name in _STORED_DATES:
-        values[name] = _stored_date(item(name))
-    since = item("juminhyo_code_since")
+        _set_stored_date(getattr(out, name), items[name])
+    since = items["juminhyo_code_since"]
     if since:
-        values["juminhyo_code_since"] = _stored_date(since)
-    out = pb.IdentityRecord(**values)
-    stamp = item("timestamp")
+        _set_stored_date(out.juminhyo_code_since, since)
+    stamp = items["timestamp"]
     if stamp:
         out.timestamp.FromDatetime(datetime.fromisoformat(stamp))
     return out

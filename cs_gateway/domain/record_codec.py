@@ -76,9 +76,10 @@ class StoredVersion:
     def update_seq(self) -> int:
         return int(self.data["update_seq"])
 
-    def item(self, name: str) -> Any:
-        """One item as stored; an item added after this version was stored reads as its default."""
-        return self.data[name] if name in self.data else _DEFAULTS[name]
+    def items(self) -> Mapping[str, Any]:
+        """Every item as stored; an item added after this version was stored reads as its default."""
+        data = self.data
+        return data if len(data) == len(RECORD_FIELDS) else {**_DEFAULTS, **data}
 
     def record(self) -> IdentityRecord:
         return record_from_dict(self.data)
