@@ -99,10 +99,15 @@ async def compare(
     return unary, stream
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="two gateway versions side by side, alternating load")
+def add_tree_arguments(parser: argparse.ArgumentParser) -> None:
+    """--a and --b: the source trees of the two versions (B: this one by default)."""
     parser.add_argument("--a", type=Path, required=True, help="source tree of version A")
     parser.add_argument("--b", type=Path, default=ROOT, help="source tree of version B (default: this one)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="two gateway versions side by side, alternating load")
+    add_tree_arguments(parser)
     parser.add_argument("--windows", type=int, default=6, help="alternations (default 6)")
     parser.add_argument("--duration", type=float, default=2.0, help="seconds of Apply load per window")
     parser.add_argument("--stream-updates", type=int, default=3000, help="updates per ApplyStream per window")

@@ -28,8 +28,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.bench_apply import CONCURRENCY  # noqa: E402
-from bench.bench_lookup import Calls, Site, build_site, channel, login, lookup_calls, p99  # noqa: E402
-from bench.compare_gateways import start_from_tree  # noqa: E402
+from bench.bench_lookup import Calls, Site, build_site, channel, login, lookup_calls, p99, sequential  # noqa: E402
+from bench.compare_gateways import add_tree_arguments, start_from_tree  # noqa: E402
 from cs_gateway.process import GatewayProcess  # noqa: E402
 from pki.dev_pki import DevPki, init_dev_pki  # noqa: E402
 
@@ -62,15 +62,6 @@ async def rate(calls: Calls, seconds: float) -> float:
     return done / (time.perf_counter() - started)
 
 
-async def latencies(calls: Calls, count: int) -> list[float]:
-    out = []
-    for i in range(count):
-        started = time.perf_counter()
-        await calls.make(i)
-        out.append((time.perf_counter() - started) * 1000)
-    return out
-
-
 async def compare(pki: DevPki, servers: list[GatewayProcess], secret: str, args: argparse.Namespace) -> str:
     channels = [channel(pki, server.port) for server in servers]
     try:
@@ -86,7 +77,7 @@ async def compare(pki: DevPki, servers: list[GatewayProcess], secret: str, args:
             got: dict[int, float] = {}
             for i in order:
                 if args.sequential:
-                    lat[i] += await latencies(calls[i], args.sequential)
+                    lat[i] += await sequential(calls[i], args.sequential)
                 else:
                     got[i] = await rate(calls[i], args.duration)
             if not args.sequential:
@@ -107,8 +98,7 @@ async def compare(pki: DevPki, servers: list[GatewayProcess], secret: str, args:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="two gateway versions' Lookup side by side, alternating load")
-    parser.add_argument("--a", type=Path, required=True, help="source tree of version A")
-    parser.add_argument("--b", type=Path, default=ROOT, help="source tree of version B (default: this one)")
+    add_tree_arguments(parser)
     parser.add_argument("--records", type=int, default=200_000, help="persons in the store (default 200,000)")
     parser.add_argument("--windows", type=int, default=8, help="alternations (default 8)")
     parser.add_argument("--duration", type=float, default=3.0, help="seconds of load per window")

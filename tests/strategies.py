@@ -26,7 +26,7 @@ from cs_gateway.domain.check_digit import (
 )
 from cs_gateway.domain.enums import LEGACY_RELATIONSHIPS, ChangeReason, Relationship, ResidentClass, Sex
 from cs_gateway.domain.format_checks import FormatContext
-from cs_gateway.domain.logic_checks import Accepted
+from cs_gateway.domain.logic_checks import Accepted, decide
 from cs_gateway.domain.record import ENTRY_FIELDS, IdentityRecord, ResidentEntry, UpdateCommand
 from cs_gateway.domain.registry import StoredPerson
 
@@ -391,3 +391,17 @@ class InMemoryRegistry:
         self.codes.setdefault(record.juminhyo_code, (key, False))
         self.numbers.setdefault(record.individual_number, key)
         return record
+
+
+@st.composite
+def st_stored_record(draw: Callable[[st.SearchStrategy[Any]], Any]) -> IdentityRecord:
+    """A record as the write path stores it: a well-formed 転入 accepted into an empty file, with
+    its 更新順番号 and タイムスタンプ (any microsecond)."""
+    cmd = draw(st_valid_command())
+    seq = draw(st.integers(1, 2**40))
+    stamp = datetime(2020, 1, 1, tzinfo=UTC) + timedelta(
+        seconds=draw(st.integers(0, 10**8)), microseconds=draw(st.integers(0, 10**6 - 1))
+    )
+    decision = decide(cmd, InMemoryRegistry(), TODAY)
+    assert isinstance(decision, Accepted)
+    return decision.record.with_stored(seq, stamp)
