@@ -9,7 +9,7 @@ from datetime import date, datetime
 from ..domain.enums import ChangeReason, Relationship, ResidentClass, Sex
 from ..domain.parsing import parse_date, parse_enum
 from ..domain.record import RECORD_FIELDS, IdentityRecord, ResidentEntry, UpdateCommand
-from ..domain.record_codec import StoredVersion
+from ..domain.record_codec import DATE_ITEMS, StoredVersion
 from ..domain.violations import Violation
 from ..gen.jukinet.cs.v1 import identity_pb2 as pb
 from ..gen.jukinet.cs.v1 import update_service_pb2 as upb
@@ -134,8 +134,8 @@ def record_to_proto(r: IdentityRecord) -> pb.IdentityRecord:
     return out
 
 
-_STORED_DATES = ("birth_date", "resident_since", "address_since", "notified_on", "change_date")
 _STORED_OPTIONAL = ("juminhyo_code_since", "timestamp")
+_STORED_DATES = tuple(name for name in RECORD_FIELDS if name in DATE_ITEMS and name not in _STORED_OPTIONAL)
 # Items copied as they are stored (ints for the enums, as record_to_dict stores them).
 _STORED_PLAIN = tuple(name for name in RECORD_FIELDS if name not in _STORED_DATES + _STORED_OPTIONAL)
 _plain_items = operator.itemgetter(*_STORED_PLAIN)

@@ -2,8 +2,8 @@
 
 Lookup and Search are commands made on the gateway's side (api/terminal_servicer.py: the session,
 the purpose, the rate limit and the two-item rule are checked there); their outcome (app/
-terminal_lookup.py's Found: the versions as stored) is encoded here, while the batch's COMMIT waits
-for the disk, into the reply's bytes with the 個人番号 already masked unless disclosed. What goes
+terminal_lookup.py's Found: the versions as stored) is encoded here, after the handler and before
+the batch's COMMIT, into the reply's bytes with the 個人番号 already masked unless disclosed. What goes
 back to the gateway's one Python thread is those bytes: it returns them as they are.
 
 No grpc here: the writer process imports this module.

@@ -18,6 +18,7 @@ from ..domain.masking import mask_identifier
 from ..domain.record_codec import StoredVersion
 from ..domain.search_keys import address_key, name_key
 from ..domain.search_rule import BY_CODE, BY_NUMBER, SearchCriteria
+from ..fast_pickle import pickled_by_fields
 from ..store.search_port import TerminalTransaction
 
 IDENTITY_CHECK = "identity-check"  # 本人確認 at the counter
@@ -38,6 +39,7 @@ def discloses_number(role: str, purpose: str) -> bool:
     return (role, purpose) in DISCLOSES_NUMBER
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class LookupPerson:
     juminhyo_code: str
@@ -48,9 +50,6 @@ class LookupPerson:
 
     def __repr__(self) -> str:  # a log line or a traceback never shows the code in full
         return f"LookupPerson(juminhyo_code={mask_identifier(self.juminhyo_code)!r}, purpose={self.purpose!r})"
-
-    def __reduce__(self) -> tuple[type[LookupPerson], tuple[object, ...]]:  # see Actor.__reduce__
-        return (LookupPerson, (self.juminhyo_code, self.purpose, self.disclose_number, self.actor, self.action))
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from .enums import ChangeReason, RecordStatus, Relationship, ResidentClass, Sex
+from .masking import mask_identifier
 from .record import RECORD_FIELDS, IdentityRecord
 
-_DATES = {"birth_date", "resident_since", "address_since", "notified_on", "change_date", "juminhyo_code_since"}
+# Stored as date.isoformat() text (juminhyo_code_since may be None).
+DATE_ITEMS = frozenset(
+    {"birth_date", "resident_since", "address_since", "notified_on", "change_date", "juminhyo_code_since"}
+)
 _ENUMS: dict[str, Any] = {
     "sex": Sex,
     "relationship": Relationship,
@@ -26,7 +30,7 @@ _DEFAULTS: dict[str, Any] = {"resident_class": int(ResidentClass.JAPANESE)}
 
 def record_to_dict(record: IdentityRecord) -> dict[str, Any]:
     out: dict[str, Any] = {name: getattr(record, name) for name in RECORD_FIELDS}
-    for name in _DATES:
+    for name in DATE_ITEMS:
         value = out[name]
         if value is not None:
             out[name] = value.isoformat()
@@ -37,14 +41,18 @@ def record_to_dict(record: IdentityRecord) -> dict[str, Any]:
     return out
 
 
+def complete(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Every item of a stored version: one stored before an item existed gets its default."""
+    return data if len(data) == len(RECORD_FIELDS) else {**_DEFAULTS, **data}
+
+
 def record_from_dict(data: Mapping[str, Any]) -> IdentityRecord:
     """The record of a stored version; a version stored before an item existed gets its default."""
-    if len(data) != len(RECORD_FIELDS):
-        data = {**_DEFAULTS, **data}
+    data = complete(data)
     values: dict[str, Any] = {}
     for name in RECORD_FIELDS:
         value = data[name]
-        if name in _DATES:
+        if name in DATE_ITEMS:
             value = date.fromisoformat(value) if value else None
         elif name == "timestamp":
             value = datetime.fromisoformat(value) if value else None
@@ -61,8 +69,11 @@ class StoredVersion:
     from it directly, and the reply is encoded from it (api/convert.stored_to_proto) without
     building the IdentityRecord; ``record()`` builds it when a rule needs one."""
 
-    data: Mapping[str, Any]
+    data: Mapping[str, Any] = field(repr=False)  # the 個人番号 in clear: never in a log line
     retired: bool = False  # looked up by a code retired by 住民票コード変更
+
+    def __repr__(self) -> str:  # a log line or a traceback never shows the code in full
+        return f"StoredVersion(juminhyo_code={mask_identifier(self.juminhyo_code)!r}, retired={self.retired})"
 
     @property
     def juminhyo_code(self) -> str:
@@ -78,8 +89,7 @@ class StoredVersion:
 
     def items(self) -> Mapping[str, Any]:
         """Every item as stored; an item added after this version was stored reads as its default."""
-        data = self.data
-        return data if len(data) == len(RECORD_FIELDS) else {**_DEFAULTS, **data}
+        return complete(self.data)
 
     def record(self) -> IdentityRecord:
         return record_from_dict(self.data)

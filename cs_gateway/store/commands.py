@@ -55,8 +55,8 @@ class CommandRegistry:
         self.codecs[action] = codec
 
     def reply(self, kind: type, encoder: ReplyEncoder) -> None:
-        """Encode the outcome of every command of this class where the batch is applied (while
-        its COMMIT waits for the disk): its caller gets ``encoder(command, outcome)``."""
+        """Encode the outcome of every command of this class where the batch is applied (after its
+        handler, in the writer process): its caller gets ``encoder(command, outcome)``."""
         if kind not in self.handlers:
             raise ValueError(f"no handler for {kind.__qualname__}: register it before its reply encoder")
         if kind in self.replies:

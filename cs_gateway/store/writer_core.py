@@ -90,8 +90,7 @@ class WriterCore:
         return self.encode(self.apply_decoded(self.decode(jobs)))
 
     def decode(self, jobs: list[object]) -> list[object]:
-        """Parse the encoded requests into commands (no database: a writer may run this while
-        the previous batch's COMMIT waits for the disk)."""
+        """Parse the encoded requests into commands (no database)."""
         return [self._decode(job) if type(job) is EncodedWrite else job for job in jobs]
 
     def _decode(self, job: EncodedWrite) -> Decoded:

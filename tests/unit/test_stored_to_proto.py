@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from cs_gateway.api.convert import record_to_proto, stored_to_proto
 from cs_gateway.api.terminal_codec import shown, shown_stored
+from cs_gateway.app.terminal_lookup import Found
 from cs_gateway.domain.record import IdentityRecord
 from cs_gateway.domain.record_codec import StoredVersion, record_to_dict
 from cs_gateway.store.sqlite_tx import loads, record_json
@@ -25,6 +26,8 @@ def test_the_reply_from_the_stored_items_is_the_reply_from_the_record(record: Id
     assert version.record() == record
     assert stored_to_proto(version).SerializeToString() == record_to_proto(record).SerializeToString()
     assert shown_stored(version, disclose).SerializeToString() == shown(record, disclose).SerializeToString()
+    shown_in_a_log = repr(Found([version]))  # a log line or a traceback
+    assert record.juminhyo_code not in shown_in_a_log and record.individual_number not in shown_in_a_log
     assert (version.juminhyo_code, version.individual_number, version.update_seq) == (
         record.juminhyo_code,
         record.individual_number,
