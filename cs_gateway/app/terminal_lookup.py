@@ -113,9 +113,9 @@ def _find(tx: TerminalTransaction, command: SearchPersons) -> list[StoredVersion
         key = tx.individual_number_holder(c.individual_number)
         person = tx.person_version(key) if key is not None else None
         return [person] if person is not None and person.individual_number == c.individual_number else []
-    return tx.search(
-        name=name_key(c.name) if c.name.strip() else None,
-        address_prefix=address_key(c.address) if c.address.strip() else "",
+    return tx.search(  # search_way made sure of a name key and one more (an empty key names nothing)
+        name=name_key(c.name),
+        address_prefix=address_key(c.address),
         birth_date=c.birth_date,
         sex=c.sex,
         limit=command.limit + 1,
@@ -123,11 +123,11 @@ def _find(tx: TerminalTransaction, command: SearchPersons) -> list[StoredVersion
 
 
 def _criteria(tx: TerminalTransaction, c: SearchCriteria) -> str:
-    keyed = []
-    if c.name.strip():
-        keyed.append(f"name={tx.criteria_hmac('search_name', name_key(c.name)[1])}")
-    if c.address.strip():
-        keyed.append(f"address={tx.criteria_hmac('search_address', address_key(c.address))}")
+    keyed = []  # the keys the search ran on (a name or an address whose key is empty named nothing)
+    if name := name_key(c.name)[1]:
+        keyed.append(f"name={tx.criteria_hmac('search_name', name)}")
+    if address := address_key(c.address):
+        keyed.append(f"address={tx.criteria_hmac('search_address', address)}")
     if c.birth_date is not None:
         keyed.append(f"birth_date={tx.criteria_hmac('search_birth_date', c.birth_date.isoformat())}")
     if c.sex is not None:

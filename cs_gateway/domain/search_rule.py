@@ -1,9 +1,15 @@
 """Which way a counter search goes, and the seed's two-item rule (III(2)-2, 別添2).
 
 A search names one way: a 住民票コード, a 個人番号 (either alone is enough: the 令和6年3月13日
-change), or 4情報 naming at least two of 氏名, 住所, 生年月日. 性別 narrows a 4情報 search but never
-counts as an item, so 氏名 + 性別 is refused (SEARCH_NEEDS_TWO_ITEMS): the file must not become a
+change), or 4情報 naming at least two items other than 性別, in the combinations the seed names:
+氏名 + 住所 or 氏名 + 生年月日 ("少なくとも性別を除く2情報以上(氏名と住所の組み合わせ、氏名と生年月日の
+組み合わせ)の指定を必須とする"). 性別 narrows a 4情報 search but never counts as an item, so 氏名 + 性別
+is refused (SEARCH_NEEDS_TWO_ITEMS), and 住所 + 生年月日 without a 氏名 too (SEARCH_NEEDS_NAME): walking
+the birth dates of one address range would list a whole district, and the file must not become a
 database for another purpose.
+
+An item counts by its search key (domain/search_keys.py), not by its text: a 住所 such as "-" or
+"－" normalises to nothing and names nothing, so it cannot stand in for the second item.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from datetime import date
 
 from .check_digit import is_valid_individual_number, is_valid_juminhyo_code
 from .enums import Sex
+from .search_keys import address_key, name_key
 from .violations import Violation, violation
 
 BY_CODE = "juminhyo_code"
@@ -48,9 +55,11 @@ class SearchCriteria:
 
 def search_way(c: SearchCriteria) -> str | Violation:
     """BY_CODE, BY_NUMBER or BY_FOUR_ITEMS, or the refusal."""
-    four = [x for x in (c.name.strip(), c.address.strip(), c.birth_date) if x]
-    ways = [bool(c.juminhyo_code), bool(c.individual_number), bool(four or c.sex)]
-    if sum(ways) > 1:
+    if len(c.name) > MAX_TEXT or len(c.address) > MAX_TEXT:
+        return violation("MESSAGE_TOO_LARGE", "request")
+    named = named_four_items(c)
+    by_four_items = bool(named or c.sex or c.name.strip() or c.address.strip())
+    if sum((bool(c.juminhyo_code), bool(c.individual_number), by_four_items)) > 1:
         return violation("SEARCH_ONE_WAY", "request")
     if c.juminhyo_code:
         if is_valid_juminhyo_code(c.juminhyo_code):
@@ -60,8 +69,21 @@ def search_way(c: SearchCriteria) -> str | Violation:
         if is_valid_individual_number(c.individual_number):
             return BY_NUMBER
         return violation("INVALID_INDIVIDUAL_NUMBER", "individual_number")
-    if len(four) < 2:
+    if len(named) < 2:
         return violation("SEARCH_NEEDS_TWO_ITEMS", "request")
-    if len(c.name) > MAX_TEXT or len(c.address) > MAX_TEXT:
-        return violation("MESSAGE_TOO_LARGE", "request")
+    if "name" not in named:
+        return violation("SEARCH_NEEDS_NAME", "request")
     return BY_FOUR_ITEMS
+
+
+def named_four_items(c: SearchCriteria) -> list[str]:
+    """The items of 4情報 a search names, by their search keys ("name", "address", "birth_date";
+    性別 never counts): a name or an address whose key is empty names nothing."""
+    named = []
+    if c.name and name_key(c.name)[1]:
+        named.append("name")
+    if c.address and address_key(c.address):
+        named.append("address")
+    if c.birth_date is not None:
+        named.append("birth_date")
+    return named

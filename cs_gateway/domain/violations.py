@@ -217,6 +217,11 @@ CATALOG: dict[str, tuple[Kind, str, str]] = {
         "4情報による検索は氏名・住所・生年月日のうち2項目以上を指定してください(性別は数えません)",
         "a 4情報 search names at least two of 氏名, 住所, 生年月日 (性別 does not count)",
     ),
+    "SEARCH_NEEDS_NAME": (
+        Kind.FORMAT,
+        "4情報による検索は氏名と住所、または氏名と生年月日を指定してください",
+        "a 4情報 search names 氏名 with 住所 or with 生年月日 (the combinations the seed allows)",
+    ),
     "SEARCH_ONE_WAY": (
         Kind.FORMAT,
         "検索は住民票コード、個人番号、4情報のいずれか一つの方法で指定してください",

@@ -88,8 +88,9 @@ def search_sql(
     if sex is not None:
         where.append("sex = ?")
         args.append(int(sex))
-    if len(where) < 2:
-        raise ValueError("a search by the index needs two keys")  # the domain's rule comes first
+    if name is None or not name[1] or (birth_date is None and not address_prefix):
+        # the domain's rule (search_rule.search_way) comes first: 氏名 + 住所 or 氏名 + 生年月日
+        raise ValueError("a search by the index needs a name key and a 住所 or 生年月日")
     # no ORDER BY: the planner could then prefer walking the table in rowid order over the index
     sql = f"SELECT person_id FROM search_index WHERE {' AND '.join(where)} LIMIT ?"
     return sql, args

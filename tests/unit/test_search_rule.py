@@ -12,6 +12,7 @@ from cs_gateway.domain.enums import Sex
 from cs_gateway.domain.search_keys import KANA, KANJI, address_key, name_key
 from cs_gateway.domain.search_rule import BY_CODE, BY_FOUR_ITEMS, BY_NUMBER, SearchCriteria, search_way
 from cs_gateway.domain.violations import Violation
+from cs_gateway.store.search_sqlite import search_sql
 
 BIRTH = date(1952, 3, 3)
 
@@ -25,6 +26,11 @@ BIRTH = date(1952, 3, 3)
         SearchCriteria(name="工藤太郎"),
         SearchCriteria(name="   ", birth_date=BIRTH),  # a blank name is no item
         SearchCriteria(),
+        # an address that normalises to nothing names nothing: not a second item beside 生年月日
+        SearchCriteria(address="-", birth_date=BIRTH, sex=Sex.MALE),
+        SearchCriteria(address="－－", birth_date=BIRTH),
+        SearchCriteria(address="‐ ―", birth_date=BIRTH, sex=Sex.FEMALE),
+        SearchCriteria(name="工藤太郎", address=" - ", sex=Sex.MALE),
     ],
 )
 def test_two_item_rule_fewer_than_two_of_name_address_birth_is_refused(criteria: SearchCriteria) -> None:
@@ -37,11 +43,43 @@ def test_two_item_rule_fewer_than_two_of_name_address_birth_is_refused(criteria:
     [
         SearchCriteria(name="工藤太郎", birth_date=BIRTH),
         SearchCriteria(name="工藤太郎", address="弘前市"),
-        SearchCriteria(address="弘前市", birth_date=BIRTH, sex=Sex.MALE),
+        SearchCriteria(name="クドウ タロウ", address="弘前市", birth_date=BIRTH, sex=Sex.MALE),
+        SearchCriteria(name="工藤太郎", address="-", birth_date=BIRTH),  # 氏名 + 生年月日; the "-" names nothing
     ],
 )
-def test_two_of_name_address_birth_make_a_four_item_search(criteria: SearchCriteria) -> None:
+def test_name_with_address_or_birth_date_makes_a_four_item_search(criteria: SearchCriteria) -> None:
     assert search_way(criteria) == BY_FOUR_ITEMS
+
+
+@pytest.mark.parametrize(
+    "criteria",
+    [
+        SearchCriteria(address="弘前市", birth_date=BIRTH),
+        SearchCriteria(address="青森県弘前市大字表町1-2-3", birth_date=BIRTH, sex=Sex.MALE),
+        SearchCriteria(name="   ", address="弘前市", birth_date=BIRTH),
+    ],
+)
+def test_address_and_birth_date_without_a_name_is_refused(criteria: SearchCriteria) -> None:
+    """The seed names the combinations: 氏名と住所, 氏名と生年月日 (III(2)-2). 住所 + 生年月日
+    would list a district by walking the birth dates."""
+    refused = search_way(criteria)
+    assert isinstance(refused, Violation) and refused.code == "SEARCH_NEEDS_NAME"
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        {"name": None, "birth_date": BIRTH, "address_prefix": "弘前市"},
+        {"name": (KANJI, ""), "birth_date": BIRTH, "address_prefix": ""},
+        {"name": (KANJI, "工藤太郎"), "birth_date": None, "address_prefix": ""},
+        {"name": (KANJI, "工藤太郎"), "birth_date": None, "address_prefix": "", "sex": Sex.MALE},
+    ],
+)
+def test_the_index_query_refuses_keys_the_rule_refuses(keys: dict) -> None:
+    """Behind the domain's rule, the store's query builder refuses on its own (no name key, or
+    nothing beside it but 性別) rather than run a search the rule does not allow."""
+    with pytest.raises(ValueError, match="name key"):
+        search_sql(**{"sex": None, **keys})
 
 
 def test_code_or_number_alone_is_enough_but_only_one_way_at_a_time() -> None:
