@@ -32,8 +32,9 @@ The attacks and what must happen (clients/probe_attacks.py):
 * the counter-terminal attacks (clients/probe_terminal.py), SKIPped without what they need:
   totp-replay (a code used once, sent again -> LOGIN_FAILED), stolen-token (the session token over
   another terminal certificate -> SESSION_REQUIRED, and the session ends), one-item-search (氏名 +
-  性別; 生年月日 alone -> SEARCH_NEEDS_TWO_ITEMS), card-replay (a card signature sent twice ->
-  CARD_SIGNATURE_REPLAYED), card-other-session (a nonce of another session -> CARD_NONCE_OTHER_SESSION),
+  性別; 生年月日 alone; 住所 "-" + 生年月日 + 性別 -> SEARCH_NEEDS_TWO_ITEMS; 住所 + 生年月日 ->
+  SEARCH_NEEDS_NAME), card-replay (a card signature sent twice -> CARD_SIGNATURE_REPLAYED),
+  card-other-session (a nonce of another session -> CARD_NONCE_OTHER_SESSION),
   mass-lookup (lookups until RATE_LIMITED; FAIL if ``--mass-lookups`` go through) and
   password-brute-force (guesses at the test operator -> locked: even the right password is then
   refused; the operator stays locked). They need a test operator: ``--operator ID`` with

@@ -58,6 +58,7 @@ BEGIN_CARD_CHECK = TERMINAL + "BeginCardCheck"
 VERIFY_CARD = TERMINAL + "VerifyCard"
 RATE_LIMITED = "RATE_LIMITED"
 SEARCH_NEEDS_TWO_ITEMS = "SEARCH_NEEDS_TWO_ITEMS"
+SEARCH_NEEDS_NAME = "SEARCH_NEEDS_NAME"
 CARD_SIGNATURE_REPLAYED = "CARD_SIGNATURE_REPLAYED"
 CARD_NONCE_OTHER_SESSION = "CARD_NONCE_OTHER_SESSION"
 CARD_CHECK_UNAVAILABLE = "CARD_CHECK_UNAVAILABLE"
@@ -196,7 +197,7 @@ def _host_of(credential: Credential) -> str:
 
 TOTP_REPLAY_EXPECTED = f"UNAUTHENTICATED {LOGIN_FAILED} on the replay"
 STOLEN_EXPECTED = f"UNAUTHENTICATED {SESSION_REQUIRED}; the session ends"
-ONE_ITEM_EXPECTED = f"INVALID_ARGUMENT {SEARCH_NEEDS_TWO_ITEMS} x2"
+ONE_ITEM_EXPECTED = f"INVALID_ARGUMENT {SEARCH_NEEDS_TWO_ITEMS} x3, {SEARCH_NEEDS_NAME}"
 CARD_REPLAY_EXPECTED = f"FAILED_PRECONDITION {CARD_SIGNATURE_REPLAYED}"
 OTHER_SESSION_EXPECTED = f"FAILED_PRECONDITION {CARD_NONCE_OTHER_SESSION}"
 MASS_EXPECTED = f"RESOURCE_EXHAUSTED {RATE_LIMITED}, and stays so"
@@ -278,7 +279,9 @@ def stolen_token(probe: Probe) -> Outcome:
 
 
 def one_item_search(probe: Probe) -> Outcome:
-    """4情報 searches naming one item (氏名 + 性別: 性別 never counts; 生年月日 alone): refused."""
+    """4情報 searches outside the seed's combinations (氏名 + 住所, 氏名 + 生年月日), each refused
+    with its reason: 氏名 + 性別 (性別 never counts), 生年月日 alone, 生年月日 + 性別 beside a 住所 that
+    normalises to nothing ("-": no second item), 住所 + 生年月日 without a 氏名."""
     attack = "one-item-search"
     if probe.operator is None:
         return skip(attack, ONE_ITEM_EXPECTED, NEEDS_OPERATOR)
@@ -286,21 +289,21 @@ def one_item_search(probe: Probe) -> Outcome:
     if isinstance(opened, Outcome):
         return opened
     terminal, token = opened
+    birth = pb.Date(year=1985, month=5, day=14)
+    purpose = tpb.PURPOSE_IDENTITY_CHECK
     searches = (
-        tpb.SearchRequest(purpose=tpb.PURPOSE_IDENTITY_CHECK, name="山田 太郎", sex=pb.SEX_MALE),
-        tpb.SearchRequest(purpose=tpb.PURPOSE_IDENTITY_CHECK, birth_date=pb.Date(year=1985, month=5, day=14)),
+        (tpb.SearchRequest(purpose=purpose, name="山田 太郎", sex=pb.SEX_MALE), SEARCH_NEEDS_TWO_ITEMS),
+        (tpb.SearchRequest(purpose=purpose, birth_date=birth), SEARCH_NEEDS_TWO_ITEMS),
+        (tpb.SearchRequest(purpose=purpose, address="-", birth_date=birth, sex=pb.SEX_MALE), SEARCH_NEEDS_TWO_ITEMS),
+        (tpb.SearchRequest(purpose=purpose, address="青森県弘前市", birth_date=birth), SEARCH_NEEDS_NAME),
     )
     parts = []
-    for request in searches:
+    for request, reason in searches:
         reply, _ = call(probe, terminal, SEARCH, request, tpb.SearchResponse, token)
-        parts.append(
-            _refusal(
-                attack, ONE_ITEM_EXPECTED, reply, grpc.StatusCode.INVALID_ARGUMENT, SEARCH_NEEDS_TWO_ITEMS, terminal
-            )
-        )
+        parts.append(_refusal(attack, ONE_ITEM_EXPECTED, reply, grpc.StatusCode.INVALID_ARGUMENT, reason, terminal))
     failed = [p for p in parts if p.verdict == FAIL]
     observed = ", ".join(dict.fromkeys(p.observed for p in parts))
-    note = "; ".join(p.note for p in failed) if failed else "氏名+性別 and 生年月日 alone refused"
+    note = "; ".join(p.note for p in failed) if failed else "氏名+性別, 生年月日 alone, 住所 '-', 住所+生年月日 refused"
     return Outcome(attack, ONE_ITEM_EXPECTED, observed, FAIL if failed else PASS, note,
                    fingerprints=[terminal.fingerprint])  # fmt: skip
 

@@ -246,7 +246,7 @@ def lookup(juminhyo_code: str, purpose: str) -> Step:
     return step
 
 
-@cli.command("search", help="by 住民票コード, 個人番号, or two of 氏名/住所/生年月日 (性別 never counts)")
+@cli.command("search", help="by 住民票コード, 個人番号, or 氏名 + 住所 / 氏名 + 生年月日 (性別 never counts)")
 @click.option("--code", "juminhyo_code", default="")
 @click.option("--number", "individual_number", default="")
 @click.option("--name", default="")

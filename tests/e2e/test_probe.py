@@ -292,7 +292,7 @@ def test_probe_passes_every_attack_and_the_trail_records_each_denial(tmp_path: P
 
     # The terminal rows' refusals are in the trail with their true reasons (the caller heard less).
     reasons = {r[0] for r in _refusal_reasons(store)}
-    for reason in ("TOTP_REPLAYED", "WRONG_PASSWORD", "OPERATOR_LOCKED", "SEARCH_NEEDS_TWO_ITEMS",
+    for reason in ("TOTP_REPLAYED", "WRONG_PASSWORD", "OPERATOR_LOCKED", "SEARCH_NEEDS_TWO_ITEMS", "SEARCH_NEEDS_NAME",
                    "CARD_SIGNATURE_REPLAYED", "CARD_NONCE_OTHER_SESSION", "RATE_LIMITED"):  # fmt: skip
         assert reason in reasons, (reason, reasons)
 
