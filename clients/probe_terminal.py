@@ -292,15 +292,21 @@ def one_item_search(probe: Probe) -> Outcome:
     birth = pb.Date(year=1985, month=5, day=14)
     purpose = tpb.PURPOSE_IDENTITY_CHECK
     searches = (
-        (tpb.SearchRequest(purpose=purpose, name="山田 太郎", sex=pb.SEX_MALE), SEARCH_NEEDS_TWO_ITEMS),
-        (tpb.SearchRequest(purpose=purpose, birth_date=birth), SEARCH_NEEDS_TWO_ITEMS),
-        (tpb.SearchRequest(purpose=purpose, address="-", birth_date=birth, sex=pb.SEX_MALE), SEARCH_NEEDS_TWO_ITEMS),
-        (tpb.SearchRequest(purpose=purpose, address="青森県弘前市", birth_date=birth), SEARCH_NEEDS_NAME),
+        ("氏名+性別", tpb.SearchRequest(purpose=purpose, name="山田 太郎", sex=pb.SEX_MALE), SEARCH_NEEDS_TWO_ITEMS),
+        ("生年月日", tpb.SearchRequest(purpose=purpose, birth_date=birth), SEARCH_NEEDS_TWO_ITEMS),
+        (
+            "住所'-'+生年月日+性別",
+            tpb.SearchRequest(purpose=purpose, address="-", birth_date=birth, sex=pb.SEX_MALE),
+            SEARCH_NEEDS_TWO_ITEMS,
+        ),
+        ("住所+生年月日", tpb.SearchRequest(purpose=purpose, address="弘前市", birth_date=birth), SEARCH_NEEDS_NAME),
     )
     parts = []
-    for request, reason in searches:
+    for label, request, reason in searches:
         reply, _ = call(probe, terminal, SEARCH, request, tpb.SearchResponse, token)
-        parts.append(_refusal(attack, ONE_ITEM_EXPECTED, reply, grpc.StatusCode.INVALID_ARGUMENT, reason, terminal))
+        part = _refusal(attack, ONE_ITEM_EXPECTED, reply, grpc.StatusCode.INVALID_ARGUMENT, reason, terminal)
+        part.note = f"{label}: {part.note}" if part.verdict == FAIL else part.note
+        parts.append(part)
     failed = [p for p in parts if p.verdict == FAIL]
     observed = ", ".join(dict.fromkeys(p.observed for p in parts))
     note = "; ".join(p.note for p in failed) if failed else "氏名+性別, 生年月日 alone, 住所 '-', 住所+生年月日 refused"
