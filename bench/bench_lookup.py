@@ -12,7 +12,10 @@ echo / small / large in each round (best of the rounds):
   住民票コード of random residents on each store (every lookup audited durably before its answer,
   as the gateway always does);
 * latency of one call at a time (p99): the echo, Lookup on the large store, and a 2-item 4情報
-  Search (氏名 in kana + 生年月日 of a random resident) on the large store.
+  Search (氏名 in kana + 生年月日 of a random resident) on the large store;
+* the floor under that latency: the disk's flush alone, one durable write shaped like a
+  sequential lookup's COMMIT (its WAL frames + fdatasync, beside the large store) at a time.
+  It is printed with its p99 over the echo's, not part of the ratios.
 
 Every lookup must find its resident and every search must include the resident it was built
 from; anything else stops the benchmark. The last line is
@@ -71,6 +74,11 @@ PASSWORD = "bench password 0123"
 LOOKUP = "/jukinet.cs.v1.TerminalService/Lookup"
 SEARCH = "/jukinet.cs.v1.TerminalService/Search"
 LOGIN = "/jukinet.cs.v1.TerminalService/Login"
+# A sequential lookup's COMMIT appends ~3.9 WAL frames (the audit entry and its indexes; measured
+# on the writer's connection), into a WAL reused from its start after each checkpoint (SQLite's
+# default: every 1,000 pages).
+FLUSH_PAGES = 4
+FLUSH_FILE_PAGES = 1000
 TERMINAL_CONFIG = "\n[terminal]\nlookups_per_minute = 1000000000\n"  # the bench is bulk extraction on purpose
 
 
@@ -230,6 +238,35 @@ async def sequential(calls: Calls, count: int) -> list[float]:
     return out
 
 
+def disk_flushes(folder: Path, count: int, pause: float = 0.002) -> list[float]:
+    """Latencies (ms) of ``count`` durable writes like a sequential lookup's COMMIT and nothing
+    else: FLUSH_PAGES 4 KiB pages appended in a preallocated file in ``folder`` (as WAL frames
+    are; the file reused from its start, as the WAL is) and one fdatasync, a ``pause`` apart.
+    Every lookup is answered only once such a write is durable: this is the floor under it."""
+    path = folder / "flush-floor.bin"
+    page = os.urandom(4096)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+    out: list[float] = []
+    try:
+        os.pwrite(fd, bytes(4096 * FLUSH_FILE_PAGES), 0)
+        os.fsync(fd)
+        at = 0
+        for _ in range(count):
+            if at + FLUSH_PAGES > FLUSH_FILE_PAGES:
+                at = 0
+            t0 = time.perf_counter()
+            for k in range(FLUSH_PAGES):
+                os.pwrite(fd, page, (at + k) * 4096)
+            os.fdatasync(fd)
+            out.append((time.perf_counter() - t0) * 1000)
+            at += FLUSH_PAGES
+            time.sleep(pause)
+    finally:
+        os.close(fd)
+        path.unlink(missing_ok=True)
+    return out
+
+
 def p99(values: list[float]) -> float:
     return statistics.quantiles(values, n=100)[98]
 
@@ -267,7 +304,7 @@ async def run_bench(
             small.label: Series(f"lookup {small.label}", "calls/s"),
             large.label: Series(f"lookup {large.label}", "calls/s"),
         }
-        lat: dict[str, list[float]] = {"echo": [], "lookup": [], "search": []}
+        lat: dict[str, list[float]] = {"echo": [], "lookup": [], "search": [], "disk": []}
         for rnd in range(1, args.rounds + 1):
             rate["echo"].add(rnd, await in_flight(echo, pids["echo"], args.warmup, args.duration))
             for site in (small, large):
@@ -280,6 +317,9 @@ async def run_bench(
                     f"round {rnd}: sequential {key:<7} p50 {statistics.median(got):6.2f} ms  "
                     f"p99 {p99(got):6.2f} ms  ({len(got)} calls)"
                 )
+            got = await asyncio.to_thread(disk_flushes, large.config.parent, args.sequential)
+            lat["disk"].extend(got)
+            _say(f"round {rnd}: disk flush alone p50 {statistics.median(got):6.2f} ms  p99 {p99(got):6.2f} ms")
     finally:
         await echo_ch.close()
         for ch in channels.values():
@@ -289,6 +329,10 @@ async def run_bench(
         _say(series.summary())
     for key, values in lat.items():
         _say(f"sequential {key:<7} p50 {statistics.median(values):6.2f} ms  p99 {p99(values):6.2f} ms")
+    _say(
+        f"floor: the disk's flush alone has a p99 {p99(lat['disk']) / p99(lat['echo']):.2f}x the echo's "
+        f"(a lookup's is that flush and everything else)"
+    )
     capped = sum(1 for n in found if n < 0)
     _say(
         f"search: 氏名(kana)+生年月日, {statistics.mean(abs(n) for n in found):.1f} results shown on average, "
