@@ -46,3 +46,28 @@ def test_a_version_4_store_gets_its_search_index_when_the_writer_opens_it(tmp_pa
         assert [p.juminhyo_code for p in found] == [person.juminhyo_code]
     finally:
         tx.close()
+
+
+def _search_indexes(conn: sqlite3.Connection) -> set[str]:
+    rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'search_index'")
+    return {name for (name,) in rows if not name.startswith("sqlite_autoindex")}
+
+
+def test_the_search_index_keeps_only_the_indexes_of_the_searches_the_seed_allows(tmp_path: Path) -> None:
+    """Every 4情報 search names a 氏名 (domain/search_rule.py): (name, 生年月日) serves 氏名 + 生年月日
+    and, by its prefix, 氏名 + 住所. A store at version 11 loses its (生年月日, 住所) index."""
+    path = tmp_path / "cs.sqlite3"
+    new_store(path).close()
+    conn = sqlite3.connect(path)
+    try:
+        assert _search_indexes(conn) == {"search_by_kana_birth", "search_by_kanji_birth"}
+        conn.executescript(
+            "CREATE INDEX search_by_birth_address ON search_index(birth_date, address); PRAGMA user_version = 11;"
+        )
+    finally:
+        conn.close()
+    tx = SqliteTransaction(path, AuditTrail(SubjectHasher(TEST_HMAC_KEY), None))
+    try:
+        assert _search_indexes(tx._conn) == {"search_by_kana_birth", "search_by_kanji_birth"}  # noqa: SLF001
+    finally:
+        tx.close()
