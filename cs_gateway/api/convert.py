@@ -147,7 +147,7 @@ def _set_stored_date(message: pb.Date, text: str) -> None:
 
 
 def stored_to_proto(version: StoredVersion) -> pb.IdentityRecord:
-    """record_to_proto(version.record()), made from the stored items without the IdentityRecord
+    """record_to_proto(record_from_dict(version.data)), made from the stored items without the IdentityRecord
     (the counter's reads encode every record they show: a test checks that the bytes are equal)."""
     items = version.items()
     out = pb.IdentityRecord(**dict(zip(_STORED_PLAIN, _plain_items(items), strict=True)))

@@ -32,7 +32,7 @@ def shown(record: IdentityRecord, disclose: bool) -> identity_pb2.IdentityRecord
 
 
 def shown_stored(version: StoredVersion, disclose: bool) -> identity_pb2.IdentityRecord:
-    """shown(version.record(), disclose), from the stored items (convert.stored_to_proto)."""
+    """shown(record_from_dict(version.data), disclose), from the stored items (convert.stored_to_proto)."""
     out = stored_to_proto(version)
     if not disclose:
         out.individual_number = mask_identifier(version.individual_number)

@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from ..audit.event import OK, REFUSED, Actor, AuditEvent
 from ..domain.masking import mask_identifier
 from ..domain.record_codec import StoredVersion
-from ..domain.search_keys import address_key, name_key
-from ..domain.search_rule import BY_CODE, BY_NUMBER, SearchCriteria
+from ..domain.search_rule import BY_CODE, BY_NUMBER, FourItemKeys, SearchCriteria, four_item_keys
 from ..fast_pickle import pickled_by_fields
 from ..store.search_port import TerminalTransaction
 
@@ -104,7 +103,7 @@ def lookup_person(tx: TerminalTransaction, command: LookupPerson) -> Found:
     return Found([person], False, seq)
 
 
-def _find(tx: TerminalTransaction, command: SearchPersons) -> list[StoredVersion]:
+def _find(tx: TerminalTransaction, command: SearchPersons, keys: FourItemKeys) -> list[StoredVersion]:
     c = command.criteria
     if command.way == BY_CODE:
         person = tx.find_version(c.juminhyo_code)
@@ -113,31 +112,33 @@ def _find(tx: TerminalTransaction, command: SearchPersons) -> list[StoredVersion
         key = tx.individual_number_holder(c.individual_number)
         person = tx.person_version(key) if key is not None else None
         return [person] if person is not None and person.individual_number == c.individual_number else []
-    return tx.search(  # search_way made sure of a name key and one more (an empty key names nothing)
-        name=name_key(c.name),
-        address_prefix=address_key(c.address),
-        birth_date=c.birth_date,
-        sex=c.sex,
+    return tx.search(  # search_way made sure of a name key and one more
+        name=keys.name,
+        address_prefix=keys.address,
+        birth_date=keys.birth_date,
+        sex=keys.sex,
         limit=command.limit + 1,
     )
 
 
-def _criteria(tx: TerminalTransaction, c: SearchCriteria) -> str:
-    keyed = []  # the keys the search ran on (a name or an address whose key is empty named nothing)
-    if name := name_key(c.name)[1]:
-        keyed.append(f"name={tx.criteria_hmac('search_name', name)}")
-    if address := address_key(c.address):
-        keyed.append(f"address={tx.criteria_hmac('search_address', address)}")
-    if c.birth_date is not None:
-        keyed.append(f"birth_date={tx.criteria_hmac('search_birth_date', c.birth_date.isoformat())}")
-    if c.sex is not None:
-        keyed.append(f"sex={int(c.sex)}")
+def _criteria(tx: TerminalTransaction, keys: FourItemKeys) -> str:
+    """The keys the search ran on, as keyed HMACs."""
+    keyed = []
+    if keys.name is not None:
+        keyed.append(f"name={tx.criteria_hmac('search_name', keys.name[1])}")
+    if keys.address:
+        keyed.append(f"address={tx.criteria_hmac('search_address', keys.address)}")
+    if keys.birth_date is not None:
+        keyed.append(f"birth_date={tx.criteria_hmac('search_birth_date', keys.birth_date.isoformat())}")
+    if keys.sex is not None:
+        keyed.append(f"sex={int(keys.sex)}")
     return " ".join(keyed)
 
 
 def search_persons(tx: TerminalTransaction, command: SearchPersons) -> Found:
     """Handler of SearchPersons: at most ``limit`` current records, and whether more matched."""
-    found = _find(tx, command)
+    keys = four_item_keys(command.criteria)
+    found = _find(tx, command, keys)
     more = len(found) > command.limit
     found = found[: command.limit]
     c = command.criteria
@@ -146,7 +147,7 @@ def search_persons(tx: TerminalTransaction, command: SearchPersons) -> Found:
         f"results={len(found)}{'+' if more else ''}"
     )
     if command.way not in (BY_CODE, BY_NUMBER):
-        detail += f"; criteria {_criteria(tx, c)}"
+        detail += f"; criteria {_criteria(tx, keys)}"
     if found:  # whom the operator saw: the same HMAC as an entry's subject_code_hmac
         detail += "; shown " + ",".join(tx.criteria_hmac("juminhyo_code", p.juminhyo_code) for p in found)
     seq = tx.append_audit(

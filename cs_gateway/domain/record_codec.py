@@ -67,7 +67,7 @@ class StoredVersion:
     """A version as it is stored (record_to_dict's form, the 個人番号 opened), for the reads that
     only show it (the counter's Lookup and Search): the few items their audit entry names are read
     from it directly, and the reply is encoded from it (api/convert.stored_to_proto) without
-    building the IdentityRecord; ``record()`` builds it when a rule needs one."""
+    building the IdentityRecord (record_from_dict(data) builds it, where a rule needs one)."""
 
     data: Mapping[str, Any] = field(repr=False)  # the 個人番号 in clear: never in a log line
     retired: bool = False  # looked up by a code retired by 住民票コード変更
@@ -90,6 +90,3 @@ class StoredVersion:
     def items(self) -> Mapping[str, Any]:
         """Every item as stored; an item added after this version was stored reads as its default."""
         return complete(self.data)
-
-    def record(self) -> IdentityRecord:
-        return record_from_dict(self.data)

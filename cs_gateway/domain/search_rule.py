@@ -57,7 +57,7 @@ def search_way(c: SearchCriteria) -> str | Violation:
     """BY_CODE, BY_NUMBER or BY_FOUR_ITEMS, or the refusal."""
     if len(c.name) > MAX_TEXT or len(c.address) > MAX_TEXT:
         return violation("MESSAGE_TOO_LARGE", "request")
-    named = named_four_items(c)
+    named = four_item_keys(c).named()
     by_four_items = bool(named or c.sex or c.name.strip() or c.address.strip())
     if sum((bool(c.juminhyo_code), bool(c.individual_number), by_four_items)) > 1:
         return violation("SEARCH_ONE_WAY", "request")
@@ -76,14 +76,31 @@ def search_way(c: SearchCriteria) -> str | Violation:
     return BY_FOUR_ITEMS
 
 
-def named_four_items(c: SearchCriteria) -> list[str]:
-    """The items of 4情報 a search names, by their search keys ("name", "address", "birth_date";
-    性別 never counts): a name or an address whose key is empty names nothing."""
-    named = []
-    if c.name and name_key(c.name)[1]:
-        named.append("name")
-    if c.address and address_key(c.address):
-        named.append("address")
-    if c.birth_date is not None:
-        named.append("birth_date")
-    return named
+@dataclass(frozen=True, slots=True)
+class FourItemKeys:
+    """What a 4情報 search compares (domain/search_keys.py): the rule counts these, the store
+    searches by them and the audit entry names them. A name or an address whose key is empty
+    names nothing (None, "")."""
+
+    name: tuple[str, str] | None  # (KANA | KANJI, key)
+    address: str  # the prefix the address must start with
+    birth_date: date | None
+    sex: Sex | None
+
+    def __repr__(self) -> str:  # as SearchCriteria's: never the keys themselves
+        return f"FourItemKeys(items={','.join(self.named())}{',sex' if self.sex else ''})"
+
+    def named(self) -> list[str]:
+        """The items named ("name", "address", "birth_date"; 性別 never counts)."""
+        items = (("name", self.name), ("address", self.address), ("birth_date", self.birth_date))
+        return [item for item, key in items if key]
+
+
+def four_item_keys(c: SearchCriteria) -> FourItemKeys:
+    name = name_key(c.name) if c.name else None
+    return FourItemKeys(
+        name if name is not None and name[1] else None,
+        address_key(c.address) if c.address else "",
+        c.birth_date,
+        c.sex,
+    )

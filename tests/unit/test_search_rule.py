@@ -10,7 +10,14 @@ import pytest
 from clients.synthetic import individual_number_of, juminhyo_code_of
 from cs_gateway.domain.enums import Sex
 from cs_gateway.domain.search_keys import KANA, KANJI, address_key, name_key
-from cs_gateway.domain.search_rule import BY_CODE, BY_FOUR_ITEMS, BY_NUMBER, SearchCriteria, search_way
+from cs_gateway.domain.search_rule import (
+    BY_CODE,
+    BY_FOUR_ITEMS,
+    BY_NUMBER,
+    SearchCriteria,
+    four_item_keys,
+    search_way,
+)
 from cs_gateway.domain.violations import Violation
 from cs_gateway.store.search_sqlite import search_sql
 
@@ -94,6 +101,14 @@ def test_code_or_number_alone_is_enough_but_only_one_way_at_a_time() -> None:
 def test_criteria_repr_names_items_never_values() -> None:
     text = repr(SearchCriteria(name="工藤太郎", birth_date=BIRTH))
     assert "工藤" not in text and "1952" not in text and "name" in text
+
+
+def test_the_search_keys_name_the_items_searched_and_never_show_them() -> None:
+    keys = four_item_keys(SearchCriteria(name="くどう たろう", address="-", birth_date=BIRTH, sex=Sex.MALE))
+    assert (keys.name, keys.address, keys.birth_date) == ((KANA, "クトウタロウ"), "", BIRTH)
+    assert keys.named() == ["name", "birth_date"]  # the "-" names nothing
+    text = repr(keys)
+    assert "クトウ" not in text and "1952" not in text and text == "FourItemKeys(items=name,birth_date,sex)"
 
 
 @pytest.mark.parametrize(
