@@ -374,6 +374,10 @@ async def start_gateway(config: GatewayConfig, *, today: Today = jst_today) -> R
 async def serve(config: GatewayConfig, *, on_ready: Callable[[int], None] | None = None) -> int:
     """Run until SIGTERM or SIGINT, then stop gracefully (in-flight updates finish): 0. If the
     store's writer process dies, stop at once and return EXIT_WRITER_DIED (see README, Supervision)."""
+    stop = asyncio.Event()  # from the start: a SIGTERM during start-up or right after "listening" is graceful
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
     gateway = await start_gateway(config)
     # What start-up made (protobuf descriptors, grpc, the policy, certificates, the store's
     # caches) lives as long as the process: out of the collector's view, a full collection no
@@ -392,10 +396,6 @@ async def serve(config: GatewayConfig, *, on_ready: Callable[[int], None] | None
         print(f"cs-gateway listening on {host}:{port}", flush=True)
     if on_ready is not None:
         on_ready(gateway.port)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     stopping = asyncio.create_task(stop.wait())
     died = asyncio.create_task(gateway.writer_died.wait())
     await asyncio.wait((stopping, died), return_when=asyncio.FIRST_COMPLETED)

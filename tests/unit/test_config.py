@@ -11,7 +11,7 @@ import pytest
 from cs_gateway.config import ConfigError, load_config
 from cs_gateway.domain.check_digit import make_juminhyo_code
 from cs_gateway.domain.rules_config import DEFAULT_RULES
-from cs_gateway.process import write_dev_config
+from cs_gateway.process import start_gateway_process, write_dev_config
 from pki.dev_pki import DevPki
 
 
@@ -90,6 +90,15 @@ def test_serve_with_bad_config_exits_with_the_key_named(good: Path) -> None:
     )
     assert done.returncode == 2
     assert "gateway.municipality_code" in done.stderr
+
+
+def test_a_sigterm_right_after_the_listening_line_is_a_graceful_stop(good: Path) -> None:
+    """A supervisor may stop the gateway as soon as it says it is listening: the signal handlers
+    are in place before that line (before, the default action killed it: exit -15)."""
+    for _ in range(3):
+        gateway = start_gateway_process(good, stderr=subprocess.PIPE)
+        assert gateway.stop() == 0
+        assert gateway.process.stderr is not None and "cs-gateway stopping" in gateway.process.stderr.read()
 
 
 def test_serve_with_an_unusable_store_exits_saying_so(good: Path, tmp_path: Path) -> None:
