@@ -225,6 +225,11 @@ def _parser() -> argparse.ArgumentParser:
     terminal.add_argument("--second-terminal-cert", type=Path, help="another terminal certificate (stolen-token)")
     terminal.add_argument("--second-terminal-key", type=Path, help="its key")
     terminal.add_argument("--mass-lookups", type=int, default=100, help="lookups of mass-lookup before it FAILs")
+    terminal.add_argument(
+        "--municipality-name",
+        default="青森県弘前市",
+        help="the gateway's gateway.municipality_name: one-item-search sends it as the 住所 beside a 氏名",
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
     parser.add_argument("--in-netns", action="store_true", help=argparse.SUPPRESS)  # re-invoked inside --netns
     return parser
@@ -296,6 +301,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         card=card,
         second_terminal=second,
         mass_lookups=args.mass_lookups,
+        municipality_name=args.municipality_name,
     )
     outcomes = run(
         probe, list(iter_selected(args.only)), netns=args.netns, netns_target=args.netns_target, in_netns=args.in_netns

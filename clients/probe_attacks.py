@@ -299,6 +299,7 @@ class Probe:
     card: CardMaterial | None = None  # a card file and its PIN (the card-check attacks)
     second_terminal: Credential | None = None  # another terminal certificate (stolen-token); default: issued
     mass_lookups: int = 100  # lookups of the mass-lookup attack (over the gateway's per-minute limit)
+    municipality_name: str = "青森県弘前市"  # the gateway's gateway.municipality_name (one-item-search)
     state: dict[str, object] = field(default_factory=dict)  # what one terminal attack leaves to the next
     _issuing: CertificateAuthority | None = None
     _root: CertificateAuthority | None = None

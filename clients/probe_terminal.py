@@ -281,7 +281,8 @@ def stolen_token(probe: Probe) -> Outcome:
 def one_item_search(probe: Probe) -> Outcome:
     """4情報 searches outside the seed's combinations (氏名 + 住所, 氏名 + 生年月日), each refused
     with its reason: 氏名 + 性別 (性別 never counts), 生年月日 alone, 生年月日 + 性別 beside a 住所 that
-    normalises to nothing ("-": no second item), 住所 + 生年月日 without a 氏名."""
+    normalises to nothing ("-": no second item), 住所 + 生年月日 without a 氏名, and 氏名 beside a 住所
+    that names only the municipality (``--municipality-name``: every resident lives there)."""
     attack = "one-item-search"
     if probe.operator is None:
         return skip(attack, ONE_ITEM_EXPECTED, NEEDS_OPERATOR)
@@ -300,6 +301,11 @@ def one_item_search(probe: Probe) -> Outcome:
             SEARCH_NEEDS_TWO_ITEMS,
         ),
         ("住所+生年月日", tpb.SearchRequest(purpose=purpose, address="弘前市", birth_date=birth), SEARCH_NEEDS_NAME),
+        (
+            "氏名+住所(市区町村名のみ)",
+            tpb.SearchRequest(purpose=purpose, name="山田 太郎", address=probe.municipality_name),
+            SEARCH_NEEDS_TWO_ITEMS,
+        ),
     )
     parts = []
     for label, request, reason in searches:
@@ -309,7 +315,8 @@ def one_item_search(probe: Probe) -> Outcome:
         parts.append(part)
     failed = [p for p in parts if p.verdict == FAIL]
     observed = ", ".join(dict.fromkeys(p.observed for p in parts))
-    note = "; ".join(p.note for p in failed) if failed else "氏名+性別, 生年月日 alone, 住所 '-', 住所+生年月日 refused"
+    refused = "氏名+性別, 生年月日 alone, 住所 '-', 住所+生年月日, 氏名+住所 of the municipality only refused"
+    note = "; ".join(p.note for p in failed) if failed else refused
     return Outcome(attack, ONE_ITEM_EXPECTED, observed, FAIL if failed else PASS, note,
                    fingerprints=[terminal.fingerprint])  # fmt: skip
 

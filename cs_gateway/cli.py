@@ -21,7 +21,7 @@ from typing import Any
 import click
 
 from .audit import cli_commands as audit_bodies
-from .config import ConfigError, load_config
+from .config import ConfigError, config_warnings, load_config
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -164,7 +164,9 @@ def config_group() -> None:
 @config_group.command("check", cls=Guarded, failures=_config_failures, help="validate a configuration file")
 @click.argument("config_path", metavar="CONFIG", type=_PATH)
 def config_check(config_path: Path) -> int:
-    load_config(config_path)
+    config = load_config(config_path)
+    for warning in config_warnings(config):
+        print(f"{config_path}: warning: {warning}")
     print(f"{config_path}: OK")
     return EXIT_OK
 

@@ -16,6 +16,7 @@ from cryptography import x509
 
 from .domain.check_digit import is_valid_juminhyo_code, is_valid_municipality_code
 from .domain.rules_config import DEFAULT_RULES, RulesConfig
+from .domain.search_keys import address_key
 from .security.policy_file import (
     DEFAULT_ISSUER,
     Policy,
@@ -25,6 +26,8 @@ from .security.policy_file import (
     load_policy,
 )
 from .security.spki import spki_sha256
+
+MAX_MUNICIPALITY_NAME = 40  # 都道府県 + 郡 + 市区町村: the longest is some 15 characters
 
 
 class ConfigError(Exception):
@@ -137,10 +140,19 @@ class GatewayConfig:
     # the store (store/at_rest.py default_key_path)
     number_key: Path | None = None
     jlis: JlisConfig | None = None  # [jlis]: where 送付先情報 is forwarded
+    # gateway.municipality_name: 都道府県 + 市区町村 as its residents' 住所 begin (青森県弘前市); a
+    # counter search's 住所 naming no more than it is no search item. "" = not configured (warned)
+    municipality_name: str = ""
 
 
 _SCHEMA: dict[str, dict[str, type]] = {
-    "gateway": {"listen": str, "also_listen": list, "municipality_code": str, "trust_domain": str},
+    "gateway": {
+        "listen": str,
+        "also_listen": list,
+        "municipality_code": str,
+        "municipality_name": str,
+        "trust_domain": str,
+    },
     "tls": {
         "ca": str,
         "cert": str,
@@ -197,6 +209,19 @@ _REQUIRED = {
 }
 
 
+def config_warnings(config: GatewayConfig) -> list[str]:
+    """What a valid configuration leaves weaker than it could be (``config check`` prints them,
+    ``serve`` logs them)."""
+    warnings = []
+    if not config.municipality_name:
+        warnings.append(
+            "gateway.municipality_name is not set: a counter search's 住所 that names only the municipality "
+            "(such as 青森県弘前市) counts as a search item beside a 氏名; set it to the 都道府県 and 市区町村 "
+            "as the residents' 住所 begin"
+        )
+    return warnings
+
+
 def load_config(path: Path) -> GatewayConfig:
     path = Path(path)
     try:
@@ -223,6 +248,13 @@ def parse_config(data: dict[str, Any], *, base: Path) -> GatewayConfig:
         _check_listen(address, "gateway.also_listen")
     if not is_valid_municipality_code(gw["municipality_code"]):
         raise ConfigError("gateway.municipality_code: not a valid JIS X 0402 code (6 digits with check digit)")
+    municipality_name = gw.get("municipality_name", "")
+    if "municipality_name" in gw and not (
+        len(municipality_name) <= MAX_MUNICIPALITY_NAME and address_key(municipality_name)
+    ):
+        raise ConfigError(
+            "gateway.municipality_name: the 都道府県 and 市区町村 as the residents' 住所 begin, such as 青森県弘前市"
+        )
     if not gw["trust_domain"] or "/" in gw["trust_domain"]:
         raise ConfigError("gateway.trust_domain: must be a bare domain name such as hirosaki.jukinet.test")
     store_path = base / store["path"]
@@ -266,6 +298,7 @@ def parse_config(data: dict[str, Any], *, base: Path) -> GatewayConfig:
         listen=gw["listen"],
         also_listen=also_listen,
         municipality_code=gw["municipality_code"],
+        municipality_name=municipality_name,
         trust_domain=gw["trust_domain"],
         tls=tls_config,
         store_path=store_path,

@@ -2,7 +2,8 @@
 terminal with password + a TOTP code the demo computes (as the authenticator would), looks a
 resident up by the card's 住民票コード, searches by two items, verifies 山田 花子's マイナンバーカード
 (a card CA made for the demo, the card file sealed with a PIN: the comparison table), and a
-one-item search (氏名 + 性別) is refused with SEARCH_NEEDS_TWO_ITEMS, 住所 + 生年月日 with
+one-item search (氏名 + 性別) is refused with SEARCH_NEEDS_TWO_ITEMS, and so is 氏名 beside a 住所
+naming only the municipality (青森県弘前市: every resident lives there), 住所 + 生年月日 with
 SEARCH_NEEDS_NAME, as is the card of 山田 太郎, who died in the scenario (CARD_HOLDER_NOT_CURRENT).
 Two logins: each uses a code of its own time step (a code is accepted once only)."""
 
@@ -96,15 +97,17 @@ def run_counter_step(target: str, pki: DevPki, secret_file: Path, cards: DemoCar
     )  # fmt: skip
     if first != 0:
         return first
-    print("   a one-item search (氏名 + 性別; 性別 never counts) must be refused, and 住所 + 生年月日 without")
-    print("   a 氏名 (the seed's combinations are 氏名 + 住所 and 氏名 + 生年月日):")
+    print("   a one-item search (氏名 + 性別; 性別 never counts) must be refused, as must 氏名 beside a 住所")
+    print("   naming only the municipality (every resident lives there), and 住所 + 生年月日 without a 氏名")
+    print("   (the seed's combinations are 氏名 + 住所 and 氏名 + 生年月日):")
     print("   and the card of 山田 太郎, who died in the scenario (not a current record), must be refused:")
     second = _terminal(
         target,
         pki,
         totp_code(secret, time.time()),
         "search", "--name", "山田 太郎", "--sex", "male",
-        "search", "--address", "青森県弘前市", "--birth", "1985-05-14",
+        "search", "--name", "山田 太郎", "--address", "青森県弘前市",
+        "search", "--address", "青森県弘前市大字本町", "--birth", "1985-05-14",
         "verify-card", "--pin-stdin", str(cards.taro),
         pins=1,
     )  # fmt: skip

@@ -13,6 +13,7 @@ from pathlib import Path
 
 _LISTENING = re.compile(r"cs-gateway listening on (\S+):(\d+)")
 _METRICS = re.compile(r"cs-gateway metrics on (http://\S+/metrics)")  # printed before the listening line
+DEV_MUNICIPALITY_NAME = "青森県弘前市"  # as the synthetic residents' 住所 begin (clients/synthetic.py)
 
 
 def write_dev_config(
@@ -22,13 +23,19 @@ def write_dev_config(
     store_path: Path,
     listen: str = "127.0.0.1:0",
     municipality_code: str = "022021",
+    municipality_name: str | None = None,
     trust_domain: str = "hirosaki.jukinet.test",
 ) -> Path:
-    """A configuration for the dev PKI made by ``cs-gateway pki init``."""
+    """A configuration for the dev PKI made by ``cs-gateway pki init``; the municipality's name
+    defaults to 青森県弘前市 for 022021 (弘前市) and is left out for another code."""
+    if municipality_name is None:
+        municipality_name = DEV_MUNICIPALITY_NAME if municipality_code == "022021" else ""
+    name_line = f'municipality_name = "{municipality_name}"\n' if municipality_name else ""
     path.write_text(
         "[gateway]\n"
         f'listen = "{listen}"\n'
         f'municipality_code = "{municipality_code}"\n'
+        f"{name_line}"
         f'trust_domain = "{trust_domain}"\n\n'
         "[tls]\n"
         f'ca = "{pki_dir / "ca.crt"}"\n'

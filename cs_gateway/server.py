@@ -27,7 +27,7 @@ from .audit.keys import load_or_create_hmac_key
 from .audit.signing import CheckpointSigner
 from .audit.spec import AuditSpec
 from .clock import Today, jst_today
-from .config import GatewayConfig
+from .config import GatewayConfig, config_warnings
 from .domain.rules_config import DEFAULT_RULES, RulesConfig
 from .logging_setup import get_logger
 from .metrics import GatewayMetrics
@@ -300,6 +300,7 @@ async def start_gateway(config: GatewayConfig, *, today: Today = jst_today) -> R
             store,
             guard.sessions,
             max_results=config.terminal.search_max_results,
+            municipality_name=config.municipality_name,
             rate_limit=RateLimit(config.terminal.lookups_per_minute),
             card_trust=CardTrust(config.card.ca, config.card.crl) if config.card is not None else None,
             today=today,
@@ -379,6 +380,8 @@ async def serve(config: GatewayConfig, *, on_ready: Callable[[int], None] | None
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     gateway = await start_gateway(config)
+    for warning in config_warnings(config):
+        log.warning("config_warning", warning=warning)
     # What start-up made (protobuf descriptors, grpc, the policy, certificates, the store's
     # caches) lives as long as the process: out of the collector's view, a full collection no
     # longer walks it again and again between calls (a 38 ms pause was measured without).

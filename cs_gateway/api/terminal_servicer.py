@@ -37,7 +37,7 @@ from ..clock import Today, jst_today
 from ..domain.check_digit import is_valid_juminhyo_code
 from ..domain.enums import Sex
 from ..domain.parsing import parse_date
-from ..domain.search_rule import SearchCriteria, search_way
+from ..domain.search_rule import SearchCriteria, municipality_key, search_way
 from ..domain.violations import Violation, violation
 from ..gen.jukinet.cs.v1 import terminal_service_pb2 as tpb
 from ..security.card_check import CardHolder, CardTrust, NonceTable, nonce_ref
@@ -90,6 +90,7 @@ class TerminalServicer:
         sessions: SessionTable,
         *,
         max_results: int = 20,
+        municipality_name: str = "",
         rate_limit: RateLimit | None = None,
         clock: Callable[[], float] = time.time,
         card_trust: CardTrust | None = None,
@@ -103,6 +104,7 @@ class TerminalServicer:
         self._sessions = sessions
         self._clock = clock
         self.max_results = max_results
+        self.municipality = municipality_key(municipality_name)  # a 住所 naming no more is no item
         self.rate_limit = rate_limit if rate_limit is not None else RateLimit(30)
 
     def method_handlers(self) -> dict[str, grpc.RpcMethodHandler]:
@@ -230,12 +232,12 @@ class TerminalServicer:
         action = SERVICE + "Search"
         actor, purpose, disclose = await self._admit(context, action, request.purpose)
         criteria = criteria_of(request)
-        way = search_way(criteria) if not isinstance(criteria, Violation) else criteria
+        way = search_way(criteria, municipality=self.municipality) if not isinstance(criteria, Violation) else criteria
         if isinstance(way, Violation):
             items = ",".join(criteria.items()) if isinstance(criteria, SearchCriteria) else ""
             await self._refuse(context, action, actor, way, detail=f"purpose={purpose}; items={items}")
         assert isinstance(criteria, SearchCriteria) and isinstance(way, str)
-        command = SearchPersons(criteria, way, purpose, disclose, actor, action, self.max_results)
+        command = SearchPersons(criteria, way, purpose, disclose, actor, action, self.max_results, self.municipality)
         return await self._reply(context, command)
 
     async def _reply(self, context: grpc.aio.ServicerContext, command: LookupPerson | SearchPersons) -> bytes:

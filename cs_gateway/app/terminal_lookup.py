@@ -60,6 +60,7 @@ class SearchPersons:
     actor: Actor
     action: str
     limit: int
+    municipality: str = ""  # search_rule.municipality_key of gateway.municipality_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +138,7 @@ def _criteria(tx: TerminalTransaction, keys: FourItemKeys) -> str:
 
 def search_persons(tx: TerminalTransaction, command: SearchPersons) -> Found:
     """Handler of SearchPersons: at most ``limit`` current records, and whether more matched."""
-    keys = four_item_keys(command.criteria)
+    keys = four_item_keys(command.criteria, municipality=command.municipality)
     found = _find(tx, command, keys)
     more = len(found) > command.limit
     found = found[: command.limit]

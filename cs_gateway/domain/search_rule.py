@@ -9,7 +9,10 @@ the birth dates of one address range would list a whole district, and the file m
 database for another purpose.
 
 An item counts by its search key (domain/search_keys.py), not by its text: a 住所 such as "-" or
-"－" normalises to nothing and names nothing, so it cannot stand in for the second item.
+"－" normalises to nothing and names nothing, so it cannot stand in for the second item. Nor does
+a 住所 that names no more than the municipality itself (青森県, 青森県弘前市: config
+``gateway.municipality_name``): every resident of the file lives there, so 氏名 + 住所 "青森県弘前市"
+would be a search by 氏名 alone.
 """
 
 from __future__ import annotations
@@ -53,11 +56,12 @@ class SearchCriteria:
         return [k for k, v in named.items() if v]
 
 
-def search_way(c: SearchCriteria) -> str | Violation:
-    """BY_CODE, BY_NUMBER or BY_FOUR_ITEMS, or the refusal."""
+def search_way(c: SearchCriteria, *, municipality: str) -> str | Violation:
+    """BY_CODE, BY_NUMBER or BY_FOUR_ITEMS, or the refusal. ``municipality``: the address key of
+    the municipality's own name (``municipality_key``), "" when the configuration has none."""
     if len(c.name) > MAX_TEXT or len(c.address) > MAX_TEXT:
         return violation("MESSAGE_TOO_LARGE", "request")
-    named = four_item_keys(c).named()
+    named = four_item_keys(c, municipality=municipality).named()
     by_four_items = bool(named or c.sex or c.name.strip() or c.address.strip())
     if sum((bool(c.juminhyo_code), bool(c.individual_number), by_four_items)) > 1:
         return violation("SEARCH_ONE_WAY", "request")
@@ -80,27 +84,36 @@ def search_way(c: SearchCriteria) -> str | Violation:
 class FourItemKeys:
     """What a 4情報 search compares (domain/search_keys.py): the rule counts these, the store
     searches by them and the audit entry names them. A name or an address whose key is empty
-    names nothing (None, "")."""
+    names nothing (None, ""); nor does an address that is a prefix of the municipality's own
+    name (it is still searched by: it matches every resident, or nobody)."""
 
     name: tuple[str, str] | None  # (KANA | KANJI, key)
     address: str  # the prefix the address must start with
     birth_date: date | None
     sex: Sex | None
+    municipality: str = ""  # the municipality's name as an address key ("" = not configured)
 
     def __repr__(self) -> str:  # as SearchCriteria's: never the keys themselves
         return f"FourItemKeys(items={','.join(self.named())}{',sex' if self.sex else ''})"
 
     def named(self) -> list[str]:
         """The items named ("name", "address", "birth_date"; 性別 never counts)."""
-        items = (("name", self.name), ("address", self.address), ("birth_date", self.birth_date))
+        address = self.address and not self.municipality.startswith(self.address)
+        items = (("name", self.name), ("address", address), ("birth_date", self.birth_date))
         return [item for item, key in items if key]
 
 
-def four_item_keys(c: SearchCriteria) -> FourItemKeys:
+def four_item_keys(c: SearchCriteria, *, municipality: str) -> FourItemKeys:
     name = name_key(c.name) if c.name else None
     return FourItemKeys(
         name if name is not None and name[1] else None,
         address_key(c.address) if c.address else "",
         c.birth_date,
         c.sex,
+        municipality,
     )
+
+
+def municipality_key(name: str) -> str:
+    """The address key of the municipality's name as its residents' 住所 begin (青森県弘前市)."""
+    return address_key(name) if name else ""

@@ -214,8 +214,9 @@ CATALOG: dict[str, tuple[Kind, str, str]] = {
     # counter-terminal lookups and searches (domain/search_rule.py)
     "SEARCH_NEEDS_TWO_ITEMS": (
         Kind.FORMAT,
-        "4情報による検索は氏名・住所・生年月日のうち2項目以上を指定してください(性別は数えません)",
-        "a 4情報 search names at least two of 氏名, 住所, 生年月日 (性別 does not count)",
+        "4情報による検索は氏名・住所・生年月日のうち2項目以上を指定してください(性別と、市区町村名までの住所は数えません)",
+        "a 4情報 search names at least two of 氏名, 住所, 生年月日 (性別 does not count, nor a 住所 naming only the "
+        "municipality)",
     ),
     "SEARCH_NEEDS_NAME": (
         Kind.FORMAT,

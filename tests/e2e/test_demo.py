@@ -50,6 +50,7 @@ def test_demo_pushes_the_scenario_and_stops_the_gateway(tmp_path: Path) -> None:
     assert "logged in as demo-operator (shokai)" in out
     assert "search by name+birth (identity-check)" in out and "1 found" in out
     assert "refused: search by name+sex: SEARCH_NEEDS_TWO_ITEMS" in out
+    assert "refused: search by name+address: SEARCH_NEEDS_TWO_ITEMS" in out  # 住所 = 青森県弘前市 only
     assert "refused: search by address+birth: SEARCH_NEEDS_NAME" in out
     # the card check: 山田 花子's card verifies field by field; 山田 太郎 died: his card is refused
     assert "card check hanako.card (identity-check): card face vs 本人確認情報" in out

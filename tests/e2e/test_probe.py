@@ -309,9 +309,12 @@ def test_probe_passes_every_attack_and_the_trail_records_each_denial(tmp_path: P
 
 def test_probe_fails_a_gateway_with_loose_limits(tmp_path: Path) -> None:
     """The probe is worth something only if it can fail: 1 MiB messages and 1 MiB of metadata
-    let both floods through, and the probe must say so (exit code 1)."""
+    let both floods through, no rate limit lets a mass lookup through, and without
+    gateway.municipality_name 氏名 + 住所 "青森県弘前市" is answered: the probe must say so (exit 1)."""
     pki = init_dev_pki(tmp_path / "pki")
-    config = write_dev_config(tmp_path / "gw.toml", pki_dir=pki.directory, store_path=tmp_path / "cs.sqlite3")
+    config = write_dev_config(
+        tmp_path / "gw.toml", pki_dir=pki.directory, store_path=tmp_path / "cs.sqlite3", municipality_name=""
+    )
     config.write_text(
         config.read_text(encoding="utf-8")
         + "\n[limits]\nmax_receive_message_bytes = 1048576\nmax_metadata_bytes = 1048576\n"
@@ -323,15 +326,17 @@ def test_probe_fails_a_gateway_with_loose_limits(tmp_path: Path) -> None:
     try:
         code, outcomes, table = _run_probe(gateway, pki, None, "oversized-message", "metadata-flood")
         mass_code, mass, mass_table = _run_probe(
-            gateway, pki, None, "mass-lookup", extra=[*material, "--mass-lookups", "40"]
+            gateway, pki, None, "mass-lookup", "one-item-search", extra=[*material, "--mass-lookups", "40"]
         )
         bare_code, bare, bare_table = _run_probe(gateway, pki, None, *TERMINAL_ROWS, "stolen-token")
     finally:
         gateway.stop()
     # Bulk extraction that nothing stops is a finding.
-    (row,) = mass
-    assert (row.attack, row.verdict) == ("mass-lookup", "FAIL"), mass_table
-    assert "40 lookups in a row, none refused" in row.note, mass_table
+    rows = {o.attack: o for o in mass}
+    assert (rows["mass-lookup"].verdict, rows["one-item-search"].verdict) == ("FAIL", "FAIL"), mass_table
+    assert "40 lookups in a row, none refused" in rows["mass-lookup"].note, mass_table
+    # the other one-item searches are still refused; only the municipality-wide 住所 got through
+    assert rows["one-item-search"].note == "氏名+住所(市区町村名のみ): accepted", mass_table
     assert mass_code == 1
     # Without an operator or a card, the terminal rows are SKIPped with the reason, never passed.
     assert {o.attack: o.verdict for o in bare} == dict.fromkeys([*TERMINAL_ROWS, "stolen-token"], "SKIP"), bare_table

@@ -139,6 +139,9 @@ def test_lookup_of_a_code_not_in_the_file_is_refused_and_audited(counter: Counte
         {"birth_date": pb_date(date(1952, 3, 3)), "sex": pb.SEX_FEMALE},
         {"address": "青森県弘前市大字土手町", "sex": pb.SEX_FEMALE},
         {"address": "-", "birth_date": pb_date(date(1952, 3, 3)), "sex": pb.SEX_MALE},  # "-" names nothing
+        # 住所 naming only the municipality (gateway.municipality_name): every resident lives there
+        {"name": "工藤 太郎", "address": "青森県弘前市"},
+        {"name": "くどう たろう", "address": "青森県　", "sex": pb.SEX_MALE},
         {},
     ],
 )
@@ -167,6 +170,15 @@ def test_address_and_birth_date_without_a_name_is_refused_and_audited(counter: C
     assert person.address not in str(entry.values())
 
 
+def test_an_address_naming_only_the_municipality_still_narrows_beside_a_birth_date(sato: Terminal) -> None:
+    """氏名 + 住所 "青森県弘前市" + 生年月日 is a search by 氏名 + 生年月日 (the address names no more
+    than the file): answered, the address still applied."""
+    person = synthetic_entry(2)
+    found = sato.search(name=person.name_kanji, address="青森県弘前市", birth_date=person.birth_date)
+    assert juminhyo_code_of(2) in codes(found)
+    assert codes(found) == codes(sato.search(name=person.name_kanji, birth_date=person.birth_date))
+
+
 def test_name_matches_on_seion_kana_and_on_kanji(sato: Terminal) -> None:
     person = synthetic_entry(2)  # 工藤 太郎, クドウ タロウ
     birth = person.birth_date
@@ -190,7 +202,7 @@ def test_results_are_capped_with_more_found_narrow_the_search(sato: Terminal) ->
     name = synthetic_entry(1).name_kanji
     matching = [i for i in range(RESIDENTS) if synthetic_entry(i).name_kanji == name]
     assert len(matching) > CAP
-    answer = sato.search(name=name, address="青森県弘前市")
+    answer = sato.search(name=name, address="青森県弘前市大字")
     assert len(answer.results) == CAP and answer.more_found
     narrowed = sato.search(name=name, birth_date=synthetic_entry(1).birth_date)
     assert not narrowed.more_found and juminhyo_code_of(1) in codes(narrowed)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from cs_gateway.config import ConfigError, load_config
+from cs_gateway.config import ConfigError, config_warnings, load_config
 from cs_gateway.domain.check_digit import make_juminhyo_code
 from cs_gateway.domain.rules_config import DEFAULT_RULES
 from cs_gateway.process import start_gateway_process, write_dev_config
@@ -30,7 +31,28 @@ def _edit(path: Path, old: str, new: str) -> Path:
 def test_good_config_loads(good: Path) -> None:
     config = load_config(good)
     assert config.municipality_code == "022021"
+    assert config.municipality_name == "青森県弘前市"
     assert config.limits.max_receive_message_bytes == 64 * 1024
+    assert config_warnings(config) == []
+
+
+def test_a_config_without_the_municipality_name_loads_with_a_warning_config_check_prints(good: Path) -> None:
+    """Older configurations stay valid; ``config check`` says what the missing name leaves open."""
+    _edit(good, 'municipality_name = "青森県弘前市"\n', "")
+    config = load_config(good)
+    assert config.municipality_name == ""
+    (warning,) = config_warnings(config)
+    assert "gateway.municipality_name" in warning
+    done = subprocess.run(
+        [sys.executable, "-m", "cs_gateway", "config", "check", str(good)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "warning: gateway.municipality_name is not set" in done.stdout and done.stdout.endswith("OK\n")
+    gateway = start_gateway_process(good, stderr=subprocess.PIPE)
+    assert gateway.stop() == 0
+    assert gateway.process.stderr is not None
+    logged = [json.loads(line) for line in gateway.process.stderr.read().splitlines() if line.startswith("{")]
+    assert [e["warning"] for e in logged if e.get("event") == "config_warning"] == [warning]
 
 
 @pytest.mark.parametrize(
@@ -45,6 +67,10 @@ def test_good_config_loads(good: Path) -> None:
         ("cs.key", "missing.key", "tls.key"),
         ("[store]", "[extra]\nx = 1\n[store]", "extra"),
         ('trust_domain = "hirosaki.jukinet.test"\n', "", "gateway.trust_domain"),
+        ('municipality_name = "青森県弘前市"', 'municipality_name = ""', "gateway.municipality_name"),
+        ('municipality_name = "青森県弘前市"', 'municipality_name = " - "', "gateway.municipality_name"),
+        ('municipality_name = "青森県弘前市"', f'municipality_name = "{"青" * 41}"', "gateway.municipality_name"),
+        ('municipality_name = "青森県弘前市"', "municipality_name = 22021", "gateway.municipality_name"),
     ],
 )
 def test_bad_config_names_the_key(good: Path, old: str, new: str, key: str) -> None:

@@ -16,12 +16,14 @@ from cs_gateway.domain.search_rule import (
     BY_NUMBER,
     SearchCriteria,
     four_item_keys,
+    municipality_key,
     search_way,
 )
 from cs_gateway.domain.violations import Violation
 from cs_gateway.store.search_sqlite import search_sql
 
 BIRTH = date(1952, 3, 3)
+CITY = municipality_key("青森県弘前市")  # gateway.municipality_name of the dev configuration
 
 
 @pytest.mark.parametrize(
@@ -41,7 +43,7 @@ BIRTH = date(1952, 3, 3)
     ],
 )
 def test_two_item_rule_fewer_than_two_of_name_address_birth_is_refused(criteria: SearchCriteria) -> None:
-    refused = search_way(criteria)
+    refused = search_way(criteria, municipality=CITY)
     assert isinstance(refused, Violation) and refused.code == "SEARCH_NEEDS_TWO_ITEMS"
 
 
@@ -55,7 +57,35 @@ def test_two_item_rule_fewer_than_two_of_name_address_birth_is_refused(criteria:
     ],
 )
 def test_name_with_address_or_birth_date_makes_a_four_item_search(criteria: SearchCriteria) -> None:
-    assert search_way(criteria) == BY_FOUR_ITEMS
+    assert search_way(criteria, municipality=CITY) == BY_FOUR_ITEMS
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["青森県弘前市", "青森県", "青森県 弘前市", "青森県　弘前市", "青", "青森県弘前"],
+)
+def test_an_address_naming_only_the_municipality_is_no_item_beside_a_name(address: str) -> None:
+    """Every resident of the file lives in the municipality: 氏名 + 住所 "青森県弘前市" (or a part
+    of that name) would be a search by 氏名 alone."""
+    criteria = SearchCriteria(name="工藤太郎", address=address, sex=Sex.MALE)
+    refused = search_way(criteria, municipality=CITY)
+    assert isinstance(refused, Violation) and refused.code == "SEARCH_NEEDS_TWO_ITEMS"
+    keys = four_item_keys(criteria, municipality=CITY)
+    assert keys.named() == ["name"] and keys.address  # still searched by: it narrows nothing
+    with_birth = SearchCriteria(name="工藤太郎", address=address, birth_date=BIRTH)
+    assert search_way(with_birth, municipality=CITY) == BY_FOUR_ITEMS  # 氏名 + 生年月日
+
+
+@pytest.mark.parametrize("address", ["青森県弘前市大字", "青森県弘前市大字表町", "青森県弘前市大字表町1-2", "弘前市"])
+def test_an_address_going_past_the_municipality_counts(address: str) -> None:
+    """A part of the municipality (町名, 大字, 番地) narrows; one that does not begin with the
+    municipality's name ("弘前市") counts too: it matches nobody of the file."""
+    assert search_way(SearchCriteria(name="工藤太郎", address=address), municipality=CITY) == BY_FOUR_ITEMS
+
+
+def test_without_a_configured_municipality_any_address_key_counts() -> None:
+    assert search_way(SearchCriteria(name="工藤太郎", address="青森県弘前市"), municipality="") == BY_FOUR_ITEMS
+    assert municipality_key("") == "" and municipality_key("青森県　弘前市") == CITY
 
 
 @pytest.mark.parametrize(
@@ -69,7 +99,7 @@ def test_name_with_address_or_birth_date_makes_a_four_item_search(criteria: Sear
 def test_address_and_birth_date_without_a_name_is_refused(criteria: SearchCriteria) -> None:
     """The seed names the combinations: 氏名と住所, 氏名と生年月日 (III(2)-2). 住所 + 生年月日
     would list a district by walking the birth dates."""
-    refused = search_way(criteria)
+    refused = search_way(criteria, municipality=CITY)
     assert isinstance(refused, Violation) and refused.code == "SEARCH_NEEDS_NAME"
 
 
@@ -90,11 +120,13 @@ def test_the_index_query_refuses_keys_the_rule_refuses(keys: dict) -> None:
 
 
 def test_code_or_number_alone_is_enough_but_only_one_way_at_a_time() -> None:
-    assert search_way(SearchCriteria(juminhyo_code=juminhyo_code_of(1))) == BY_CODE
-    assert search_way(SearchCriteria(individual_number=individual_number_of(1))) == BY_NUMBER
-    mixed = search_way(SearchCriteria(juminhyo_code=juminhyo_code_of(1), name="工藤太郎", birth_date=BIRTH))
+    assert search_way(SearchCriteria(juminhyo_code=juminhyo_code_of(1)), municipality=CITY) == BY_CODE
+    assert search_way(SearchCriteria(individual_number=individual_number_of(1)), municipality=CITY) == BY_NUMBER
+    mixed = search_way(
+        SearchCriteria(juminhyo_code=juminhyo_code_of(1), name="工藤太郎", birth_date=BIRTH), municipality=CITY
+    )
     assert isinstance(mixed, Violation) and mixed.code == "SEARCH_ONE_WAY"
-    bad = search_way(SearchCriteria(juminhyo_code="12345678901"))
+    bad = search_way(SearchCriteria(juminhyo_code="12345678901"), municipality=CITY)
     assert isinstance(bad, Violation) and bad.code == "INVALID_JUMINHYO_CODE"
 
 
@@ -104,7 +136,9 @@ def test_criteria_repr_names_items_never_values() -> None:
 
 
 def test_the_search_keys_name_the_items_searched_and_never_show_them() -> None:
-    keys = four_item_keys(SearchCriteria(name="くどう たろう", address="-", birth_date=BIRTH, sex=Sex.MALE))
+    keys = four_item_keys(
+        SearchCriteria(name="くどう たろう", address="-", birth_date=BIRTH, sex=Sex.MALE), municipality=CITY
+    )
     assert (keys.name, keys.address, keys.birth_date) == ((KANA, "クトウタロウ"), "", BIRTH)
     assert keys.named() == ["name", "birth_date"]  # the "-" names nothing
     text = repr(keys)
