@@ -238,7 +238,7 @@ class RunningGateway:
         if self.forwarder is not None:
             await self.forwarder.stop()
         listener = self.metrics_listener
-        # The listener's thread notices a shutdown within half a second: meanwhile the rest stops.
+        # The listener's thread notices a shutdown within its poll (0.1 s): meanwhile the rest stops.
         closing = asyncio.create_task(asyncio.to_thread(listener.close)) if listener is not None else None
         await self.server.stop(grace)
         if self.guard is not None:
