@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import sqlite3
 import stat
 import subprocess
@@ -146,9 +147,25 @@ def generate(tmp_path: Path, pki: DevPki) -> Generated:
     return Generated(config_path, config, pki)
 
 
+@pytest.fixture(scope="module")
+def week(tmp_path_factory: pytest.TempPathFactory, dev_pki: DevPki) -> Generated:
+    return generate(tmp_path_factory.mktemp("week"), dev_pki)
+
+
 @pytest.fixture
-def generated(tmp_path: Path, dev_pki: DevPki) -> Generated:
-    return generate(tmp_path, dev_pki)
+def generated(tmp_path: Path, week: Generated) -> Generated:
+    """A copy of the week's files (generated once per module) under this test's own directory:
+    each test may tamper with its copy. The store, its keys and the rest are copied as they are;
+    the configuration is written anew for the new place."""
+    for item in week.config_path.parent.iterdir():
+        if item.name == week.config_path.name:
+            continue
+        if item.is_dir():
+            shutil.copytree(item, tmp_path / item.name)
+        else:
+            shutil.copy2(item, tmp_path / item.name)  # modes too: the keys stay 0600
+    config_path = write_dev_config(tmp_path / "gw.toml", pki_dir=week.pki.directory, store_path=tmp_path / "cs.sqlite3")
+    return Generated(config_path, load_config(config_path), week.pki)
 
 
 def cli(*args: object) -> subprocess.CompletedProcess[str]:
