@@ -16,9 +16,11 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/cs-gateway demo
 
+# The suite in worker processes (pytest-xdist), one per CPU up to 4; a test file stays on one
+# worker (loadscope: its module fixtures are made once). `pytest` alone runs it in one process.
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadscope
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
