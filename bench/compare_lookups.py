@@ -29,7 +29,7 @@ if str(ROOT) not in sys.path:
 
 from bench.bench_apply import CONCURRENCY  # noqa: E402
 from bench.bench_lookup import Calls, Site, build_site, channel, login, lookup_calls, p99, sequential  # noqa: E402
-from bench.compare_gateways import add_tree_arguments, start_from_tree  # noqa: E402
+from bench.compare_gateways import add_tree_arguments, start_from_tree, without_newer_keys  # noqa: E402
 from cs_gateway.process import GatewayProcess  # noqa: E402
 from pki.dev_pki import DevPki, init_dev_pki  # noqa: E402
 
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         pki = init_dev_pki(tmp / "pki")
         site = build_site(tmp, pki, "a", args.records)
-        configs = [site.config, copy_site(site, tmp / "b")]
+        configs = [without_newer_keys(site.config), copy_site(site, tmp / "b")]
         for tree, config in zip((args.a, args.b), configs, strict=True):
             servers.append(start_from_tree(tree.resolve(), config))
         print(f"A = {args.a.resolve()}, B = {args.b.resolve()}; {args.records} records", flush=True)
