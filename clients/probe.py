@@ -227,8 +227,9 @@ def _parser() -> argparse.ArgumentParser:
     terminal.add_argument("--mass-lookups", type=int, default=100, help="lookups of mass-lookup before it FAILs")
     terminal.add_argument(
         "--municipality-name",
-        default="青森県弘前市",
-        help="the gateway's gateway.municipality_name: one-item-search sends it as the 住所 beside a 氏名",
+        default=Probe.municipality_name,
+        help="the gateway's gateway.municipality_name (default: the dev configuration's, %(default)s): "
+        "one-item-search sends it as the 住所 beside a 氏名",
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
     parser.add_argument("--in-netns", action="store_true", help=argparse.SUPPRESS)  # re-invoked inside --netns

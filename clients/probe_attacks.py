@@ -40,6 +40,7 @@ from grpc_status import rpc_status
 from clients.synthetic import tennyu_request
 from cs_gateway.gen.jukinet.cs.v1 import terminal_service_pb2 as tpb
 from cs_gateway.gen.jukinet.cs.v1 import update_service_pb2 as upb
+from cs_gateway.process import DEV_MUNICIPALITY_NAME
 from pki.crl import revoke
 from pki.dev_pki import CertificateAuthority, DevPki, create_ca, parse_spiffe_id, spiffe_id, write_file
 from pki.off_profile import Defect, issue_leaf
@@ -299,7 +300,7 @@ class Probe:
     card: CardMaterial | None = None  # a card file and its PIN (the card-check attacks)
     second_terminal: Credential | None = None  # another terminal certificate (stolen-token); default: issued
     mass_lookups: int = 100  # lookups of the mass-lookup attack (over the gateway's per-minute limit)
-    municipality_name: str = "青森県弘前市"  # the gateway's gateway.municipality_name (one-item-search)
+    municipality_name: str = DEV_MUNICIPALITY_NAME  # the gateway's gateway.municipality_name (one-item-search)
     state: dict[str, object] = field(default_factory=dict)  # what one terminal attack leaves to the next
     _issuing: CertificateAuthority | None = None
     _root: CertificateAuthority | None = None

@@ -37,7 +37,7 @@ from ..clock import Today, jst_today
 from ..domain.check_digit import is_valid_juminhyo_code
 from ..domain.enums import Sex
 from ..domain.parsing import parse_date
-from ..domain.search_rule import SearchCriteria, municipality_key, search_way
+from ..domain.search_rule import SearchCriteria, four_item_keys, municipality_key, search_way
 from ..domain.violations import Violation, violation
 from ..gen.jukinet.cs.v1 import terminal_service_pb2 as tpb
 from ..security.card_check import CardHolder, CardTrust, NonceTable, nonce_ref
@@ -232,12 +232,16 @@ class TerminalServicer:
         action = SERVICE + "Search"
         actor, purpose, disclose = await self._admit(context, action, request.purpose)
         criteria = criteria_of(request)
-        way = search_way(criteria, municipality=self.municipality) if not isinstance(criteria, Violation) else criteria
+        if isinstance(criteria, Violation):
+            await self._refuse(context, action, actor, criteria, detail=f"purpose={purpose}; items=")
+        assert isinstance(criteria, SearchCriteria)
+        keys = four_item_keys(criteria, municipality=self.municipality)
+        way = search_way(criteria, keys)
         if isinstance(way, Violation):
-            items = ",".join(criteria.items()) if isinstance(criteria, SearchCriteria) else ""
+            items = ",".join(criteria.items())
             await self._refuse(context, action, actor, way, detail=f"purpose={purpose}; items={items}")
-        assert isinstance(criteria, SearchCriteria) and isinstance(way, str)
-        command = SearchPersons(criteria, way, purpose, disclose, actor, action, self.max_results, self.municipality)
+        assert isinstance(way, str)
+        command = SearchPersons(criteria, keys, way, purpose, disclose, actor, action, self.max_results)
         return await self._reply(context, command)
 
     async def _reply(self, context: grpc.aio.ServicerContext, command: LookupPerson | SearchPersons) -> bytes:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ..audit.event import OK, REFUSED, Actor, AuditEvent
 from ..domain.masking import mask_identifier
 from ..domain.record_codec import StoredVersion
-from ..domain.search_rule import BY_CODE, BY_NUMBER, FourItemKeys, SearchCriteria, four_item_keys
+from ..domain.search_rule import BY_CODE, BY_NUMBER, FourItemKeys, SearchCriteria
 from ..fast_pickle import pickled_by_fields
 from ..store.search_port import TerminalTransaction
 
@@ -54,13 +54,13 @@ class LookupPerson:
 @dataclass(frozen=True, slots=True)
 class SearchPersons:
     criteria: SearchCriteria
+    keys: FourItemKeys  # what search_way counted: searched and audited as they are
     way: str  # domain.search_rule.search_way's answer (checked before the command is made)
     purpose: str
     disclose_number: bool
     actor: Actor
     action: str
     limit: int
-    municipality: str = ""  # search_rule.municipality_key of gateway.municipality_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +138,7 @@ def _criteria(tx: TerminalTransaction, keys: FourItemKeys) -> str:
 
 def search_persons(tx: TerminalTransaction, command: SearchPersons) -> Found:
     """Handler of SearchPersons: at most ``limit`` current records, and whether more matched."""
-    keys = four_item_keys(command.criteria, municipality=command.municipality)
+    keys = command.keys
     found = _find(tx, command, keys)
     more = len(found) > command.limit
     found = found[: command.limit]

@@ -56,12 +56,13 @@ class SearchCriteria:
         return [k for k, v in named.items() if v]
 
 
-def search_way(c: SearchCriteria, *, municipality: str) -> str | Violation:
-    """BY_CODE, BY_NUMBER or BY_FOUR_ITEMS, or the refusal. ``municipality``: the address key of
-    the municipality's own name (``municipality_key``), "" when the configuration has none."""
+def search_way(c: SearchCriteria, keys: FourItemKeys) -> str | Violation:
+    """BY_CODE, BY_NUMBER or BY_FOUR_ITEMS, or the refusal. ``keys``: ``four_item_keys(c, ...)``,
+    what a 4情報 search runs on; the caller hands the same keys to the search, so that what the
+    rule counted is what is searched and audited."""
     if len(c.name) > MAX_TEXT or len(c.address) > MAX_TEXT:
         return violation("MESSAGE_TOO_LARGE", "request")
-    named = four_item_keys(c, municipality=municipality).named()
+    named = keys.named()
     by_four_items = bool(named or c.sex or c.name.strip() or c.address.strip())
     if sum((bool(c.juminhyo_code), bool(c.individual_number), by_four_items)) > 1:
         return violation("SEARCH_ONE_WAY", "request")
@@ -104,6 +105,8 @@ class FourItemKeys:
 
 
 def four_item_keys(c: SearchCriteria, *, municipality: str) -> FourItemKeys:
+    """``municipality``: the address key of the municipality's own name (``municipality_key``),
+    "" when the configuration has none."""
     name = name_key(c.name) if c.name else None
     return FourItemKeys(
         name if name is not None and name[1] else None,
